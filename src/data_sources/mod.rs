@@ -1,0 +1,1 @@
+//! data_sources layer (to be filled)

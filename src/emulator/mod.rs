@@ -1,0 +1,1 @@
+//! emulator layer (to be filled)

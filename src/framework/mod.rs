@@ -1,0 +1,1 @@
+//! framework layer (to be filled)

@@ -1,0 +1,1 @@
+//! ibmcloud layer (to be filled)

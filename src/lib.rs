@@ -1,0 +1,14 @@
+//! ibmqr: a Terraform / OpenTofu provider for setting up IBM Cloud for Qiskit Runtime organizations.
+//!
+//! Layers, each knowing only those below it:
+//! `plugin` (tfplugin6 gRPC server) → `framework` (resource traits, values, diagnostics)
+//! → `resources` / `data_sources` → `ibmcloud` (REST client). `emulator` is a separate
+//! reading of the same IBM API facts and shares no code with `ibmcloud`.
+
+pub mod data_sources;
+pub mod emulator;
+pub mod framework;
+pub mod ibmcloud;
+pub mod logging;
+pub mod plugin;
+pub mod resources;

@@ -1,0 +1,1 @@
+//! hclog-style JSON logging (to be filled)

@@ -1,0 +1,1 @@
+//! plugin layer (to be filled)
