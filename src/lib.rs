@@ -11,4 +11,5 @@ pub mod framework;
 pub mod ibmcloud;
 pub mod logging;
 pub mod plugin;
+pub mod provider;
 pub mod resources;

@@ -1,0 +1,87 @@
+//! The `timeouts` block (`create = "20m"` ...) and duration parsing.
+
+use std::time::Duration;
+
+use super::diag::Diagnostics;
+use super::path::AttributePath;
+use super::schema::{Attribute, Block, NestedBlock};
+use super::value::Value;
+
+pub fn timeouts_block(operations: &[&str]) -> NestedBlock {
+    let mut block = Block::new("How long each operation may take, as a Go-style duration such as \"30s\", \"10m\" or \"1h30m\".");
+    for op in operations {
+        block = block.attr(Attribute::string(op).optional().describe(&format!("Time limit for {op}.")));
+    }
+    NestedBlock::single("timeouts", block)
+}
+
+/// Parses "90s", "10m", "1h30m", "500ms".
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let amount: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "ms" => amount / 1000.0,
+            "s" => amount,
+            "m" => amount * 60.0,
+            "h" => amount * 3600.0,
+            _ => return None,
+        };
+        total += Duration::from_secs_f64(seconds);
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+/// The configured limit for `op`, or `default`.
+pub fn timeout_for(state_or_config: &Value, op: &str, default: Duration) -> Duration {
+    state_or_config
+        .get("timeouts")
+        .and_then(|t| t.get(op))
+        .and_then(Value::as_str)
+        .and_then(parse_duration)
+        .unwrap_or(default)
+}
+
+/// Shape check for ValidateResourceConfig.
+pub fn validate_timeouts(config: &Value, operations: &[&str]) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let Some(block) = config.get("timeouts") else { return diags };
+    for op in operations {
+        if let Some(Value::String(text)) = block.get(op) {
+            if parse_duration(text).is_none() {
+                diags.add_attr_error(
+                    AttributePath::attr("timeouts").then_attr(op),
+                    "Invalid duration",
+                    format!("{text:?} is not a duration; write it like \"30s\", \"10m\" or \"1h30m\"."),
+                );
+            }
+        }
+    }
+    diags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_go_style_durations() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("ten"), None);
+        assert_eq!(parse_duration("10x"), None);
+    }
+}

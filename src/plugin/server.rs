@@ -1,0 +1,532 @@
+//! The tfplugin6 `Provider` gRPC service, dispatching to the framework's traits.
+//!
+//! Every handler runs under a panic guard: a panic becomes an error diagnostic, never a dead
+//! connection. StopProvider cancels the token every operation carries.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::framework::{plan::default_plan, Ctx, DataSource, Diagnostics, Provider, Resource, Type, Value};
+
+use super::convert::{decode, diagnostics_to_proto, encode, path_to_proto, schema_to_proto};
+use super::proto;
+use super::proto::provider_server::Provider as ProviderRpc;
+
+type ProviderData = Arc<dyn Any + Send + Sync>;
+
+pub struct ProviderService {
+    provider: Arc<dyn Provider>,
+    resources: HashMap<&'static str, Arc<dyn Resource>>,
+    data_sources: HashMap<&'static str, Arc<dyn DataSource>>,
+    configured: RwLock<Option<ProviderData>>,
+    cancel: CancellationToken,
+}
+
+impl ProviderService {
+    pub fn new(provider: Arc<dyn Provider>, cancel: CancellationToken) -> Self {
+        let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
+        let data_sources = provider.data_sources().into_iter().map(|d| (d.type_name(), d)).collect();
+        Self { provider, resources, data_sources, configured: RwLock::new(None), cancel }
+    }
+
+    fn ctx(&self) -> Ctx {
+        let data = self.configured.read().ok().and_then(|g| g.clone());
+        Ctx::new(data, self.cancel.clone())
+    }
+
+    fn resource(&self, type_name: &str) -> Result<Arc<dyn Resource>, Diagnostics> {
+        self.resources
+            .get(type_name)
+            .cloned()
+            .ok_or_else(|| Diagnostics::error("Unknown resource type", format!("ibmqr has no resource type {type_name:?}")))
+    }
+
+    fn data_source(&self, type_name: &str) -> Result<Arc<dyn DataSource>, Diagnostics> {
+        self.data_sources
+            .get(type_name)
+            .cloned()
+            .ok_or_else(|| Diagnostics::error("Unknown data source", format!("ibmqr has no data source {type_name:?}")))
+    }
+}
+
+/// Runs a handler; a panic inside it becomes an error diagnostic.
+async fn guarded<T>(rpc: &str, work: impl Future<Output = T>, on_panic: impl FnOnce(Diagnostics) -> T) -> T {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(v) => v,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            log::error!("panic in {rpc}: {what}");
+            on_panic(Diagnostics::error(
+                "Internal error in the ibmqr provider",
+                format!("{rpc} failed unexpectedly: {what}. Please report this as a bug."),
+            ))
+        }
+    }
+}
+
+fn diags(d: &Diagnostics) -> Vec<proto::Diagnostic> {
+    diagnostics_to_proto(d)
+}
+
+type ListStream = Pin<Box<dyn futures::Stream<Item = Result<proto::list_resource::Event, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ProviderRpc for ProviderService {
+    async fn get_metadata(&self, _r: Request<proto::get_metadata::Request>) -> Result<Response<proto::get_metadata::Response>, Status> {
+        use proto::get_metadata as m;
+        let mut resources: Vec<_> = self.resources.keys().map(|t| m::ResourceMetadata { type_name: t.to_string() }).collect();
+        resources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+        let mut data_sources: Vec<_> = self.data_sources.keys().map(|t| m::DataSourceMetadata { type_name: t.to_string() }).collect();
+        data_sources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+        Ok(Response::new(m::Response {
+            server_capabilities: Some(server_capabilities()),
+            resources,
+            data_sources,
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _r: Request<proto::get_provider_schema::Request>,
+    ) -> Result<Response<proto::get_provider_schema::Response>, Status> {
+        let work = async {
+            proto::get_provider_schema::Response {
+                provider: Some(schema_to_proto(&self.provider.schema())),
+                resource_schemas: self.resources.iter().map(|(k, r)| (k.to_string(), schema_to_proto(&r.schema()))).collect(),
+                data_source_schemas: self.data_sources.iter().map(|(k, d)| (k.to_string(), schema_to_proto(&d.schema()))).collect(),
+                server_capabilities: Some(server_capabilities()),
+                ..Default::default()
+            }
+        };
+        let resp = guarded("GetProviderSchema", work, |d| proto::get_provider_schema::Response {
+            diagnostics: diags(&d),
+            ..Default::default()
+        })
+        .await;
+        Ok(Response::new(resp))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        r: Request<proto::validate_provider_config::Request>,
+    ) -> Result<Response<proto::validate_provider_config::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let d = match decode(req.config.as_ref(), &self.provider.schema().value_type()) {
+                Ok(config) => self.provider.validate(&config),
+                Err(d) => d,
+            };
+            proto::validate_provider_config::Response { diagnostics: diags(&d) }
+        };
+        Ok(Response::new(
+            guarded("ValidateProviderConfig", work, |d| proto::validate_provider_config::Response { diagnostics: diags(&d) }).await,
+        ))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        r: Request<proto::validate_resource_config::Request>,
+    ) -> Result<Response<proto::validate_resource_config::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let d = (|| {
+                let res = self.resource(&req.type_name)?;
+                let config = decode(req.config.as_ref(), &res.schema().value_type())?;
+                Ok::<_, Diagnostics>(res.validate(&config))
+            })()
+            .unwrap_or_else(|d| d);
+            proto::validate_resource_config::Response { diagnostics: diags(&d) }
+        };
+        Ok(Response::new(
+            guarded("ValidateResourceConfig", work, |d| proto::validate_resource_config::Response { diagnostics: diags(&d) }).await,
+        ))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        r: Request<proto::validate_data_resource_config::Request>,
+    ) -> Result<Response<proto::validate_data_resource_config::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let d = (|| {
+                let ds = self.data_source(&req.type_name)?;
+                let config = decode(req.config.as_ref(), &ds.schema().value_type())?;
+                Ok::<_, Diagnostics>(ds.validate(&config))
+            })()
+            .unwrap_or_else(|d| d);
+            proto::validate_data_resource_config::Response { diagnostics: diags(&d) }
+        };
+        Ok(Response::new(
+            guarded("ValidateDataResourceConfig", work, |d| proto::validate_data_resource_config::Response { diagnostics: diags(&d) })
+                .await,
+        ))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        r: Request<proto::upgrade_resource_state::Request>,
+    ) -> Result<Response<proto::upgrade_resource_state::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let result = (|| {
+                let res = self.resource(&req.type_name)?;
+                let schema = res.schema();
+                let ty = schema.value_type();
+                let raw = req.raw_state.unwrap_or_default();
+                if raw.json.is_empty() {
+                    if raw.flatmap.is_empty() {
+                        return Ok(encode(&Value::Null, &ty));
+                    }
+                    return Err(Diagnostics::error(
+                        "Unsupported state format",
+                        "this state was written in Terraform 0.11's flatmap format, which ibmqr never wrote; remove the resource from state and import it",
+                    ));
+                }
+                let json: serde_json::Value = serde_json::from_slice(&raw.json)
+                    .map_err(|e| Diagnostics::error("Unreadable state", format!("stored state is not valid JSON: {e}")))?;
+                let json = if req.version < schema.version { res.upgrade_state(req.version, json)? } else { json };
+                let value = Value::from_json(&json, &ty)?;
+                Ok(encode(&value, &ty))
+            })();
+            match result {
+                Ok(state) => proto::upgrade_resource_state::Response { upgraded_state: Some(state), diagnostics: vec![] },
+                Err(d) => proto::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diags(&d) },
+            }
+        };
+        Ok(Response::new(
+            guarded("UpgradeResourceState", work, |d| proto::upgrade_resource_state::Response {
+                upgraded_state: None,
+                diagnostics: diags(&d),
+            })
+            .await,
+        ))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _r: Request<proto::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<proto::get_resource_identity_schemas::Response>, Status> {
+        // Newer Terraform asks while loading schemas and stops on any error: answer empty.
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        _r: Request<proto::upgrade_resource_identity::Request>,
+    ) -> Result<Response<proto::upgrade_resource_identity::Response>, Status> {
+        Err(Status::unimplemented("ibmqr resources have no identity schema"))
+    }
+
+    async fn configure_provider(
+        &self,
+        r: Request<proto::configure_provider::Request>,
+    ) -> Result<Response<proto::configure_provider::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let d = match decode(req.config.as_ref(), &self.provider.schema().value_type()) {
+                Err(d) => d,
+                Ok(config) => match self.provider.configure(&config, self.cancel.clone()).await {
+                    Ok(data) => {
+                        if let Ok(mut slot) = self.configured.write() {
+                            *slot = Some(data);
+                        }
+                        Diagnostics::new()
+                    }
+                    Err(d) => d,
+                },
+            };
+            proto::configure_provider::Response { diagnostics: diags(&d) }
+        };
+        Ok(Response::new(
+            guarded("ConfigureProvider", work, |d| proto::configure_provider::Response { diagnostics: diags(&d) }).await,
+        ))
+    }
+
+    async fn read_resource(&self, r: Request<proto::read_resource::Request>) -> Result<Response<proto::read_resource::Response>, Status> {
+        let req = r.into_inner();
+        let current = req.current_state.clone();
+        let private = req.private.clone();
+        let work = async {
+            let result = async {
+                let res = self.resource(&req.type_name)?;
+                let ty = res.schema().value_type();
+                let state = decode(req.current_state.as_ref(), &ty)?;
+                if state.is_null() {
+                    return Ok((encode(&Value::Null, &ty), Diagnostics::new()));
+                }
+                match res.read(&self.ctx(), &state).await {
+                    Ok(Some(new_state)) => Ok((encode(&new_state, &ty), Diagnostics::new())),
+                    // Gone: a null state makes Terraform drop it and plan a create.
+                    Ok(None) => Ok((encode(&Value::Null, &ty), Diagnostics::new())),
+                    Err(d) => Ok((encode(&state, &ty), d)),
+                }
+            }
+            .await;
+            match result {
+                Ok((state, d)) => proto::read_resource::Response {
+                    new_state: Some(state),
+                    diagnostics: diags(&d),
+                    private: private.clone(),
+                    ..Default::default()
+                },
+                Err(d) => proto::read_resource::Response {
+                    new_state: current.clone(),
+                    diagnostics: diags(&d),
+                    private: private.clone(),
+                    ..Default::default()
+                },
+            }
+        };
+        Ok(Response::new(
+            guarded("ReadResource", work, |d| proto::read_resource::Response {
+                new_state: req.current_state.clone(),
+                diagnostics: diags(&d),
+                private: req.private.clone(),
+                ..Default::default()
+            })
+            .await,
+        ))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        r: Request<proto::plan_resource_change::Request>,
+    ) -> Result<Response<proto::plan_resource_change::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let result = async {
+                let res = self.resource(&req.type_name)?;
+                let schema = res.schema();
+                let ty = schema.value_type();
+                let prior = decode(req.prior_state.as_ref(), &ty)?;
+                let proposed = decode(req.proposed_new_state.as_ref(), &ty)?;
+                let config = decode(req.config.as_ref(), &ty)?;
+                if proposed.is_null() {
+                    // Destroy: nothing to plan.
+                    return Ok((encode(&Value::Null, &ty), vec![], Diagnostics::new()));
+                }
+                let prior = if prior.is_null() { None } else { Some(prior) };
+                let mut plan = default_plan(&schema.block, prior.as_ref(), &config, &proposed);
+                let d = res.modify_plan(&self.ctx(), &mut plan).await;
+                let replace = plan.requires_replace.iter().map(path_to_proto).collect();
+                Ok::<_, Diagnostics>((encode(&plan.planned, &ty), replace, d))
+            }
+            .await;
+            match result {
+                Ok((planned, replace, d)) => proto::plan_resource_change::Response {
+                    planned_state: Some(planned),
+                    requires_replace: replace,
+                    planned_private: req.prior_private.clone(),
+                    diagnostics: diags(&d),
+                    ..Default::default()
+                },
+                Err(d) => proto::plan_resource_change::Response { diagnostics: diags(&d), ..Default::default() },
+            }
+        };
+        Ok(Response::new(
+            guarded("PlanResourceChange", work, |d| proto::plan_resource_change::Response {
+                diagnostics: diags(&d),
+                ..Default::default()
+            })
+            .await,
+        ))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        r: Request<proto::apply_resource_change::Request>,
+    ) -> Result<Response<proto::apply_resource_change::Response>, Status> {
+        let req = r.into_inner();
+        let prior_state = req.prior_state.clone();
+        let work = async {
+            let result = async {
+                let res = self.resource(&req.type_name)?;
+                let ty = res.schema().value_type();
+                let prior = decode(req.prior_state.as_ref(), &ty)?;
+                let planned = decode(req.planned_state.as_ref(), &ty)?;
+                let config = decode(req.config.as_ref(), &ty)?;
+                let ctx = self.ctx();
+                let (new_state, d) = if planned.is_null() {
+                    let d = res.delete(&ctx, &prior).await;
+                    // A failed delete keeps the object in state.
+                    (if d.has_errors() { prior } else { Value::Null }, d)
+                } else if prior.is_null() {
+                    let (state, d) = res.create(&ctx, &planned, &config).await;
+                    (state.unwrap_or(Value::Null), d)
+                } else {
+                    let (state, d) = res.update(&ctx, &prior, &planned, &config).await;
+                    (state.unwrap_or(prior), d)
+                };
+                Ok::<_, Diagnostics>((encode(&new_state, &ty), d))
+            }
+            .await;
+            match result {
+                Ok((state, d)) => proto::apply_resource_change::Response {
+                    new_state: Some(state),
+                    private: req.planned_private.clone(),
+                    diagnostics: diags(&d),
+                    ..Default::default()
+                },
+                Err(d) => proto::apply_resource_change::Response {
+                    new_state: prior_state.clone(),
+                    diagnostics: diags(&d),
+                    ..Default::default()
+                },
+            }
+        };
+        Ok(Response::new(
+            guarded("ApplyResourceChange", work, |d| proto::apply_resource_change::Response {
+                new_state: req.prior_state.clone(),
+                diagnostics: diags(&d),
+                ..Default::default()
+            })
+            .await,
+        ))
+    }
+
+    async fn import_resource_state(
+        &self,
+        r: Request<proto::import_resource_state::Request>,
+    ) -> Result<Response<proto::import_resource_state::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let result = async {
+                let res = self.resource(&req.type_name)?;
+                let ty = res.schema().value_type();
+                let state = res.import(&self.ctx(), req.id.trim()).await?;
+                Ok::<_, Diagnostics>(proto::import_resource_state::ImportedResource {
+                    type_name: req.type_name.clone(),
+                    state: Some(encode(&state, &ty)),
+                    ..Default::default()
+                })
+            }
+            .await;
+            match result {
+                Ok(imported) => proto::import_resource_state::Response { imported_resources: vec![imported], ..Default::default() },
+                Err(d) => proto::import_resource_state::Response { diagnostics: diags(&d), ..Default::default() },
+            }
+        };
+        Ok(Response::new(
+            guarded("ImportResourceState", work, |d| proto::import_resource_state::Response {
+                diagnostics: diags(&d),
+                ..Default::default()
+            })
+            .await,
+        ))
+    }
+
+    async fn move_resource_state(
+        &self,
+        _r: Request<proto::move_resource_state::Request>,
+    ) -> Result<Response<proto::move_resource_state::Response>, Status> {
+        Err(Status::unimplemented("ibmqr does not support moving state between resource types"))
+    }
+
+    async fn read_data_source(
+        &self,
+        r: Request<proto::read_data_source::Request>,
+    ) -> Result<Response<proto::read_data_source::Response>, Status> {
+        let req = r.into_inner();
+        let work = async {
+            let result = async {
+                let ds = self.data_source(&req.type_name)?;
+                let ty = ds.schema().value_type();
+                let config = decode(req.config.as_ref(), &ty)?;
+                let state = ds.read(&self.ctx(), &config).await?;
+                Ok::<_, Diagnostics>(encode(&state, &ty))
+            }
+            .await;
+            match result {
+                Ok(state) => proto::read_data_source::Response { state: Some(state), ..Default::default() },
+                Err(d) => proto::read_data_source::Response { diagnostics: diags(&d), ..Default::default() },
+            }
+        };
+        Ok(Response::new(
+            guarded("ReadDataSource", work, |d| proto::read_data_source::Response { diagnostics: diags(&d), ..Default::default() })
+                .await,
+        ))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        _r: Request<proto::generate_resource_config::Request>,
+    ) -> Result<Response<proto::generate_resource_config::Response>, Status> {
+        Err(Status::unimplemented("ibmqr does not generate configuration"))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        _r: Request<proto::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<proto::validate_ephemeral_resource_config::Response>, Status> {
+        Err(Status::unimplemented("ibmqr has no ephemeral resources"))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        _r: Request<proto::open_ephemeral_resource::Request>,
+    ) -> Result<Response<proto::open_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented("ibmqr has no ephemeral resources"))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        _r: Request<proto::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<proto::renew_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented("ibmqr has no ephemeral resources"))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        _r: Request<proto::close_ephemeral_resource::Request>,
+    ) -> Result<Response<proto::close_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented("ibmqr has no ephemeral resources"))
+    }
+
+    type ListResourceStream = ListStream;
+
+    async fn list_resource(&self, _r: Request<proto::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
+        Err(Status::unimplemented("ibmqr has no list resources"))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        _r: Request<proto::validate_list_resource_config::Request>,
+    ) -> Result<Response<proto::validate_list_resource_config::Response>, Status> {
+        Err(Status::unimplemented("ibmqr has no list resources"))
+    }
+
+    async fn get_functions(&self, _r: Request<proto::get_functions::Request>) -> Result<Response<proto::get_functions::Response>, Status> {
+        // Asked while loading schemas by newer Terraform: an empty success, never an error.
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn call_function(&self, _r: Request<proto::call_function::Request>) -> Result<Response<proto::call_function::Response>, Status> {
+        Err(Status::unimplemented("ibmqr has no provider functions"))
+    }
+
+    async fn stop_provider(&self, _r: Request<proto::stop_provider::Request>) -> Result<Response<proto::stop_provider::Response>, Status> {
+        log::info!("StopProvider: cancelling in-flight operations");
+        self.cancel.cancel();
+        Ok(Response::new(proto::stop_provider::Response { error: String::new() }))
+    }
+}
+
+fn server_capabilities() -> proto::ServerCapabilities {
+    proto::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false, generate_resource_config: false }
+}
+
+#[allow(dead_code)]
+fn _type_check(_: &Type) {}

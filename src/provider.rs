@@ -1,0 +1,152 @@
+//! The `provider "ibmqr"` block: credentials, region, retry limits and endpoint overrides.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, NestedBlock, Provider, Resource, Schema, Value};
+use crate::ibmcloud::{ApiKey, Client, ClientConfig, Endpoints};
+use crate::{data_sources, resources};
+
+/// Endpoint keys of the `endpoints` block, one per IBM API.
+pub const ENDPOINT_KEYS: [&str; 8] =
+    ["iam", "iam_policy", "resource_controller", "resource_manager", "user_management", "global_catalog", "tagging", "appid"];
+
+/// IBM Cloud multizone regions a provider `region` may name.
+pub const REGIONS: [&str; 11] =
+    ["us-south", "us-east", "ca-tor", "br-sao", "eu-gb", "eu-de", "eu-es", "jp-tok", "jp-osa", "au-syd", "in-che"];
+
+const DEFAULT_REGION: &str = "us-east";
+const DEFAULT_MAX_RETRIES: u32 = 8;
+const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
+
+#[derive(Default)]
+pub struct IbmqrProvider;
+
+#[derive(serde::Deserialize, Default)]
+struct ProviderModel {
+    api_key: Option<String>,
+    account_id: Option<String>,
+    region: Option<String>,
+    max_retries: Option<i64>,
+    request_timeout_seconds: Option<i64>,
+    #[serde(default)]
+    endpoints: Vec<BTreeMap<String, Option<String>>>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[async_trait]
+impl Provider for IbmqrProvider {
+    fn schema(&self) -> Schema {
+        let mut endpoints = Block::new("Overrides of IBM Cloud API base URLs, for private endpoints or a local emulator.");
+        for key in ENDPOINT_KEYS {
+            endpoints = endpoints.attr(Attribute::string(key).optional().describe(&format!("Base URL of the {key} API.")));
+        }
+        Schema::new(
+            0,
+            Block::new("Sets up IBM Cloud for Qiskit Runtime organizations.")
+                .attr(Attribute::string("api_key").optional().sensitive().describe(
+                    "IBM Cloud API key. Defaults to the `IC_API_KEY`, then `IBMCLOUD_API_KEY` environment variable.",
+                ))
+                .attr(Attribute::string("account_id").optional().describe(
+                    "Account to manage. Defaults to the account of the API key (the token's `account.bss` claim).",
+                ))
+                .attr(Attribute::string("region").optional().describe(
+                    "Default region. Defaults to `IC_REGION`, then `IBMCLOUD_REGION`, then `us-east`.",
+                ))
+                .attr(Attribute::number("max_retries").optional().describe("Retries of a failed API request (429, 5xx, connection errors). Default 8."))
+                .attr(Attribute::number("request_timeout_seconds").optional().describe("Time limit of one API request. Default 60."))
+                .block(NestedBlock::list("endpoints", endpoints).max_items(1)),
+        )
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        if let Some(Value::String(region)) = config.get("region") {
+            check_region(region, &mut diags);
+        }
+        if let Some(Value::Number(n)) = config.get("max_retries") {
+            if !(0.0..=100.0).contains(&n.as_f64().unwrap_or(-1.0)) {
+                diags.add_attr_error(AttributePath::attr("max_retries"), "Invalid max_retries", "max_retries must be between 0 and 100.");
+            }
+        }
+        if let Some(Value::Number(n)) = config.get("request_timeout_seconds") {
+            if !(1.0..=3600.0).contains(&n.as_f64().unwrap_or(0.0)) {
+                diags.add_attr_error(
+                    AttributePath::attr("request_timeout_seconds"),
+                    "Invalid request_timeout_seconds",
+                    "request_timeout_seconds must be between 1 and 3600.",
+                );
+            }
+        }
+        diags
+    }
+
+    async fn configure(&self, config: &Value, cancel: CancellationToken) -> Result<Arc<dyn Any + Send + Sync>, Diagnostics> {
+        let model: ProviderModel = crate::framework::from_value(config)?;
+        let api_key = model.api_key.filter(|k| !k.trim().is_empty()).or_else(|| env("IC_API_KEY")).or_else(|| env("IBMCLOUD_API_KEY"));
+        let Some(api_key) = api_key else {
+            return Err(Diagnostics::attr_error(
+                AttributePath::attr("api_key"),
+                "No IBM Cloud API key",
+                "Set api_key in the provider \"ibmqr\" block, or the IC_API_KEY (or IBMCLOUD_API_KEY) environment variable.",
+            ));
+        };
+        let region = model.region.or_else(|| env("IC_REGION")).or_else(|| env("IBMCLOUD_REGION")).unwrap_or_else(|| DEFAULT_REGION.to_string());
+        let mut diags = Diagnostics::new();
+        check_region(&region, &mut diags);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let overrides: BTreeMap<String, String> = model
+            .endpoints
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (k, v)))
+            .collect();
+        let endpoints = Endpoints::resolve(&overrides, &|name| env(name), &region).map_err(|e| {
+            Diagnostics::attr_error(AttributePath::attr("endpoints"), "Invalid endpoint", e.to_string())
+        })?;
+        let client_config = ClientConfig {
+            api_key: ApiKey::new(api_key),
+            account_id: model.account_id.filter(|a| !a.is_empty()),
+            region: region.clone(),
+            max_retries: model.max_retries.map_or(DEFAULT_MAX_RETRIES, |n| n.clamp(0, 100) as u32),
+            request_timeout: Duration::from_secs(
+                model.request_timeout_seconds.map_or(DEFAULT_REQUEST_TIMEOUT_SECONDS, |n| n.clamp(1, 3600) as u64),
+            ),
+            endpoints,
+            user_agent: format!("terraform-provider-ibmqr/{}", env!("CARGO_PKG_VERSION")),
+        };
+        let client = Client::new(client_config, cancel)
+            .map_err(|e| Diagnostics::error("Cannot set up the IBM Cloud client", e.to_string()))?;
+        Ok(Arc::new(resources::ProviderState::new(client, region)))
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        resources::all()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        data_sources::all()
+    }
+}
+
+fn check_region(region: &str, diags: &mut Diagnostics) {
+    if !REGIONS.contains(&region) {
+        diags.add_attr_error(
+            AttributePath::attr("region"),
+            "Unknown region",
+            format!("{region:?} is not an IBM Cloud region; use one of {}. Qiskit Runtime runs in us-east and eu-de.", REGIONS.join(", ")),
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! The one harness every end-to-end test shares: real Terraform (from .tools/, installed by
+//! `make test`), the provider binary cargo built for this test run, and a fresh emulator per test.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const API_KEY: &str = "e2e-secret-api-key-0123456789";
+pub const ACCOUNT_ID: &str = "0bae863b1df44b9e99f58734da909ab9";
+/// Every Terraform command is killed after this long.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Terraform must be there: tests fail, never skip, without it.
+pub fn terraform_bin() -> PathBuf {
+    let path = std::env::var_os("IBMQR_TERRAFORM").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".tools/terraform"));
+    assert!(
+        path.is_file(),
+        "Terraform not found at {}: run `bash scripts/install-terraform.sh` (make test does it)",
+        path.display()
+    );
+    path
+}
+
+fn provider_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-ibmqr")).parent().expect("bin dir").to_path_buf()
+}
+
+/// A running `ibmqr-emulator`, killed when dropped.
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Emulator {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ibmqr-emulator"))
+            .args(["--listen", "127.0.0.1:0", "--api-key", API_KEY, "--account-id", ACCOUNT_ID])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("emulator starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first).expect("emulator prints its URL");
+        let url = first.trim().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "emulator printed {url:?}");
+        Emulator { child, url, http: reqwest::blocking::Client::new() }
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let url = format!("{}{}", self.url, path);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().expect("admin request");
+        let status = resp.status();
+        let text = resp.text().unwrap_or_default();
+        assert!(status.is_success(), "admin {url}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Stored objects of one kind (e.g. "roles").
+    pub fn objects(&self, kind: &str) -> Vec<serde_json::Value> {
+        let v = self.admin("GET", &format!("/_emulator/objects/{kind}"), None);
+        match v {
+            serde_json::Value::Array(items) => items,
+            serde_json::Value::Object(ref m) => {
+                m.get("objects").or_else(|| m.get("items")).and_then(|x| x.as_array()).cloned().unwrap_or_default()
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Requests served per route, e.g. `"POST /v2/roles"`.
+    pub fn request_counts(&self) -> serde_json::Value {
+        self.admin("GET", "/_emulator/requests", None)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct TfOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TfOutput {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// A Terraform working directory wired to the dev build of the provider and one emulator.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub endpoint: String,
+    pub api_key: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    pub fn new(emulator: &Emulator) -> Workspace {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cli_config = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"ibmqr/ibmqr\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            provider_dir().display()
+        );
+        std::fs::write(dir.path().join("terraformrc"), cli_config).expect("cli config");
+        Workspace { dir, endpoint: emulator.url.clone(), api_key: API_KEY.to_string(), extra_env: vec![] }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes main.tf with the provider requirement in front of `body`.
+    pub fn write(&self, body: &str) {
+        let text = format!(
+            "terraform {{\n  required_providers {{\n    ibmqr = {{ source = \"ibmqr/ibmqr\" }}\n  }}\n}}\n\nprovider \"ibmqr\" {{}}\n\n{body}\n"
+        );
+        std::fs::write(self.path().join("main.tf"), text).expect("main.tf");
+    }
+
+    pub fn terraform(&self, args: &[&str]) -> TfOutput {
+        let mut cmd = Command::new(terraform_bin());
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", self.path().join("terraformrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("IBMQR_ENDPOINT", &self.endpoint)
+            .env("IC_API_KEY", &self.api_key)
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("TF_LOG")
+            .env_remove("TF_LOG_PROVIDER")
+            .env_remove("IBMCLOUD_API_KEY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        run_with_timeout(cmd, COMMAND_TIMEOUT)
+    }
+
+    pub fn apply(&self) -> TfOutput {
+        self.terraform(&["apply", "-auto-approve", "-input=false", "-no-color"])
+    }
+
+    pub fn apply_ok(&self) -> TfOutput {
+        let out = self.apply();
+        assert_eq!(out.code, 0, "apply failed:\n{}", out.all());
+        out
+    }
+
+    /// `plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+    pub fn plan(&self) -> TfOutput {
+        self.terraform(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+    }
+
+    pub fn assert_no_changes(&self) {
+        let out = self.plan();
+        assert_eq!(out.code, 0, "expected no changes:\n{}", out.all());
+    }
+
+    pub fn import(&self, address: &str, id: &str) -> TfOutput {
+        self.terraform(&["import", "-input=false", "-no-color", address, id])
+    }
+
+    pub fn destroy_ok(&self) -> TfOutput {
+        let out = self.terraform(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
+        assert_eq!(out.code, 0, "destroy failed:\n{}", out.all());
+        out
+    }
+
+    pub fn output_json(&self) -> serde_json::Value {
+        let out = self.terraform(&["output", "-json", "-no-color"]);
+        assert_eq!(out.code, 0, "output failed:\n{}", out.all());
+        serde_json::from_str(&out.stdout).expect("output json")
+    }
+
+    pub fn state_rm(&self, address: &str) -> TfOutput {
+        self.terraform(&["state", "rm", "-no-color", address])
+    }
+}
+
+/// Runs a command in its own process group and kills the whole group after `limit`.
+pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> TfOutput {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    let mut child = cmd.spawn().expect("command starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+            panic!("command timed out after {limit:?}: {:?}", cmd.get_args().collect::<Vec<_>>());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    TfOutput { code, stdout: out_reader.join().unwrap_or_default(), stderr: err_reader.join().unwrap_or_default() }
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: real Terraform drives the provider against a fresh emulator per test.
+
+mod harness;
+
+mod custom_role;
+mod data_sources;
+mod docs;
+mod grpc;
+mod provider;

@@ -1,0 +1,43 @@
+use std::process::Command;
+
+use crate::harness::{Emulator, Workspace, API_KEY};
+
+#[test]
+fn run_by_hand_explains_itself_and_exits_1() {
+    let out = Command::new(env!("CARGO_BIN_EXE_terraform-provider-ibmqr"))
+        .env_remove("TF_PLUGIN_MAGIC_COOKIE")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("Terraform plugin"), "{text}");
+}
+
+#[test]
+fn wrong_api_key_is_a_clear_error_that_never_shows_the_key() {
+    let emu = Emulator::start();
+    let mut ws = Workspace::new(&emu);
+    let wrong = "wrong-key-must-not-leak-42";
+    ws.api_key = wrong.to_string();
+    ws.write(r#"data "ibmqr_account" "this" {}"#);
+    let out = ws.terraform(&["plan", "-input=false", "-no-color"]);
+    assert_eq!(out.code, 1);
+    assert!(out.all().contains("rejected the API key"), "{}", out.all());
+    assert!(!out.all().contains(wrong), "the key leaked:\n{}", out.all());
+    // Nor with full logging on.
+    ws.extra_env.push(("TF_LOG".into(), "TRACE".into()));
+    let out = ws.terraform(&["plan", "-input=false", "-no-color"]);
+    assert!(!out.all().contains(wrong), "the key leaked into logs");
+    let _ = API_KEY;
+}
+
+#[test]
+fn missing_api_key_names_the_variables() {
+    let emu = Emulator::start();
+    let mut ws = Workspace::new(&emu);
+    ws.api_key = String::new();
+    ws.write(r#"data "ibmqr_account" "this" {}"#);
+    let out = ws.terraform(&["plan", "-input=false", "-no-color"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("IC_API_KEY") && out.stderr.contains("IBMCLOUD_API_KEY"), "{}", out.stderr);
+}
