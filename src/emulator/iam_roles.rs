@@ -56,17 +56,26 @@ static ROLE_NAME: LazyLock<Regex> =
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/roles", get(list_roles).post(create_role))
-        .route("/v2/roles/{id}", get(get_role).put(replace_role).delete(delete_role))
+        .route(
+            "/v2/roles/{id}",
+            get(get_role).put(replace_role).delete(delete_role),
+        )
 }
 
 fn quantum_actions(groups: &[&[&str]]) -> Vec<String> {
-    groups.iter().flat_map(|group| group.iter()).map(|action| format!("{QUANTUM_SERVICE}.{action}")).collect()
+    groups
+        .iter()
+        .flat_map(|group| group.iter())
+        .map(|action| format!("{QUANTUM_SERVICE}.{action}"))
+        .collect()
 }
 
 /// All actions a custom role of `service_name` may contain; `None` for an unknown service.
 pub fn service_actions(service_name: &str) -> Option<BTreeSet<String>> {
     (service_name == QUANTUM_SERVICE).then(|| {
-        quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS, MANAGER_EXTRA_ACTIONS]).into_iter().collect()
+        quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS, MANAGER_EXTRA_ACTIONS])
+            .into_iter()
+            .collect()
     })
 }
 
@@ -99,15 +108,29 @@ pub fn quantum_service_roles() -> Vec<Value> {
     ]
 }
 
-fn role_response(status: StatusCode, record: &Record) -> Response {
-    (status, [(header::ETAG, record.etag_header())], Json(record.value.clone())).into_response()
+/// The role as returned to clients. `href` is derived from the current base URL, because a
+/// restarted emulator (state file) may listen on another port.
+fn presented(role: &Value, base_url: &str) -> Value {
+    let mut role = role.clone();
+    if let Some(id) = role["id"].as_str() {
+        role["href"] = Value::String(format!("{base_url}/v2/roles/{id}"));
+    }
+    role
+}
+
+fn role_response(state: &AppState, status: StatusCode, record: &Record) -> Response {
+    let role = presented(&record.value, state.base_url());
+    (status, [(header::ETAG, record.etag_header())], Json(role)).into_response()
 }
 
 fn role_not_found(id: &str) -> ApiError {
     ApiError::not_found("role_not_found", format!("Role with id '{id}' not found."))
 }
 
-async fn list_roles(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn list_roles(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let account_filter = query.get("account_id").filter(|v| !v.is_empty());
     let service_filter = query.get("service_name").filter(|v| !v.is_empty());
     let custom_roles: Vec<Value> = state.with_objects(|tx| {
@@ -115,12 +138,15 @@ async fn list_roles(State(state): State<AppState>, Query(query): Query<HashMap<S
             .map(|(_, record)| &record.value)
             .filter(|role| account_filter.is_none_or(|account| role["account_id"] == **account))
             .filter(|role| service_filter.is_none_or(|service| role["service_name"] == **service))
-            .cloned()
+            .map(|role| presented(role, state.base_url()))
             .collect()
     });
     let quantum = service_filter.is_some_and(|service| service == QUANTUM_SERVICE);
-    let (service_roles, system_roles) =
-        if quantum { (quantum_service_roles(), system_roles()) } else { (Vec::new(), Vec::new()) };
+    let (service_roles, system_roles) = if quantum {
+        (quantum_service_roles(), system_roles())
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Json(json!({
         "custom_roles": custom_roles,
         "service_roles": service_roles,
@@ -132,10 +158,12 @@ async fn list_roles(State(state): State<AppState>, Query(query): Query<HashMap<S
 fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
     match body.get(field) {
         Some(Value::String(value)) if !value.trim().is_empty() => Ok(value.clone()),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            Err(ApiError::invalid_body(format!("The field '{field}' is required and must not be empty.")))
-        }
-        Some(_) => Err(ApiError::invalid_body(format!("The field '{field}' must be a string."))),
+        Some(Value::String(_)) | None | Some(Value::Null) => Err(ApiError::invalid_body(format!(
+            "The field '{field}' is required and must not be empty."
+        ))),
+        Some(_) => Err(ApiError::invalid_body(format!(
+            "The field '{field}' must be a string."
+        ))),
     }
 }
 
@@ -143,15 +171,21 @@ fn optional_description(body: &Map<String, Value>) -> Result<Option<String>, Api
     match body.get("description") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text.chars().count() <= 250 => Ok(Some(text.clone())),
-        Some(Value::String(_)) => Err(ApiError::invalid_body("The field 'description' must be at most 250 characters.")),
-        Some(_) => Err(ApiError::invalid_body("The field 'description' must be a string.")),
+        Some(Value::String(_)) => Err(ApiError::invalid_body(
+            "The field 'description' must be at most 250 characters.",
+        )),
+        Some(_) => Err(ApiError::invalid_body(
+            "The field 'description' must be a string.",
+        )),
     }
 }
 
 fn display_name(body: &Map<String, Value>) -> Result<String, ApiError> {
     let display_name = required_string(body, "display_name")?;
     if display_name.chars().count() > 50 {
-        return Err(ApiError::invalid_body("The field 'display_name' must be at most 50 characters."));
+        return Err(ApiError::invalid_body(
+            "The field 'display_name' must be at most 50 characters.",
+        ));
     }
     Ok(display_name)
 }
@@ -159,16 +193,22 @@ fn display_name(body: &Map<String, Value>) -> Result<String, ApiError> {
 /// Non-empty list of actions, each defined by `service_name`.
 fn valid_actions(body: &Map<String, Value>, service_name: &str) -> Result<Vec<String>, ApiError> {
     let Some(Value::Array(items)) = body.get("actions") else {
-        return Err(ApiError::invalid_body("The field 'actions' is required and must be a list of strings."));
+        return Err(ApiError::invalid_body(
+            "The field 'actions' is required and must be a list of strings.",
+        ));
     };
     if items.is_empty() {
-        return Err(ApiError::invalid_body("The field 'actions' must contain at least one action."));
+        return Err(ApiError::invalid_body(
+            "The field 'actions' must contain at least one action.",
+        ));
     }
     let known = service_actions(service_name).unwrap_or_default();
     let mut actions = Vec::with_capacity(items.len());
     for item in items {
         let Value::String(action) = item else {
-            return Err(ApiError::invalid_body("The field 'actions' must be a list of strings."));
+            return Err(ApiError::invalid_body(
+                "The field 'actions' must be a list of strings.",
+            ));
         };
         if !known.contains(action) {
             return Err(ApiError::invalid_body(format!(
@@ -197,7 +237,9 @@ async fn create_role(
         )));
     }
     if service_actions(&service_name).is_none() {
-        return Err(ApiError::invalid_body(format!("The service '{service_name}' does not support custom roles.")));
+        return Err(ApiError::invalid_body(format!(
+            "The service '{service_name}' does not support custom roles."
+        )));
     }
     let actions = valid_actions(&body, &service_name)?;
     if account_id != caller.account_id {
@@ -219,7 +261,10 @@ async fn create_role(
                 "role_conflict_error",
                 "This role name has already been used, please update the existing one or change the role name.",
             )
-            .with_details(json!({"conflicts_with": {"etag": existing.etag, "role": existing.value}})));
+            .with_details(json!({"conflicts_with": {
+                "etag": existing.etag,
+                "role": presented(&existing.value, state.base_url()),
+            }})));
         }
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = iso_timestamp(tx.now_ms());
@@ -242,12 +287,17 @@ async fn create_role(
         }
         Ok(tx.create(KIND, &id, role))
     })?;
-    Ok(role_response(StatusCode::CREATED, &created))
+    Ok(role_response(&state, StatusCode::CREATED, &created))
 }
 
-async fn get_role(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let record = state.with_objects(|tx| tx.get_visible(KIND, &id).cloned()).ok_or_else(|| role_not_found(&id))?;
-    Ok(role_response(StatusCode::OK, &record))
+async fn get_role(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = state
+        .with_objects(|tx| tx.get_visible(KIND, &id).cloned())
+        .ok_or_else(|| role_not_found(&id))?;
+    Ok(role_response(&state, StatusCode::OK, &record))
 }
 
 async fn replace_role(
@@ -257,7 +307,11 @@ async fn replace_role(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(if_match) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string) else {
+    let Some(if_match) = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
         return Err(ApiError::platform(
             StatusCode::BAD_REQUEST,
             "missing_required_header",
@@ -269,7 +323,9 @@ async fn replace_role(
     let description = optional_description(&body)?;
 
     let updated = state.with_objects(|tx| {
-        let current = tx.get_visible(KIND, &id).ok_or_else(|| role_not_found(&id))?;
+        let current = tx
+            .get_visible(KIND, &id)
+            .ok_or_else(|| role_not_found(&id))?;
         if !etag_matches(&if_match, &current.etag) {
             return Err(ApiError::platform(
                 StatusCode::PRECONDITION_FAILED,
@@ -281,11 +337,16 @@ async fn replace_role(
         for immutable in ["name", "account_id", "service_name"] {
             if let Some(sent) = body.get(immutable) {
                 if *sent != role[immutable] {
-                    return Err(ApiError::invalid_body(format!("The field '{immutable}' cannot be changed.")));
+                    return Err(ApiError::invalid_body(format!(
+                        "The field '{immutable}' cannot be changed."
+                    )));
                 }
             }
         }
-        let service_name = role["service_name"].as_str().unwrap_or_default().to_string();
+        let service_name = role["service_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let actions = valid_actions(&body, &service_name)?;
         role["display_name"] = Value::String(display_name);
         role["actions"] = json!(actions);
@@ -299,12 +360,16 @@ async fn replace_role(
         }
         role["last_modified_at"] = Value::String(iso_timestamp(tx.now_ms()));
         role["last_modified_by_id"] = Value::String(caller.iam_id.clone());
-        tx.update(KIND, &id, role).ok_or_else(|| role_not_found(&id))
+        tx.update(KIND, &id, role)
+            .ok_or_else(|| role_not_found(&id))
     })?;
-    Ok(role_response(StatusCode::OK, &updated))
+    Ok(role_response(&state, StatusCode::OK, &updated))
 }
 
-async fn delete_role(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn delete_role(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     state.with_objects(|tx| {
         if tx.get_visible(KIND, &id).is_none() {
             return Err(role_not_found(&id));
@@ -326,9 +391,18 @@ mod tests {
         assert_eq!(actions(0), 8);
         assert_eq!(actions(1), 16);
         assert_eq!(actions(2), 20);
-        assert_eq!(roles[2]["crn"], "crn:v1:bluemix:public:iam::::serviceRole:Manager");
-        assert!(roles[0]["actions"].as_array().unwrap().contains(&json!("quantum-computing.job.read")));
-        assert_eq!(system_roles()[0]["crn"], "crn:v1:bluemix:public:iam::::role:Viewer");
+        assert_eq!(
+            roles[2]["crn"],
+            "crn:v1:bluemix:public:iam::::serviceRole:Manager"
+        );
+        assert!(roles[0]["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("quantum-computing.job.read")));
+        assert_eq!(
+            system_roles()[0]["crn"],
+            "crn:v1:bluemix:public:iam::::role:Viewer"
+        );
     }
 
     #[test]
