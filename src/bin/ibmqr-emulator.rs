@@ -1,1 +1,127 @@
-fn main() {}
+//! `ibmqr-emulator`: local emulator of the IBM Cloud APIs used by the ibmqr provider.
+//!
+//! Prints its base URL as the first stdout line, then serves until SIGINT/SIGTERM.
+//! Logs go to stderr. See `docs/emulator.md`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use terraform_provider_ibmqr::emulator::{self, EmulatorConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ibmqr-emulator",
+    about = "Local emulator of the IBM Cloud APIs used by the ibmqr provider"
+)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// JSON file holding the emulated objects; loaded at start, rewritten after every change.
+    #[arg(long = "state")]
+    state: Option<PathBuf>,
+    /// Accepted API key (repeatable). Without any, every non-empty key is accepted.
+    #[arg(long = "api-key")]
+    api_keys: Vec<String>,
+    /// Account id put in tokens (32 hex digits).
+    #[arg(long, default_value = emulator::DEFAULT_ACCOUNT_ID)]
+    account_id: String,
+    /// Access token lifetime in seconds.
+    #[arg(long = "token-lifetime", default_value_t = emulator::DEFAULT_TOKEN_LIFETIME_SECS)]
+    token_lifetime: u64,
+    /// Initial consistency lag in milliseconds (newly created objects stay invisible that long).
+    #[arg(long = "lag-ms", default_value_t = 0)]
+    lag_ms: u64,
+    /// Log every request to stderr (otherwise only warnings and errors).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+/// Minimal stderr logger: stdout is reserved for the base URL line.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            eprintln!("ibmqr-emulator {} {}", record.level(), record.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: StderrLogger = StderrLogger;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let cli = Cli::parse();
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(if cli.verbose {
+            log::LevelFilter::Info
+        } else {
+            log::LevelFilter::Warn
+        });
+    }
+    let config = EmulatorConfig {
+        listen: cli.listen,
+        state_file: cli.state,
+        api_keys: cli.api_keys,
+        account_id: cli.account_id,
+        token_lifetime_secs: cli.token_lifetime,
+        lag_ms: cli.lag_ms,
+    };
+    let running = match emulator::start(config).await {
+        Ok(running) => running,
+        Err(err) => {
+            eprintln!("ibmqr-emulator: cannot start: {err}");
+            std::process::exit(1);
+        }
+    };
+    let mut stdout = std::io::stdout();
+    // Harnesses read this first line to learn the port; flush so they are not left waiting.
+    if writeln!(stdout, "{}", running.base_url)
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        eprintln!("ibmqr-emulator: cannot write the base URL to stdout");
+    }
+    eprintln!("ibmqr-emulator listening on {}", running.base_url);
+
+    wait_for_termination().await;
+    eprintln!("ibmqr-emulator shutting down");
+    // In-flight requests may finish, but a stuck client must not keep the process alive.
+    match tokio::time::timeout(std::time::Duration::from_secs(5), running.shutdown()).await {
+        Ok(Ok(())) | Err(_) => {}
+        Ok(Err(err)) => {
+            eprintln!("ibmqr-emulator: server error: {err}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn wait_for_termination() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
