@@ -226,6 +226,28 @@ mod tests {
         }
     }
 
+    /// Resources run these calls inside spawned tasks, so their futures must be `Send`.
+    #[test]
+    fn client_futures_are_send() {
+        fn assert_send<T: Send>(_: T) {}
+        let client = Client::new(
+            crate::ibmcloud::ClientConfig::new(
+                crate::ibmcloud::ApiKey::new("k"),
+                "us-east",
+                crate::ibmcloud::Endpoints::uniform("http://127.0.0.1:1").unwrap(),
+            ),
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .unwrap();
+        let role = new_role();
+        assert_send(client.list_roles("x"));
+        assert_send(client.create_custom_role(&role));
+        assert_send(client.get_custom_role("x"));
+        assert_send(client.delete_custom_role("x"));
+        assert_send(client.identity());
+        assert_send(client.collect_pages(Api::Iam, "/x", &[], "items", crate::ibmcloud::PageStyle::NextHref));
+    }
+
     #[tokio::test]
     async fn list_roles_sends_account_and_service() {
         let mock = Mock::start(|req, _| {
