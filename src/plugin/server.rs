@@ -14,7 +14,7 @@ use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::framework::{plan::default_plan, Ctx, DataSource, Diagnostics, Provider, Resource, Type, Value};
+use crate::framework::{plan::default_plan, Ctx, DataSource, Diagnostics, Provider, Resource, Value};
 
 use super::convert::{decode, diagnostics_to_proto, encode, path_to_proto, schema_to_proto};
 use super::proto;
@@ -527,6 +527,3 @@ impl ProviderRpc for ProviderService {
 fn server_capabilities() -> proto::ServerCapabilities {
     proto::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false, generate_resource_config: false }
 }
-
-#[allow(dead_code)]
-fn _type_check(_: &Type) {}

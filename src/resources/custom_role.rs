@@ -11,7 +11,7 @@ use crate::framework::{
     from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema,
     StateResult, Tf, Value,
 };
-use crate::ibmcloud::{self, wait, CustomRoleUpdate, NewCustomRole};
+use crate::ibmcloud::{self, poll_until, CustomRoleUpdate, NewCustomRole, Poll};
 
 use super::role_catalog::closest;
 use super::{api_error, provider};
@@ -235,8 +235,8 @@ impl Resource for CustomRole {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
+        let (prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
+            (Ok(_), Ok(p), Ok(m)) => (p, m),
             (Err(d), _, _) => return (None, d),
             (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
         };
@@ -320,10 +320,11 @@ async fn wait_until_visible(
     let state = provider(ctx)?;
     let client = &state.client;
     let ready = &ready;
-    wait::poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("custom role {id} to become visible"), || async move {
+    poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("custom role {id} to become visible"), || async move {
         match client.get_custom_role(id).await? {
-            Some((role, _)) if ready(&role) => Ok(std::task::Poll::Ready(role)),
-            _ => Ok(std::task::Poll::Pending),
+            Some((role, _)) if ready(&role) => Ok(Poll::Ready(role)),
+            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
+            None => Ok(Poll::Pending("not yet visible".into())),
         }
     })
     .await
@@ -331,7 +332,8 @@ async fn wait_until_visible(
 }
 
 fn create_error(name: &str, err: &ibmcloud::Error) -> Diagnostics {
-    if let Some(existing) = ibmcloud::conflicting_role(err) {
+    if let Some(conflict) = ibmcloud::role_conflict(err) {
+        let existing = conflict.role;
         return Diagnostics::attr_error(
             AttributePath::attr("name"),
             "Custom role already exists",

@@ -22,7 +22,8 @@ fn wrong_api_key_is_a_clear_error_that_never_shows_the_key() {
     ws.write(r#"data "ibmqr_account" "this" {}"#);
     let out = ws.terraform(&["plan", "-input=false", "-no-color"]);
     assert_eq!(out.code, 1);
-    assert!(out.all().contains("rejected the API key"), "{}", out.all());
+    let flat = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("rejected the API key"), "{}", out.all());
     assert!(!out.all().contains(wrong), "the key leaked:\n{}", out.all());
     // Nor with full logging on.
     ws.extra_env.push(("TF_LOG".into(), "TRACE".into()));
