@@ -6,4 +6,5 @@ mod custom_role;
 mod data_sources;
 mod docs;
 mod grpc;
+mod mtls;
 mod provider;
