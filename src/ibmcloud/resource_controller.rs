@@ -244,7 +244,6 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::ibmcloud::testing::{query_map, test_client, Mock, Reply};
     use serde_json::json;
 

@@ -6,4 +6,6 @@ mod custom_role;
 mod data_sources;
 mod docs;
 mod grpc;
+mod instance;
 mod provider;
+mod resource_group;
