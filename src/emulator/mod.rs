@@ -22,7 +22,10 @@ pub mod errors;
 pub mod faults;
 pub mod iam_roles;
 pub mod iam_token;
+pub mod resource_controller;
+pub mod resource_manager;
 pub mod state;
+pub mod tagging;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -70,9 +73,13 @@ impl Default for EmulatorConfig {
 
 /// The complete HTTP application for `state`.
 pub fn router(state: AppState) -> Router {
+    resource_manager::seed_default_group(&state);
     // Every IBM API except the token endpoint needs a bearer token.
     let authenticated = Router::new()
         .merge(iam_roles::routes())
+        .merge(resource_manager::routes())
+        .merge(resource_controller::routes())
+        .merge(tagging::routes())
         .route_layer(from_fn_with_state(state.clone(), iam_token::require_bearer));
     // Counting and faults wrap authentication, so injected faults and 401s are both counted.
     let ibm_apis = Router::new()

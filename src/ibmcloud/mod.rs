@@ -11,6 +11,9 @@ mod error;
 mod http;
 pub mod iam_policy;
 mod pagination;
+pub mod resource_controller;
+pub mod resource_manager;
+pub mod tagging;
 mod wait;
 
 #[cfg(test)]

@@ -7,11 +7,13 @@ use crate::framework::{Ctx, Diagnostics, Resource};
 use crate::ibmcloud::{self, Client};
 
 pub mod custom_role;
+pub mod instance;
+pub mod resource_group;
 pub mod role_catalog;
 
 /// Every resource type the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(custom_role::CustomRole)]
+    vec![Arc::new(custom_role::CustomRole), Arc::new(resource_group::ResourceGroup), Arc::new(instance::Instance)]
 }
 
 /// What ConfigureProvider builds and every operation reaches through [`Ctx`].

@@ -6,5 +6,7 @@ mod custom_role;
 mod data_sources;
 mod docs;
 mod grpc;
+mod instance;
 mod mtls;
 mod provider;
+mod resource_group;

@@ -1,0 +1,276 @@
+//! Resource Controller: resource instances (`/v2/resource_instances`) and reclamations
+//! (`/v1/reclamations`). No ETags. An instance's `id` is its CRN; GET takes the GUID or the CRN.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle};
+
+/// Catalog id of the Qiskit Runtime (`quantum-computing`) service.
+pub const QUANTUM_RESOURCE_ID: &str = "b6049020-80f4-11eb-a0f7-e35ec9b4054f";
+
+/// The `last_operation` of an instance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LastOperation {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// `in progress`, `succeeded`, `failed`.
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub r#async: Option<bool>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A resource instance, as much of it as the provider uses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceInstance {
+    /// Equals `crn`.
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub guid: String,
+    #[serde(default)]
+    pub crn: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub region_id: String,
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub resource_id: String,
+    #[serde(default)]
+    pub resource_plan_id: String,
+    #[serde(default)]
+    pub resource_group_id: String,
+    /// `active`, `provisioning`, `inactive`, `failed`, `pending_reclamation`, `removed`, ...
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub parameters: Option<Value>,
+    /// What the service applied (normalised parameters): read settings from here.
+    #[serde(default)]
+    pub extensions: Option<Value>,
+    #[serde(default)]
+    pub last_operation: Option<LastOperation>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+impl ResourceInstance {
+    /// Deleted, whether still reclaimable or not: no longer an instance anyone can use.
+    pub fn is_deleted(&self) -> bool {
+        matches!(self.state.as_str(), "removed" | "pending_reclamation")
+    }
+
+    /// An integer setting from `extensions` (IBM sends numbers; strings are accepted too).
+    pub fn extension_u64(&self, key: &str) -> Option<u64> {
+        match self.extensions.as_ref()?.get(key)? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A list of strings from `extensions`.
+    pub fn extension_strings(&self, key: &str) -> Option<Vec<String>> {
+        let items = self.extensions.as_ref()?.get(key)?.as_array()?;
+        Some(items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+    }
+}
+
+/// Body of `POST /v2/resource_instances`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewResourceInstance {
+    pub name: String,
+    /// A region such as `us-east` (or a catalog deployment CRN).
+    pub target: String,
+    pub resource_group: String,
+    pub resource_plan_id: String,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub parameters: Map<String, Value>,
+}
+
+/// Body of `PATCH /v2/resource_instances/{id}`; absent fields are left alone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InstanceUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_plan_id: Option<String>,
+    /// Must carry a changing `timestamp`, or RC may drop the PATCH as a duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Map<String, Value>>,
+}
+
+impl InstanceUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.resource_plan_id.is_none() && self.parameters.is_none()
+    }
+}
+
+/// A pending reclamation of a deleted instance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reclamation {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub resource_instance_id: String,
+    #[serde(default)]
+    pub resource_group_id: String,
+    #[serde(default)]
+    pub entity_crn: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+/// Filters of `GET /v2/resource_instances`.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFilter<'a> {
+    pub resource_id: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub resource_group_id: Option<&'a str>,
+    pub guid: Option<&'a str>,
+}
+
+fn instance_path(id: &str) -> String {
+    format!("/v2/resource_instances/{}", path_segment(id))
+}
+
+impl Client {
+    /// Creates an instance. When the outcome is unknown, the newest live instance of the same
+    /// name, plan and group is taken as the one just made before anything is retried.
+    pub async fn create_resource_instance(&self, new: &NewResourceInstance) -> Result<ResourceInstance, Error> {
+        let resp = self
+            .create_with_lookup(
+                || self.request(Api::ResourceController, Method::POST, "/v2/resource_instances").json(new),
+                || async {
+                    let filter = InstanceFilter {
+                        name: Some(&new.name),
+                        resource_group_id: Some(&new.resource_group),
+                        ..Default::default()
+                    };
+                    let mut found: Vec<ResourceInstance> = self
+                        .list_resource_instances(&filter)
+                        .await?
+                        .into_iter()
+                        .filter(|i| i.resource_plan_id == new.resource_plan_id && !i.is_deleted())
+                        .collect();
+                    found.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+                    Ok(found.pop().map(|i| ApiResponse {
+                        status: 200,
+                        etag: None,
+                        body: serde_json::to_value(&i).unwrap_or_default(),
+                        headers: Default::default(),
+                    }))
+                },
+            )
+            .await?;
+        resp.json()
+    }
+
+    /// The instance by GUID or CRN, deleted ones included (state `removed`); `None` on 404.
+    pub async fn get_resource_instance(&self, id: &str) -> Result<Option<ResourceInstance>, Error> {
+        match self.request(Api::ResourceController, Method::GET, instance_path(id)).send().await {
+            Ok(resp) => Ok(Some(resp.json()?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Live (active or provisioning) instances matching `filter`, all pages.
+    pub async fn list_resource_instances(&self, filter: &InstanceFilter<'_>) -> Result<Vec<ResourceInstance>, Error> {
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        for (key, value) in [
+            ("resource_id", filter.resource_id),
+            ("name", filter.name),
+            ("resource_group_id", filter.resource_group_id),
+            ("guid", filter.guid),
+        ] {
+            if let Some(v) = value {
+                query.push((key, v));
+            }
+        }
+        let items = self
+            .collect_pages(Api::ResourceController, "/v2/resource_instances", &query, "resources", PageStyle::NextUrl)
+            .await?;
+        items
+            .into_iter()
+            .map(|v| serde_json::from_value(v).map_err(|e| Error::Decode(format!("resource instance: {e}"))))
+            .collect()
+    }
+
+    /// Renames, changes the plan or the parameters of an instance.
+    pub async fn update_resource_instance(&self, id: &str, update: &InstanceUpdate) -> Result<ResourceInstance, Error> {
+        self.request(Api::ResourceController, Method::PATCH, instance_path(id)).json(update).send().await?.json()
+    }
+
+    /// Deletes an instance with its keys (`recursive=true`); 404 and 410 (already deleted) count
+    /// as deleted.
+    pub async fn delete_resource_instance(&self, id: &str) -> Result<(), Error> {
+        match self.request(Api::ResourceController, Method::DELETE, instance_path(id)).query("recursive", "true").send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() || e.status() == Some(410) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pending reclamations of one instance (by GUID) or of one resource group.
+    pub async fn list_reclamations(&self, resource_instance_id: Option<&str>, resource_group_id: Option<&str>) -> Result<Vec<Reclamation>, Error> {
+        let account_id = self.identity().await?.account_id;
+        let mut req = self.request(Api::ResourceController, Method::GET, "/v1/reclamations").query("account_id", &account_id);
+        if let Some(id) = resource_instance_id {
+            req = req.query("resource_instance_id", id);
+        }
+        if let Some(id) = resource_group_id {
+            req = req.query("resource_group_id", id);
+        }
+        let body = req.send().await?.body;
+        let items = body.get("resources").cloned().unwrap_or(Value::Array(vec![]));
+        serde_json::from_value(items).map_err(|e| Error::Decode(format!("reclamations: {e}")))
+    }
+
+    /// Purges a deleted instance now instead of at the end of its reclamation period.
+    pub async fn reclaim(&self, reclamation_id: &str) -> Result<(), Error> {
+        self.request(Api::ResourceController, Method::POST, format!("/v1/reclamations/{}/actions/reclaim", path_segment(reclamation_id)))
+            .json(&serde_json::json!({"request_by": "terraform-provider-ibmqr", "comment": "purge_on_destroy"}))
+            .send()
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ibmcloud::testing::{query_map, test_client, Mock, Reply};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn get_by_crn_encodes_it_and_reads_extensions() {
+        let crn = "crn:v1:bluemix:public:quantum-computing:us-east:a/acc:g1::";
+        let mock = Mock::start(|req, _| {
+            assert_eq!(req.path, "/v2/resource_instances/crn%3Av1%3Abluemix%3Apublic%3Aquantum-computing%3Aus-east%3Aa%2Facc%3Ag1%3A%3A");
+            Reply::json(200, json!({"id": "x", "guid": "g1", "state": "active",
+                "extensions": {"instance_limit_seconds": 600, "usage_allocation_seconds": "30", "backends": ["ANY"]}}))
+        })
+        .await;
+        let inst = test_client(&mock, 0).get_resource_instance(crn).await.unwrap().unwrap();
+        assert_eq!(inst.extension_u64("instance_limit_seconds"), Some(600));
+        assert_eq!(inst.extension_u64("usage_allocation_seconds"), Some(30));
+        assert_eq!(inst.extension_strings("backends"), Some(vec!["ANY".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn delete_treats_gone_as_deleted_and_sends_recursive() {
+        let mock = Mock::start(|req, n| {
+            assert_eq!(query_map(&req.query)["recursive"], "true");
+            if n == 0 { Reply::text(204, "") } else { Reply::json(410, json!({"error_code":"RC-Gone","message":"gone","status_code":410})) }
+        })
+        .await;
+        let client = test_client(&mock, 0);
+        client.delete_resource_instance("g1").await.unwrap();
+        client.delete_resource_instance("g1").await.unwrap();
+    }
+}

@@ -1,0 +1,611 @@
+//! `ibmqr_instance`: a Qiskit Runtime service instance (Resource Controller), with its user tags
+//! (Global Tagging: RC never returns tags) and its parameters (`instance_limit_seconds`,
+//! `usage_allocation_seconds`, `backends`: sent in `parameters` as strings, read back from
+//! `extensions`). Name, plan and parameters change in place through PATCH.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map};
+
+use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value};
+use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
+use crate::ibmcloud::{self, poll_until, Client, Poll};
+
+use super::{api_error, provider};
+
+pub const TYPE_NAME: &str = "ibmqr_instance";
+const TIMEOUT_OPS: [&str; 3] = ["create", "update", "delete"];
+/// terraform-provider-ibm's defaults for resource instances.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+pub const REGIONS: [&str; 2] = ["us-east", "eu-de"];
+
+/// Plan names and catalog ids (org-workflow §2.3). The ids of the legacy `lite` and
+/// `paygo-standard` plans are not published (UNCERTAIN) and not looked up in the Global Catalog:
+/// those plans are named at plan time, and users give their `plan_id` instead.
+pub const PLANS: [(&str, Option<&str>); 6] = [
+    ("open", Some("850b21a7-71de-4e53-9441-1abdd202f35d")),
+    ("pay-as-you-go", Some("5304b575-3cff-4455-90dc-ae4367762093")),
+    ("flex", Some("53bde9d3-cdbb-46f5-a98f-60ebcadf7260")),
+    ("premium", Some("7f666d17-7893-47d8-bf9d-2b2389fc4dfc")),
+    ("lite", None),
+    ("paygo-standard", None),
+];
+
+/// The catalog id of a plan name, when it is built in.
+pub fn plan_id_of(name: &str) -> Option<&'static str> {
+    PLANS.iter().find(|(n, _)| *n == name).and_then(|(_, id)| *id)
+}
+
+/// The plan name of a catalog id, when it is built in.
+pub fn plan_name_of(id: &str) -> Option<&'static str> {
+    PLANS.iter().find(|(_, i)| *i == Some(id)).map(|(n, _)| *n)
+}
+
+fn is_pay_as_you_go(plan: &str) -> bool {
+    matches!(plan, "pay-as-you-go" | "paygo-standard")
+}
+
+/// Whether IBM moves an instance to `plan` in place. Upgrades to a paid plan are (Open →
+/// Pay-As-You-Go is documented); moves back to `open` or `lite` are not (UNCERTAIN), so those
+/// replace the instance.
+fn plan_change_in_place(plan: Option<&str>) -> bool {
+    !matches!(plan, Some("open" | "lite"))
+}
+
+pub struct Instance;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+struct Model {
+    id: Option<String>,
+    guid: Option<String>,
+    crn: Option<String>,
+    state: Option<String>,
+    name: String,
+    plan: Option<String>,
+    plan_id: Option<String>,
+    region: String,
+    resource_group_id: Option<String>,
+    tags: Option<BTreeSet<String>>,
+    instance_limit_seconds: Option<u64>,
+    usage_allocation_seconds: Option<u64>,
+    backends: Option<BTreeSet<String>>,
+    purge_on_destroy: Option<bool>,
+    timeouts: Option<serde_json::Value>,
+}
+
+impl Model {
+    /// State from what IBM returned, keeping the user's forms from `prior` where they name the
+    /// same thing (plan name, tag case).
+    fn from_instance(instance: &ResourceInstance, tags: &[String], prior: &Model) -> Model {
+        let plan_id = instance.resource_plan_id.clone();
+        let plan = plan_name_of(&plan_id)
+            .map(str::to_owned)
+            .or_else(|| prior.plan.clone().filter(|_| prior.plan_id.as_deref() == Some(plan_id.as_str())));
+        Model {
+            id: Some(instance.crn.clone()),
+            guid: Some(instance.guid.clone()),
+            crn: Some(instance.crn.clone()),
+            state: Some(instance.state.clone()),
+            name: instance.name.clone(),
+            plan,
+            plan_id: Some(plan_id),
+            region: instance.region_id.clone(),
+            resource_group_id: Some(instance.resource_group_id.clone()),
+            tags: keep_user_tag_forms(tags, prior.tags.as_ref()),
+            instance_limit_seconds: instance.extension_u64("instance_limit_seconds"),
+            usage_allocation_seconds: instance.extension_u64("usage_allocation_seconds"),
+            backends: instance.extension_strings("backends").map(|b| b.into_iter().collect()),
+            purge_on_destroy: Some(prior.purge_on_destroy.unwrap_or(false)),
+            timeouts: prior.timeouts.clone(),
+        }
+    }
+
+    fn resolved_plan_id(&self) -> Option<String> {
+        self.plan_id.clone().or_else(|| self.plan.as_deref().and_then(plan_id_of).map(str::to_owned))
+    }
+}
+
+/// IBM stores tags lowercase; a configured `Env:Dev` names the same tag as `env:dev`, so the
+/// user's form is kept. No tags and none configured stays null.
+fn keep_user_tag_forms(api: &[String], prior: Option<&BTreeSet<String>>) -> Option<BTreeSet<String>> {
+    if api.is_empty() && prior.is_none() {
+        return None;
+    }
+    Some(
+        api.iter()
+            .map(|t| prior.and_then(|p| p.iter().find(|u| u.to_lowercase() == *t)).cloned().unwrap_or_else(|| t.clone()))
+            .collect(),
+    )
+}
+
+fn lower(tags: Option<&BTreeSet<String>>) -> BTreeSet<String> {
+    tags.into_iter().flatten().map(|t| t.to_lowercase()).collect()
+}
+
+fn encode(model: &Model) -> Result<Value, Diagnostics> {
+    Ok(to_value(model, &Instance.schema().value_type())?)
+}
+
+fn tag_ok(tag: &str) -> bool {
+    (1..=128).contains(&tag.chars().count()) && tag.chars().all(|c| c.is_ascii_alphanumeric() || " _-.:".contains(c))
+}
+
+fn name_ok(name: &str) -> bool {
+    !name.trim().is_empty() && name.chars().count() <= 180 && name.chars().all(|c| c.is_ascii_alphanumeric() || " -._:".contains(c))
+}
+
+/// A configured number that must be a non-negative whole number of seconds.
+fn check_seconds(config: &Value, attr: &str, diags: &mut Diagnostics) {
+    if let Some(Value::Number(n)) = config.get(attr) {
+        let whole = n.as_u64().is_some() || n.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f < 1e15);
+        if !whole {
+            diags.add_attr_error(AttributePath::attr(attr), "Invalid number of seconds", format!("{attr} must be a whole number of seconds, 0 or more; it is {n}."));
+        }
+    }
+}
+
+fn known_str<'a>(v: &'a Value, attr: &str) -> Option<&'a str> {
+    v.get(attr).and_then(Value::as_str)
+}
+
+/// Parameters to send for the configured settings (numbers as strings, as IBM expects).
+fn parameters_of(model: &Model, only_changed_from: Option<&Model>) -> Map<String, serde_json::Value> {
+    let mut p = Map::new();
+    let changed = |now: &Option<u64>, before: Option<&Option<u64>>| now.is_some() && before != Some(now);
+    if changed(&model.instance_limit_seconds, only_changed_from.map(|m| &m.instance_limit_seconds)) {
+        p.insert("instance_limit_seconds".into(), json!(model.instance_limit_seconds.map(|n| n.to_string())));
+    }
+    if changed(&model.usage_allocation_seconds, only_changed_from.map(|m| &m.usage_allocation_seconds)) {
+        p.insert("usage_allocation_seconds".into(), json!(model.usage_allocation_seconds.map(|n| n.to_string())));
+    }
+    if let Some(backends) = &model.backends {
+        if only_changed_from.map(|m| &m.backends) != Some(&model.backends) {
+            p.insert("backends".into(), json!(backends));
+        }
+    }
+    p
+}
+
+/// RC drops a PATCH identical to the previous one; a fresh timestamp makes each one unique.
+fn dedup_timestamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| format!("{:?}", std::time::SystemTime::now()))
+}
+
+#[async_trait]
+impl Resource for Instance {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        let plans: Vec<String> = PLANS.iter().map(|(n, _)| format!("`{n}`")).collect();
+        Schema::new(
+            0,
+            Block::new("A Qiskit Runtime (`quantum-computing`) service instance.")
+                .attr(Attribute::string("id").computed().describe("The instance's CRN."))
+                .attr(Attribute::string("guid").computed().describe("The instance's GUID."))
+                .attr(Attribute::string("crn").computed().describe("The instance's CRN, used by Qiskit Runtime clients as the instance."))
+                .attr(Attribute::string("state").computed().describe("State, e.g. `active`."))
+                .attr(Attribute::string("name").required().describe("Name: up to 180 letters, digits, spaces and `- . _ :`. Renamed in place."))
+                .attr(Attribute::string("plan").optional().computed().describe(&format!(
+                    "Plan name: {}. Set `plan` or `plan_id`. Upgrades change it in place; a move to `open` or `lite` replaces the instance.",
+                    plans.join(", ")
+                )))
+                .attr(Attribute::string("plan_id").optional().computed().describe("Catalog plan ID, instead of `plan`."))
+                .attr(Attribute::string("region").required().force_new().describe("`us-east` or `eu-de` (the `open` plan only in `us-east`). Changing it replaces the instance."))
+                .attr(Attribute::string("resource_group_id").optional().computed().force_new().describe(
+                    "Resource group. Default: the account's default group. Changing it replaces the instance.",
+                ))
+                .attr(Attribute::string_set("tags").optional().describe("User tags. IBM stores them lowercase; case differences cause no change."))
+                .attr(Attribute::number("instance_limit_seconds").optional().computed().describe(
+                    "Usage limit in seconds. Unset keeps what IBM applies (the `open` plan's default is 600).",
+                ))
+                .attr(Attribute::number("usage_allocation_seconds").optional().computed().describe(
+                    "Share of the plan's time allocated to the instance (Flex, Premium); not for `pay-as-you-go`.",
+                ))
+                .attr(Attribute::string_set("backends").optional().computed().describe("Backends the instance may use; IBM's default is `[\"ANY\"]`."))
+                .attr(Attribute::bool("purge_on_destroy").default(Value::Bool(false)).describe(
+                    "Reclaim the instance at once on destroy instead of leaving it pending reclamation, so its resource group can be deleted. Default false.",
+                ))
+                .block(timeouts_block(&TIMEOUT_OPS)),
+        )
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut diags = validate_timeouts(config, &TIMEOUT_OPS);
+        if let Some(name) = known_str(config, "name") {
+            if !name_ok(name) {
+                diags.add_attr_error(AttributePath::attr("name"), "Invalid instance name", format!("{name:?}: use up to 180 letters, digits, spaces and - . _ :"));
+            }
+        }
+        let plan = config.get("plan").cloned().unwrap_or_default();
+        let plan_id = config.get("plan_id").cloned().unwrap_or_default();
+        match (plan.is_null(), plan_id.is_null()) {
+            (true, true) => diags.add_attr_error(AttributePath::attr("plan"), "No plan", "Set plan (e.g. \"open\" or \"pay-as-you-go\") or plan_id."),
+            (false, false) => diags.add_attr_error(AttributePath::attr("plan_id"), "Both plan and plan_id", "Set plan or plan_id, not both."),
+            _ => {}
+        }
+        if let Some(name) = plan.as_str() {
+            if !PLANS.iter().any(|(n, _)| *n == name) {
+                let names: Vec<&str> = PLANS.iter().map(|(n, _)| *n).collect();
+                diags.add_attr_error(AttributePath::attr("plan"), "Unknown plan", format!("{name:?} is not a Qiskit Runtime plan; use one of {}, or give plan_id.", names.join(", ")));
+            } else if plan_id_of(name).is_none() {
+                diags.add_attr_error(
+                    AttributePath::attr("plan"),
+                    "Plan ID not built in",
+                    format!("the catalog ID of the legacy plan {name:?} is not known to the provider; set plan_id to it instead (`ibmcloud catalog service quantum-computing`)."),
+                );
+            }
+        }
+        let effective = plan.as_str().or_else(|| plan_id.as_str().and_then(plan_name_of));
+        if let Some(region) = known_str(config, "region") {
+            if !REGIONS.contains(&region) {
+                diags.add_attr_error(AttributePath::attr("region"), "Unknown region", format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."));
+            } else if effective == Some("open") && region != "us-east" {
+                diags.add_attr_error(AttributePath::attr("region"), "Open plan not in this region", format!("the open plan is only offered in us-east, not in {region}; use region = \"us-east\" or another plan."));
+            }
+        }
+        if effective.is_some_and(is_pay_as_you_go) && config.get("usage_allocation_seconds").is_some_and(|v| !v.is_null()) {
+            diags.add_attr_error(
+                AttributePath::attr("usage_allocation_seconds"),
+                "Allocation does not apply",
+                "usage_allocation_seconds is for Flex and Premium instances; a pay-as-you-go instance has no allocation. Use instance_limit_seconds to cap its cost.",
+            );
+        }
+        check_seconds(config, "instance_limit_seconds", &mut diags);
+        check_seconds(config, "usage_allocation_seconds", &mut diags);
+        for tag in config.get("tags").map(Value::elements).unwrap_or_default().iter().filter_map(Value::as_str) {
+            if !tag_ok(tag) {
+                diags.add_attr_error(AttributePath::attr("tags"), "Invalid tag", format!("{tag:?}: tags are 1 to 128 letters, digits, spaces and _ - . : (no commas)."));
+            }
+        }
+        for backend in config.get("backends").map(Value::elements).unwrap_or_default().iter().filter_map(Value::as_str) {
+            if backend.trim().is_empty() {
+                diags.add_attr_error(AttributePath::attr("backends"), "Empty backend name", "backends holds backend names such as \"ibm_torino\", or \"ANY\".");
+            }
+        }
+        diags
+    }
+
+    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut Plan) -> Diagnostics {
+        if plan.planned.is_null() {
+            return Diagnostics::new();
+        }
+        // Keep plan and plan_id in step: the one the user wrote decides, the other follows.
+        let config_plan = plan.config.get("plan").cloned().unwrap_or_default();
+        let config_plan_id = plan.config.get("plan_id").cloned().unwrap_or_default();
+        let prior_str = |attr: &str| plan.prior.as_ref().and_then(|p| known_str(p, attr)).map(str::to_owned);
+        if let Some(name) = config_plan.as_str() {
+            let id = match plan_id_of(name) {
+                Some(id) => Value::string(id),
+                None if prior_str("plan").as_deref() == Some(name) => plan.prior.as_ref().and_then(|p| p.get("plan_id")).cloned().unwrap_or(Value::Unknown),
+                None => Value::Unknown,
+            };
+            plan.planned.set("plan_id", id);
+        } else if config_plan.is_unknown() {
+            plan.planned.set("plan_id", Value::Unknown);
+        } else if let Some(id) = config_plan_id.as_str() {
+            let name = match plan_name_of(id) {
+                Some(n) => Value::string(n),
+                None if prior_str("plan_id").as_deref() == Some(id) => plan.prior.as_ref().and_then(|p| p.get("plan")).cloned().unwrap_or_default(),
+                None => Value::Null,
+            };
+            plan.planned.set("plan", name);
+        } else if config_plan_id.is_unknown() {
+            plan.planned.set("plan", Value::Unknown);
+        }
+        let Some(prior) = plan.prior.clone() else { return Diagnostics::new() };
+        let before = prior.get("plan_id").cloned().unwrap_or_default();
+        let after = plan.planned.get("plan_id").cloned().unwrap_or_default();
+        if before == after || !plan.requires_replace.is_empty() {
+            return Diagnostics::new();
+        }
+        let new_plan = plan.planned.get("plan").and_then(Value::as_str).map(str::to_owned);
+        let new_object = !after.is_unknown() && !plan_change_in_place(new_plan.as_deref());
+        if new_object {
+            let which = if config_plan.is_null() { "plan_id" } else { "plan" };
+            plan.requires_replace.push(AttributePath::attr(which));
+        }
+        // What IBM applies may differ under another plan: unconfigured settings become unknown,
+        // and on replacement so does everything IBM computes.
+        for attr in self.schema().block.attributes.iter().filter(|a| a.computed && a.default.is_none()) {
+            let configured = plan.config.get(&attr.name).is_some_and(|v| !v.is_null());
+            let settings = ["instance_limit_seconds", "usage_allocation_seconds", "backends"].contains(&attr.name.as_str());
+            if !configured && (new_object || settings) && !["plan", "plan_id"].contains(&attr.name.as_str()) {
+                if new_object && attr.name == "resource_group_id" {
+                    continue;
+                }
+                plan.planned.set(&attr.name, Value::Unknown);
+            }
+        }
+        Diagnostics::new()
+    }
+
+    async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
+        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
+            (Ok(s), Ok(m)) => (s, m),
+            (Err(d), _) => return (None, d),
+            (_, Err(e)) => return (None, e.into()),
+        };
+        let client = &state.client;
+        let doing = format!("creating Qiskit Runtime instance {}", model.name);
+        let Some(plan_id) = model.resolved_plan_id() else {
+            return (None, Diagnostics::attr_error(AttributePath::attr("plan"), "No plan ID", format!("{doing}: the plan's catalog ID is unknown; set plan_id.")));
+        };
+        let group_id = match &model.resource_group_id {
+            Some(id) => id.clone(),
+            None => match client.default_resource_group().await {
+                Ok(Some(g)) => g.id,
+                Ok(None) => return (None, Diagnostics::attr_error(AttributePath::attr("resource_group_id"), "No default resource group", format!("{doing}: the account has no default resource group; set resource_group_id."))),
+                Err(e) => return (None, api_error(&format!("{doing}: finding the default resource group"), &e)),
+            },
+        };
+        let request = NewResourceInstance {
+            name: model.name.clone(),
+            target: model.region.clone(),
+            resource_group: group_id,
+            resource_plan_id: plan_id,
+            parameters: parameters_of(&model, None),
+        };
+        let created = match client.create_resource_instance(&request).await {
+            Ok(i) => i,
+            Err(e) => return (None, api_error(&doing, &e)),
+        };
+        // From here on the instance exists: every answer keeps it in state.
+        let configured_tags: Vec<String> = lower(model.tags.as_ref()).into_iter().collect();
+        // Tags are not attached yet: state says so until they are.
+        let mut result = Model::from_instance(&created, &[], &model);
+        let timeout = timeout_for(planned, "create", DEFAULT_TIMEOUT);
+        let active = match wait_until(ctx, client, &created.guid, timeout, "active", |i| i.state == "active").await {
+            Ok(i) => i,
+            Err(d) => return (encode(&result).ok(), d),
+        };
+        result = Model::from_instance(&active, &[], &model);
+        if !configured_tags.is_empty() {
+            if let Err(e) = client.attach_tags(&active.crn, &configured_tags).await {
+                return (encode(&result).ok(), api_error(&format!("{doing}: attaching tags"), &e));
+            }
+        }
+        result.tags = model.tags.clone();
+        match encode(&result) {
+            Ok(v) => (Some(v), Diagnostics::new()),
+            Err(d) => (None, d),
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
+        let state = provider(ctx)?;
+        let prior: Model = from_value(state_value)?;
+        let Some(id) = prior.crn.clone().or(prior.id.clone()) else { return Ok(None) };
+        let doing = format!("reading Qiskit Runtime instance {}", prior.name);
+        let instance = match state.client.get_resource_instance(&id).await {
+            // Deleted (removed, or waiting for reclamation) counts as gone: the next plan creates it.
+            Ok(Some(i)) if !i.is_deleted() => i,
+            Ok(_) => return Ok(None),
+            Err(e) => return Err(api_error(&doing, &e)),
+        };
+        let tags = state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
+        Ok(Some(encode(&Model::from_instance(&instance, &tags, &prior))?))
+    }
+
+    async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
+        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
+            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
+            (Err(d), _, _) => return (None, d),
+            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
+        };
+        let client = &state.client;
+        let Some(crn) = prior.crn.clone() else {
+            return (None, Diagnostics::error("Instance has no CRN", "the state of this instance has no CRN; import it again"));
+        };
+        let doing = format!("updating Qiskit Runtime instance {}", model.name);
+        let mut update = InstanceUpdate::default();
+        if model.name != prior.name {
+            update.name = Some(model.name.clone());
+        }
+        let new_plan_id = model.resolved_plan_id();
+        if new_plan_id.is_some() && new_plan_id != prior.plan_id {
+            update.resource_plan_id = new_plan_id.clone();
+        }
+        let mut parameters = parameters_of(&model, Some(&prior));
+        if !parameters.is_empty() {
+            parameters.insert("timestamp".into(), json!(dedup_timestamp()));
+            update.parameters = Some(parameters);
+        }
+        let mut current = prior.clone();
+        current.purge_on_destroy = model.purge_on_destroy;
+        current.timeouts = model.timeouts.clone();
+        if !update.is_empty() {
+            if let Err(e) = client.update_resource_instance(&crn, &update).await {
+                return (encode(&current).ok(), api_error(&doing, &e));
+            }
+            let timeout = timeout_for(planned, "update", DEFAULT_TIMEOUT);
+            let want = model.clone();
+            let shows_change = move |i: &ResourceInstance| {
+                i.state == "active"
+                    && i.name == want.name
+                    && want.resolved_plan_id().is_none_or(|p| p == i.resource_plan_id)
+                    && want.instance_limit_seconds.is_none_or(|n| i.extension_u64("instance_limit_seconds") == Some(n))
+                    && want.usage_allocation_seconds.is_none_or(|n| i.extension_u64("usage_allocation_seconds") == Some(n))
+                    && want.backends.as_ref().is_none_or(|b| i.extension_strings("backends").map(|x| x.into_iter().collect::<BTreeSet<_>>()).as_ref() == Some(b))
+            };
+            match wait_until(ctx, client, &crn, timeout, "showing the change", shows_change).await {
+                Ok(i) => {
+                    let tags = prior.tags.clone();
+                    current = Model::from_instance(&i, &[], &model);
+                    current.tags = tags;
+                }
+                Err(d) => return (encode(&current).ok(), d),
+            }
+        }
+        // Tags: detach what went, attach what came (compared as IBM stores them).
+        let (before, after) = (lower(prior.tags.as_ref()), lower(model.tags.as_ref()));
+        let gone: Vec<String> = before.difference(&after).cloned().collect();
+        let added: Vec<String> = after.difference(&before).cloned().collect();
+        if let Err(e) = client.detach_tags(&crn, &gone).await {
+            return (encode(&current).ok(), api_error(&format!("{doing}: detaching tags"), &e));
+        }
+        if let Err(e) = client.attach_tags(&crn, &added).await {
+            return (encode(&current).ok(), api_error(&format!("{doing}: attaching tags"), &e));
+        }
+        current.tags = model.tags.clone();
+        match encode(&current) {
+            Ok(v) => (Some(v), Diagnostics::new()),
+            Err(d) => (None, d),
+        }
+    }
+
+    async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
+        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
+            (Ok(s), Ok(p)) => (s, p),
+            (Err(d), _) => return d,
+            (_, Err(e)) => return e.into(),
+        };
+        let Some(crn) = prior.crn.clone() else { return Diagnostics::new() };
+        let client = &state.client;
+        let doing = format!("deleting Qiskit Runtime instance {}", prior.name);
+        if let Err(e) = client.delete_resource_instance(&crn).await {
+            return api_error(&doing, &e);
+        }
+        let timeout = timeout_for(prior_value, "delete", DEFAULT_TIMEOUT);
+        let deleted = match wait_gone(ctx, client, &crn, timeout, |i| i.is_deleted()).await {
+            Ok(i) => i,
+            Err(e) => return api_error(&doing, &e),
+        };
+        if !prior.purge_on_destroy.unwrap_or(false) {
+            return Diagnostics::new();
+        }
+        let Some(guid) = deleted.map(|i| i.guid).or(prior.guid.clone()) else { return Diagnostics::new() };
+        let reclamations = match client.list_reclamations(Some(&guid), None).await {
+            Ok(r) => r,
+            Err(e) => return api_error(&format!("{doing}: listing its reclamation"), &e),
+        };
+        for reclamation in &reclamations {
+            if let Err(e) = client.reclaim(&reclamation.id).await {
+                // Already reclaimed in the meantime is fine.
+                if !(e.is_not_found() || e.status() == Some(410)) {
+                    return api_error(&format!("{doing}: purging it (reclamation {})", reclamation.id), &e);
+                }
+            }
+        }
+        match wait_gone(ctx, client, &crn, timeout, |i| i.state == "removed").await {
+            Ok(_) => Diagnostics::new(),
+            Err(e) => api_error(&format!("{doing}: waiting for the purge"), &e),
+        }
+    }
+
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+        let state = provider(ctx)?;
+        let doing = format!("importing Qiskit Runtime instance {id}");
+        let instance = match state.client.get_resource_instance(id).await {
+            Ok(Some(i)) if !i.is_deleted() => i,
+            Ok(Some(i)) => return Err(Diagnostics::error("Instance deleted", format!("{doing}: the instance is {}, so there is nothing to import.", i.state))),
+            Ok(None) => {
+                return Err(Diagnostics::error(
+                    "Instance not found",
+                    format!("{doing}: no instance has this CRN or GUID. Import takes the instance's CRN (crn:v1:bluemix:public:quantum-computing:…) or GUID."),
+                ))
+            }
+            Err(e) => return Err(api_error(&doing, &e)),
+        };
+        if instance.resource_id != QUANTUM_RESOURCE_ID {
+            return Err(Diagnostics::error("Not a Qiskit Runtime instance", format!("{doing}: it is an instance of another service ({}).", instance.resource_id)));
+        }
+        let tags = state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
+        encode(&Model::from_instance(&instance, &tags, &Model::default()))
+    }
+}
+
+/// Reads the instance until `ready` holds (404 = not visible yet), within `timeout`.
+async fn wait_until(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+    what: &str,
+    ready: impl Fn(&ResourceInstance) -> bool,
+) -> Result<ResourceInstance, Diagnostics> {
+    let ready = &ready;
+    poll_until(&ctx.cancel, timeout, &format!("instance {id} {what}"), || async move {
+        match client.get_resource_instance(id).await? {
+            Some(i) if ready(&i) => Ok(Poll::Ready(i)),
+            Some(i) if i.state == "failed" || i.last_operation.as_ref().and_then(|o| o.state.as_deref()) == Some("failed") => {
+                let why = i.last_operation.and_then(|o| o.description).unwrap_or_default();
+                Err(ibmcloud::Error::Decode(format!("instance {id} failed: {why}")))
+            }
+            Some(i) => Ok(Poll::Pending(i.state)),
+            None => Ok(Poll::Pending("not yet visible".into())),
+        }
+    })
+    .await
+    .map_err(|e| api_error(&format!("waiting for instance {id}"), &e))
+}
+
+/// Reads the instance until it is deleted as `done` says (404 counts as done too).
+async fn wait_gone(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+    done: impl Fn(&ResourceInstance) -> bool,
+) -> Result<Option<ResourceInstance>, ibmcloud::Error> {
+    let done = &done;
+    poll_until(&ctx.cancel, timeout, &format!("instance {id} to be deleted"), || async move {
+        match client.get_resource_instance(id).await? {
+            Some(i) if done(&i) => Ok(Poll::Ready(Some(i))),
+            Some(i) => Ok(Poll::Pending(i.state)),
+            None => Ok(Poll::Ready(None)),
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(json: serde_json::Value) -> Value {
+        Value::from_json(&json, &Instance.schema().value_type()).expect("value")
+    }
+
+    fn paths(d: &Diagnostics) -> Vec<String> {
+        d.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+    }
+
+    #[test]
+    fn validate_names_the_attribute() {
+        let d = Instance.validate(&config(json!({"name": "qr", "plan": "open", "region": "eu-de"})));
+        assert_eq!(paths(&d), vec!["region"]);
+        let d = Instance.validate(&config(json!({"name": "qr", "plan": "pay-as-you-go", "region": "us-east", "usage_allocation_seconds": 60})));
+        assert_eq!(paths(&d), vec!["usage_allocation_seconds"]);
+        let d = Instance.validate(&config(json!({"name": "qr", "plan": "gold", "region": "us-east"})));
+        assert_eq!(paths(&d), vec!["plan"]);
+        let d = Instance.validate(&config(json!({"name": "qr", "plan_id": PLANS[0].1, "region": "eu-de"})));
+        assert_eq!(paths(&d), vec!["region"], "plan_id of the open plan counts as open");
+        let d = Instance.validate(&config(json!({"name": "qr", "plan": "flex", "region": "us-east", "tags": ["a,b"], "usage_allocation_seconds": 1.5})));
+        assert_eq!(paths(&d), vec!["usage_allocation_seconds", "tags"]);
+        assert!(!Instance.validate(&config(json!({"name": "qr", "plan": "flex", "region": "eu-de", "usage_allocation_seconds": 60}))).has_errors());
+    }
+
+    #[test]
+    fn user_tag_forms_survive_a_read() {
+        let prior: BTreeSet<String> = ["Env:Dev".to_string(), "team".to_string()].into();
+        let kept = keep_user_tag_forms(&["env:dev".into(), "team".into(), "new".into()], Some(&prior)).unwrap();
+        assert_eq!(kept, ["Env:Dev", "team", "new"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(keep_user_tag_forms(&[], None), None);
+    }
+
+    #[test]
+    fn parameters_are_strings_and_only_changes_are_sent() {
+        let prior = Model { instance_limit_seconds: Some(600), backends: Some(["ANY".to_string()].into()), ..Default::default() };
+        let now = Model { instance_limit_seconds: Some(900), backends: Some(["ANY".to_string()].into()), ..Default::default() };
+        assert_eq!(serde_json::Value::Object(parameters_of(&now, Some(&prior))), json!({"instance_limit_seconds": "900"}));
+        assert_eq!(serde_json::Value::Object(parameters_of(&now, None)), json!({"instance_limit_seconds": "900", "backends": ["ANY"]}));
+    }
+}

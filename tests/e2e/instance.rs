@@ -1,0 +1,217 @@
+use crate::custom_role::unwrap_record;
+use crate::harness::{Emulator, Workspace};
+
+const OPEN_PLAN_ID: &str = "850b21a7-71de-4e53-9441-1abdd202f35d";
+const PAYG_PLAN_ID: &str = "5304b575-3cff-4455-90dc-ae4367762093";
+
+const CONFIG: &str = r#"
+resource "ibmqr_resource_group" "lab" {
+  name = "lab"
+}
+resource "ibmqr_instance" "qr" {
+  name              = "qr-main"
+  plan              = "open"
+  region            = "us-east"
+  resource_group_id = ibmqr_resource_group.lab.id
+  tags              = ["Env:Dev", "team-a"]
+  purge_on_destroy  = true
+  timeouts {
+    create = "1m"
+  }
+}
+output "crn"   { value = ibmqr_instance.qr.crn }
+output "guid"  { value = ibmqr_instance.qr.guid }
+output "limit" { value = ibmqr_instance.qr.instance_limit_seconds }
+"#;
+
+fn instances(emu: &Emulator) -> Vec<serde_json::Value> {
+    emu.objects("instances").into_iter().map(unwrap_record).collect()
+}
+
+fn live(emu: &Emulator) -> Vec<serde_json::Value> {
+    instances(emu).into_iter().filter(|i| i["state"] != "removed").collect()
+}
+
+fn tags_of(emu: &Emulator, crn: &str) -> Vec<String> {
+    emu.objects("tags")
+        .into_iter()
+        .map(unwrap_record)
+        .find(|t| t["crn"] == crn)
+        .and_then(|t| t["tags"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn create_update_replace_and_destroy() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(CONFIG);
+    emu.admin("POST", "/_emulator/requests/reset", None);
+    ws.apply_ok();
+    println!("requests for one apply of a group and an instance: {}", emu.request_counts());
+    let inst = live(&emu).pop().expect("instance created");
+    assert_eq!(inst["resource_plan_id"], OPEN_PLAN_ID);
+    assert_eq!(inst["extensions"]["instance_limit_seconds"], 600, "Open plan default limit");
+    let out = ws.output_json();
+    let crn = out["crn"]["value"].as_str().expect("crn").to_string();
+    assert_eq!(inst["crn"], crn);
+    assert_eq!(out["limit"]["value"], 600, "what IBM applies is read back");
+    assert_eq!(tags_of(&emu, &crn), vec!["env:dev", "team-a"], "IBM lowercases tags");
+    // Mixed-case tags in config: no diff, also after a refresh.
+    ws.assert_no_changes();
+    let refresh = ws.terraform(&["apply", "-refresh-only", "-auto-approve", "-no-color"]);
+    assert_eq!(refresh.code, 0, "{}", refresh.all());
+    ws.assert_no_changes();
+
+    // In place: rename, limit, backends, tags.
+    let changed = CONFIG
+        .replace("\"qr-main\"", "\"qr-renamed\"")
+        .replace("tags              = [\"Env:Dev\", \"team-a\"]", "tags = [\"Env:Prod\"]\n  instance_limit_seconds = 900\n  backends = [\"ibm_torino\"]");
+    ws.write(&changed);
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
+    ws.apply_ok();
+    let inst = live(&emu).pop().expect("instance");
+    assert_eq!(inst["crn"], crn, "same instance");
+    assert_eq!(inst["name"], "qr-renamed");
+    assert_eq!(inst["extensions"]["instance_limit_seconds"], 900);
+    assert_eq!(inst["extensions"]["backends"], serde_json::json!(["ibm_torino"]));
+    assert!(inst["parameters"]["timestamp"].is_string(), "PATCH carries the de-duplication timestamp");
+    assert_eq!(tags_of(&emu, &crn), vec!["env:prod"]);
+    ws.assert_no_changes();
+
+    // Plan upgrade in place.
+    let payg = changed.replace("plan              = \"open\"", "plan              = \"pay-as-you-go\"");
+    ws.write(&payg);
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
+    ws.apply_ok();
+    assert_eq!(live(&emu).pop().expect("instance")["resource_plan_id"], PAYG_PLAN_ID);
+    ws.assert_no_changes();
+
+    // region replaces.
+    let eu = payg.replace("\"us-east\"", "\"eu-de\"");
+    ws.write(&eu);
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to destroy"), "{}", plan.all());
+    ws.apply_ok();
+    let inst = live(&emu).pop().expect("instance");
+    assert_eq!(inst["region_id"], "eu-de");
+    assert_eq!(live(&emu).len(), 1, "the old one was purged");
+    ws.assert_no_changes();
+
+    // resource_group_id replaces: move to the default group.
+    let default_group = eu.replace("resource_group_id = ibmqr_resource_group.lab.id\n", "");
+    ws.write(&default_group.replace("resource \"ibmqr_instance\"", "data \"ibmqr_resource_group\" \"d\" {\n  is_default = true\n}\nresource \"ibmqr_instance\"").replace("purge_on_destroy", "resource_group_id = data.ibmqr_resource_group.d.id\n  purge_on_destroy"));
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("must be replaced"), "{}", plan.all());
+    ws.apply_ok();
+    ws.assert_no_changes();
+
+    ws.destroy_ok();
+    assert!(live(&emu).is_empty(), "no instance left but removed ones");
+    assert!(emu.objects("reclamations").is_empty());
+    assert!(emu.objects("tags").is_empty());
+    assert_eq!(emu.objects("resource_groups").len(), 1, "only the Default group");
+}
+
+#[test]
+fn import_by_crn_and_by_guid() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(&CONFIG.replace("[\"Env:Dev\", \"team-a\"]", "[\"env:dev\"]"));
+    ws.apply_ok();
+    let out = ws.output_json();
+    let rg = emu.objects("resource_groups").into_iter().map(unwrap_record).find(|g| g["name"] == "lab").expect("lab");
+    let resource = format!(
+        "resource \"ibmqr_instance\" \"qr\" {{\n  name = \"qr-main\"\n  plan = \"open\"\n  region = \"us-east\"\n  resource_group_id = \"{}\"\n  tags = [\"env:dev\"]\n}}\n",
+        rg["id"].as_str().expect("id")
+    );
+    for id in [out["crn"]["value"].as_str().expect("crn"), out["guid"]["value"].as_str().expect("guid")] {
+        let adopter = Workspace::new(&emu);
+        adopter.write(&resource);
+        let imported = adopter.import("ibmqr_instance.qr", id);
+        assert_eq!(imported.code, 0, "{}", imported.all());
+        adopter.assert_no_changes();
+        let state = adopter.terraform(&["state", "show", "-no-color", "ibmqr_instance.qr"]);
+        assert!(state.stdout.contains(out["crn"]["value"].as_str().expect("crn")), "state holds the CRN: {}", state.stdout);
+        assert!(state.stdout.contains("plan") && state.stdout.contains("\"open\""), "canonical plan name: {}", state.stdout);
+    }
+}
+
+#[test]
+fn drift_is_detected() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(CONFIG);
+    ws.apply_ok();
+    let guid = ws.output_json()["guid"]["value"].as_str().expect("guid").to_string();
+    let path = format!("/_emulator/objects/instances/{guid}");
+
+    emu.admin("PATCH", &path, Some(serde_json::json!({"name": "changed", "extensions": {"instance_limit_seconds": 5}})));
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("1 to change"), "{}", plan.all());
+    ws.apply_ok();
+    ws.assert_no_changes();
+
+    // An instance in state `removed` is gone.
+    emu.admin("PATCH", &path, Some(serde_json::json!({"state": "removed"})));
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("1 to add"), "{}", plan.all());
+    ws.apply_ok();
+    ws.assert_no_changes();
+
+    let guid = ws.output_json()["guid"]["value"].as_str().expect("guid").to_string();
+    emu.admin("DELETE", &format!("/_emulator/objects/instances/{guid}"), None);
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("1 to add"), "{}", plan.all());
+    ws.apply_ok();
+}
+
+#[test]
+fn invalid_input_fails_at_plan() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    for (config, attr, text) in [
+        (CONFIG.replace("\"us-east\"", "\"eu-de\""), "region", "only offered in us-east"),
+        (CONFIG.replace("\"open\"", "\"pay-as-you-go\"").replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"), "usage_allocation_seconds", "no allocation"),
+        (CONFIG.replace("\"open\"", "\"gold\""), "plan", "not a Qiskit Runtime plan"),
+    ] {
+        ws.write(&config);
+        let plan = ws.plan();
+        assert_eq!(plan.code, 1, "{}", plan.all());
+        assert!(plan.stderr.contains(text) && plan.stderr.contains("ibmqr_instance.qr") && plan.stderr.contains(attr), "{attr}: {}", plan.stderr);
+    }
+    assert!(instances(&emu).is_empty());
+}
+
+#[test]
+fn provisioning_is_waited_out() {
+    let emu = Emulator::start();
+    emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 0.5})));
+    let ws = Workspace::new(&emu);
+    ws.write(CONFIG);
+    ws.apply_ok();
+    assert_eq!(live(&emu).pop().expect("instance")["state"], "active");
+    ws.assert_no_changes();
+}
+
+#[test]
+fn data_source_by_crn_and_by_name() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(CONFIG);
+    ws.apply_ok();
+    let with_data = format!(
+        "{CONFIG}\ndata \"ibmqr_instance\" \"by_crn\" {{\n  crn = ibmqr_instance.qr.crn\n}}\ndata \"ibmqr_instance\" \"by_name\" {{\n  name = \"qr-main\"\n  region = \"us-east\"\n  depends_on = [ibmqr_instance.qr]\n}}\noutput \"by_crn_plan\" {{ value = data.ibmqr_instance.by_crn.plan }}\noutput \"by_name_crn\" {{ value = data.ibmqr_instance.by_name.crn }}\noutput \"by_name_tags\" {{ value = data.ibmqr_instance.by_name.tags }}\n"
+    );
+    ws.write(&with_data);
+    ws.apply_ok();
+    let out = ws.output_json();
+    assert_eq!(out["by_crn_plan"]["value"], "open");
+    assert_eq!(out["by_name_crn"]["value"], out["crn"]["value"]);
+    assert_eq!(out["by_name_tags"]["value"], serde_json::json!(["env:dev", "team-a"]));
+}
