@@ -20,6 +20,8 @@
 pub mod admin;
 pub mod errors;
 pub mod faults;
+pub mod iam_identity;
+pub mod iam_policies;
 pub mod iam_roles;
 pub mod iam_token;
 pub mod state;
@@ -73,6 +75,8 @@ pub fn router(state: AppState) -> Router {
     // Every IBM API except the token endpoint needs a bearer token.
     let authenticated = Router::new()
         .merge(iam_roles::routes())
+        .merge(iam_identity::routes())
+        .merge(iam_policies::routes())
         .route_layer(from_fn_with_state(state.clone(), iam_token::require_bearer));
     // Counting and faults wrap authentication, so injected faults and 401s are both counted.
     let ibm_apis = Router::new()
