@@ -238,3 +238,58 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod route_tests {
+    use serde_json::{json, Value};
+
+    use crate::emulator::{start, EmulatorConfig};
+
+    #[tokio::test]
+    async fn settings_exist_from_the_start_and_put_needs_the_current_tag() {
+        let emulator = start(EmulatorConfig::default()).await.expect("starts");
+        let base = emulator.base_url.clone();
+        let account = emulator.state.account_id().to_string();
+        let http = reqwest::Client::builder().no_proxy().build().expect("client");
+        let token: Value = http
+            .post(format!("{base}/identity/token"))
+            .form(&[("grant_type", "urn:ibm:params:oauth:grant-type:apikey"), ("apikey", "k")])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let token = token["access_token"].as_str().expect("access_token").to_string();
+        let url = format!("{base}/v1/accounts/{account}/settings/identity");
+        let get = || async { http.get(&url).bearer_auth(&token).send().await.expect("get").json::<Value>().await.expect("json") };
+        let put = |tag: Option<String>, body: Value| {
+            let mut request = http.put(&url).bearer_auth(&token).json(&body);
+            if let Some(tag) = tag {
+                request = request.header("If-Match", tag);
+            }
+            async move {
+                let response = request.send().await.expect("put");
+                (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let first = get().await;
+        assert_eq!((first["restrict_user_list_visibility"].as_str(), first["mfa"].as_str()), (Some("NOT_RESTRICTED"), Some("NONE")));
+        let tag = first["entity_tag"].as_str().expect("entity_tag").to_string();
+        let change = json!({"restrict_user_list_visibility": "RESTRICTED"});
+        assert_eq!(put(None, change.clone()).await.0, 400);
+        let (status, body) = put(Some(tag.clone()), change.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_ne!(body["entity_tag"], tag.as_str());
+        assert_eq!(body["mfa"], "NONE", "fields not sent stay");
+        let (status, body) = put(Some(tag), change).await;
+        assert_eq!((status, body["status_code"].as_u64()), (409, Some(409)), "stale tag");
+        let other = http
+            .get(format!("{base}/v1/accounts/ffffffffffffffffffffffffffffffff/settings/identity"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(other.status().as_u16(), 403);
+    }
+}

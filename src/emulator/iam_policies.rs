@@ -301,3 +301,94 @@ async fn delete_policy(State(state): State<AppState>, Path(id): Path<String>) ->
     })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::emulator::{start, EmulatorConfig};
+
+    async fn call(http: &reqwest::Client, token: &str, method: reqwest::Method, url: String, body: Option<Value>, if_match: Option<&str>) -> (u16, Value, String) {
+        let mut request = http.request(method, url).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(tag) = if_match {
+            request = request.header("If-Match", tag);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body, etag)
+    }
+
+    fn policy(account: &str, instance: &str, role: &str) -> Value {
+        json!({"type": "access",
+               "subjects": [{"attributes": [{"name": "access_group_id", "value": "AccessGroupId-1"}]}],
+               "roles": [{"role_id": role}],
+               "resources": [{"attributes": [{"name": "accountId", "value": account}, {"name": "serviceName", "value": "quantum-computing"},
+                                             {"name": "serviceInstance", "value": instance}]}]})
+    }
+
+    #[tokio::test]
+    async fn policies_page_conflict_validate_and_check_etags() {
+        let emulator = start(EmulatorConfig::default()).await.expect("starts");
+        let base = emulator.base_url.clone();
+        let account = emulator.state.account_id().to_string();
+        let http = reqwest::Client::builder().no_proxy().build().expect("client");
+        let token: Value = http
+            .post(format!("{base}/identity/token"))
+            .form(&[("grant_type", "urn:ibm:params:oauth:grant-type:apikey"), ("apikey", "k")])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let token = token["access_token"].as_str().expect("access_token").to_string();
+        let viewer = "crn:v1:bluemix:public:iam::::role:Viewer";
+        let post = |body: Value| call(&http, &token, reqwest::Method::POST, format!("{base}/v1/policies"), Some(body), None);
+
+        let mut ids = Vec::new();
+        for instance in ["i1", "i2", "i3"] {
+            let (status, body, etag) = post(policy(&account, instance, viewer)).await;
+            assert_eq!(status, 201, "{body}");
+            assert!(etag.starts_with("\"1-"));
+            assert_eq!(body["roles"][0]["display_name"], "Viewer");
+            ids.push(body["id"].as_str().expect("id").to_string());
+        }
+        let (status, body, _) = post(policy(&account, "i1", "crn:v1:bluemix:public:iam::::serviceRole:Reader")).await;
+        assert_eq!((status, body["errors"][0]["code"].as_str()), (409, Some("policy_conflict_error")));
+        assert_eq!(body["errors"][0]["details"]["conflicts_with"]["policy"]["id"], ids[0].as_str());
+        let (status, body, _) = post(policy(&account, "i9", "crn:v1:bluemix:public:iam::::role:Nope")).await;
+        assert_eq!(status, 400, "{body}");
+        let custom = format!("crn:v1:ibmcloud:public:iam-access-management::a/{account}::customRole:Missing");
+        assert_eq!(post(policy(&account, "i9", &custom)).await.0, 400);
+
+        // Paging with next.start.
+        let list = |query: String| call(&http, &token, reqwest::Method::GET, format!("{base}/v1/policies?{query}"), None, None);
+        assert_eq!(list("access_group_id=AccessGroupId-1".into()).await.0, 400, "account_id is required");
+        let (_, first, _) = list(format!("account_id={account}&access_group_id=AccessGroupId-1&limit=2")).await;
+        assert_eq!(first["policies"].as_array().map(Vec::len), Some(2));
+        let start = first["next"]["start"].as_str().expect("next.start").to_string();
+        let (_, second, _) = list(format!("account_id={account}&limit=2&start={start}")).await;
+        assert_eq!(second["policies"].as_array().map(Vec::len), Some(1));
+        assert!(second.get("next").is_none());
+        let (_, other, _) = list(format!("account_id={account}&access_group_id=AccessGroupId-2")).await;
+        assert_eq!(other["policies"], json!([]));
+
+        // ETags: PUT needs the current one.
+        let url = format!("{base}/v1/policies/{}", ids[0]);
+        let (_, _, etag) = call(&http, &token, reqwest::Method::GET, url.clone(), None, None).await;
+        let body = policy(&account, "i1", "crn:v1:bluemix:public:iam::::serviceRole:Manager");
+        assert_eq!(call(&http, &token, reqwest::Method::PUT, url.clone(), Some(body.clone()), None).await.0, 400);
+        assert_eq!(call(&http, &token, reqwest::Method::PUT, url.clone(), Some(body.clone()), Some("\"1-stale\"")).await.0, 412);
+        let (status, updated, new_etag) = call(&http, &token, reqwest::Method::PUT, url.clone(), Some(body), Some(&etag)).await;
+        assert_eq!(status, 200, "{updated}");
+        assert!(new_etag.starts_with("\"2-"));
+        assert_eq!(call(&http, &token, reqwest::Method::DELETE, url.clone(), None, None).await.0, 204);
+        let (status, body, _) = call(&http, &token, reqwest::Method::GET, url, None, None).await;
+        assert_eq!((status, body["errors"][0]["code"].as_str()), (404, Some("policy_not_found")));
+    }
+}
