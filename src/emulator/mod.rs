@@ -20,6 +20,8 @@
 pub mod admin;
 pub mod errors;
 pub mod faults;
+pub mod iam_identity;
+pub mod iam_policies;
 pub mod iam_roles;
 pub mod iam_token;
 pub mod resource_controller;
@@ -80,6 +82,8 @@ pub fn router(state: AppState) -> Router {
         .merge(resource_manager::routes())
         .merge(resource_controller::routes())
         .merge(tagging::routes())
+        .merge(iam_identity::routes())
+        .merge(iam_policies::routes())
         .route_layer(from_fn_with_state(state.clone(), iam_token::require_bearer));
     // Counting and faults wrap authentication, so injected faults and 401s are both counted.
     let ibm_apis = Router::new()

@@ -1,10 +1,11 @@
-//! IAM Policy Management: roles (`/v2/roles`). Custom roles are created idempotently: when a
-//! create's outcome is unknown, the account's custom roles are searched by `name` first.
+//! IAM Policy Management: roles (`/v2/roles`) and access policies (`/v1/policies`). Custom roles
+//! and policies are created idempotently: when a create's outcome is unknown, the account's custom
+//! roles are searched by `name` (policies: by subject and resource) first.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{path_segment, Api, ApiResponse, Client, Error, Method};
+use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle};
 
 /// A custom role of the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +202,236 @@ impl Client {
     }
 }
 
+// Policies
+
+/// A `{name, value, operator?}` attribute of a policy subject or resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyAttribute {
+    pub name: String,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+}
+
+impl PolicyAttribute {
+    pub fn new(name: &str, value: &str) -> Self {
+        PolicyAttribute { name: name.to_string(), value: value.to_string(), operator: None }
+    }
+}
+
+/// Who a policy applies to (`access_group_id` or `iam_id`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySubject {
+    #[serde(default)]
+    pub attributes: Vec<PolicyAttribute>,
+}
+
+/// What a policy applies to (`accountId`, `serviceName`, `serviceInstance`, `resourceGroupId`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyResource {
+    #[serde(default)]
+    pub attributes: Vec<PolicyAttribute>,
+}
+
+/// Looks up an attribute's value by name.
+pub fn attribute<'a>(attributes: &'a [PolicyAttribute], name: &str) -> Option<&'a str> {
+    attributes.iter().find(|a| a.name == name).map(|a| a.value.as_str())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRole {
+    /// The role's CRN.
+    pub role_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl PolicyRole {
+    pub fn new(crn: &str) -> Self {
+        PolicyRole { role_id: crn.to_string(), display_name: None, description: None }
+    }
+}
+
+/// A v1 access policy as IBM returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Policy {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, rename = "type")]
+    pub policy_type: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub subjects: Vec<PolicySubject>,
+    #[serde(default)]
+    pub roles: Vec<PolicyRole>,
+    #[serde(default)]
+    pub resources: Vec<PolicyResource>,
+    #[serde(default)]
+    pub href: Option<String>,
+    /// `active` or `deleted`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+impl Policy {
+    /// The first subject's `access_group_id`, if it is an access group policy.
+    pub fn access_group_id(&self) -> Option<&str> {
+        self.subjects.first().and_then(|s| attribute(&s.attributes, "access_group_id"))
+    }
+    /// The first resource's attribute `name`.
+    pub fn resource_attribute(&self, name: &str) -> Option<&str> {
+        self.resources.first().and_then(|r| attribute(&r.attributes, name))
+    }
+}
+
+/// Body of `POST /v1/policies` and `PUT /v1/policies/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyBody {
+    #[serde(rename = "type")]
+    pub policy_type: String,
+    pub subjects: Vec<PolicySubject>,
+    pub roles: Vec<PolicyRole>,
+    pub resources: Vec<PolicyResource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl PolicyBody {
+    /// An access policy for an access group.
+    pub fn for_access_group(access_group_id: &str, role_crns: &[String], resource: Vec<PolicyAttribute>) -> Self {
+        PolicyBody {
+            policy_type: "access".into(),
+            subjects: vec![PolicySubject { attributes: vec![PolicyAttribute::new("access_group_id", access_group_id)] }],
+            roles: role_crns.iter().map(|c| PolicyRole::new(c)).collect(),
+            resources: vec![PolicyResource { attributes: resource }],
+            description: None,
+        }
+    }
+}
+
+/// The existing policy a 409 `policy_conflict_error` points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConflict {
+    pub policy: Policy,
+    pub etag: Option<String>,
+}
+
+/// Extracts `details.conflicts_with` from a 409 `policy_conflict_error`.
+pub fn policy_conflict(err: &Error) -> Option<PolicyConflict> {
+    let api = err.as_api().filter(|e| e.status == 409)?;
+    let errors = api.body.get("errors").and_then(Value::as_array)?;
+    let conflict = errors
+        .iter()
+        .find(|e| e.get("code").and_then(Value::as_str) == Some("policy_conflict_error"))?
+        .pointer("/details/conflicts_with")?;
+    let policy = Policy::deserialize(conflict.get("policy")?).ok()?;
+    let etag = conflict.get("etag").and_then(Value::as_str).map(str::to_owned);
+    Some(PolicyConflict { policy, etag })
+}
+
+/// Same attributes regardless of order (operators ignored when absent on one side).
+fn same_attributes(a: &[PolicyAttribute], b: &[PolicyAttribute]) -> bool {
+    let key = |x: &PolicyAttribute| (x.name.clone(), x.value.clone());
+    let mut a: Vec<_> = a.iter().map(key).collect();
+    let mut b: Vec<_> = b.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+fn policy_with_etag(resp: &ApiResponse) -> Result<(Policy, Option<String>), Error> {
+    Ok((resp.json()?, resp.etag.clone()))
+}
+
+impl Client {
+    /// The account's access policies of one access group (all pages).
+    pub async fn list_access_group_policies(&self, access_group_id: &str) -> Result<Vec<Policy>, Error> {
+        let account_id = self.identity().await?.account_id;
+        let items = self
+            .collect_pages(
+                Api::IamPolicy,
+                "/v1/policies",
+                &[("account_id", account_id.as_str()), ("access_group_id", access_group_id), ("type", "access")],
+                "policies",
+                PageStyle::NextStart,
+            )
+            .await?;
+        items
+            .into_iter()
+            .map(|v| Policy::deserialize(v).map_err(|e| Error::Decode(format!("policy in list: {e}"))))
+            .collect()
+    }
+
+    /// Creates a policy. If the outcome is unknown, the subject's policies are searched for one
+    /// with the same resource before trying again. A 409 `policy_conflict_error` is returned as
+    /// is (see [`policy_conflict`]).
+    pub async fn create_policy(&self, body: &PolicyBody) -> Result<(Policy, Option<String>), Error> {
+        let resp = self
+            .create_with_lookup(
+                || self.request(Api::IamPolicy, Method::POST, "/v1/policies").json(body),
+                || self.find_policy_response(body),
+            )
+            .await?;
+        policy_with_etag(&resp)
+    }
+
+    async fn find_policy_response(&self, body: &PolicyBody) -> Result<Option<ApiResponse>, Error> {
+        let Some(group) = body.subjects.first().and_then(|s| attribute(&s.attributes, "access_group_id")) else {
+            return Ok(None);
+        };
+        let wanted = body.resources.first().map(|r| r.attributes.as_slice()).unwrap_or_default();
+        let found = self
+            .list_access_group_policies(group)
+            .await?
+            .into_iter()
+            .find(|p| p.resources.first().is_some_and(|r| same_attributes(&r.attributes, wanted)));
+        match found {
+            Some(p) => self.get_policy_response(&p.id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn get_policy_response(&self, id: &str) -> Result<Option<ApiResponse>, Error> {
+        match self.request(Api::IamPolicy, Method::GET, format!("/v1/policies/{}", path_segment(id))).send().await {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The policy and its ETag; `None` if it does not exist.
+    pub async fn get_policy(&self, id: &str) -> Result<Option<(Policy, Option<String>)>, Error> {
+        match self.get_policy_response(id).await? {
+            Some(resp) => Ok(Some(policy_with_etag(&resp)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces a policy (its type cannot change); `etag` comes from a recent GET. A stale ETag
+    /// is answered with 412 or 409 (UNCERTAIN).
+    pub async fn replace_policy(&self, id: &str, etag: &str, body: &PolicyBody) -> Result<(Policy, Option<String>), Error> {
+        let resp = self
+            .request(Api::IamPolicy, Method::PUT, format!("/v1/policies/{}", path_segment(id)))
+            .if_match(etag)
+            .json(body)
+            .send()
+            .await?;
+        policy_with_etag(&resp)
+    }
+
+    /// Deletes a policy; one that is already gone counts as deleted.
+    pub async fn delete_policy(&self, id: &str) -> Result<(), Error> {
+        match self.request(Api::IamPolicy, Method::DELETE, format!("/v1/policies/{}", path_segment(id))).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +571,82 @@ mod tests {
         assert_eq!((c.role.id.as_str(), c.etag.as_deref()), ("r7", Some("9-da50")));
         assert!(role_conflict(&Error::Timeout).is_none());
         assert_eq!(mock.count("POST", "/v2/roles"), 1);
+    }
+
+    fn policy_json(id: &str) -> Value {
+        json!({"id": id, "type": "access",
+               "subjects": [{"attributes": [{"name": "access_group_id", "value": "AccessGroupId-1"}]}],
+               "roles": [{"role_id": "crn:v1:bluemix:public:iam::::role:Viewer", "display_name": "Viewer"}],
+               "resources": [{"attributes": [{"name": "accountId", "value": "acct-from-token"},
+                                             {"name": "serviceName", "value": "quantum-computing"}]}],
+               "href": format!("https://iam.cloud.ibm.com/v1/policies/{id}"), "state": "active"})
+    }
+
+    fn policy_body() -> PolicyBody {
+        PolicyBody::for_access_group(
+            "AccessGroupId-1",
+            &["crn:v1:bluemix:public:iam::::role:Viewer".to_string()],
+            vec![PolicyAttribute::new("serviceName", "quantum-computing"), PolicyAttribute::new("accountId", "acct-from-token")],
+        )
+    }
+
+    #[tokio::test]
+    async fn policy_list_follows_start_tokens() {
+        let mock = Mock::start(|req, _| {
+            let q = query_map(&req.query);
+            assert_eq!(q["account_id"], "acct-from-token");
+            assert_eq!(q["access_group_id"], "AccessGroupId-1");
+            match q.get("start").map(String::as_str) {
+                None => Reply::json(200, json!({"limit": 1, "policies": [policy_json("p1")], "next": {"start": "tok2"}})),
+                Some("tok2") => Reply::json(200, json!({"limit": 1, "policies": [policy_json("p2")]})),
+                Some(other) => panic!("unexpected start {other}"),
+            }
+        })
+        .await;
+        let list = test_client(&mock, 0).list_access_group_policies("AccessGroupId-1").await.unwrap();
+        assert_eq!(list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p1", "p2"]);
+        assert_eq!(list[0].access_group_id(), Some("AccessGroupId-1"));
+        assert_eq!(list[0].resource_attribute("serviceName"), Some("quantum-computing"));
+    }
+
+    #[tokio::test]
+    async fn policy_create_with_unknown_outcome_adopts_the_same_resource() {
+        let mock = Mock::start(|req, _| match (req.method.as_str(), req.path.as_str()) {
+            ("POST", "/v1/policies") => Reply::json(500, json!({"errors":[{"code":"internal","message":"oops"}]})),
+            ("GET", "/v1/policies") => Reply::json(200, json!({"policies": [policy_json("p7")]})),
+            ("GET", "/v1/policies/p7") => Reply::json(200, policy_json("p7")).header("ETag", "\"1-aa\""),
+            _ => Reply::json(404, json!({})),
+        })
+        .await;
+        let (policy, etag) = test_client(&mock, 3).create_policy(&policy_body()).await.unwrap();
+        assert_eq!((policy.id.as_str(), etag.as_deref()), ("p7", Some("\"1-aa\"")));
+        assert_eq!(mock.count("POST", "/v1/policies"), 1);
+    }
+
+    #[tokio::test]
+    async fn policy_conflict_replace_and_delete() {
+        let mock = Mock::start(|req, _| match (req.method.as_str(), req.path.as_str()) {
+            ("POST", _) => Reply::json(409, json!({"errors":[{"code":"policy_conflict_error","message":"Failed to create policy.",
+                "details":{"conflicts_with":{"etag":"2-bb","policy": policy_json("p3")}}}],"status_code":409})),
+            ("PUT", "/v1/policies/p3") => {
+                assert_eq!(req.headers.get("if-match").unwrap(), "2-bb");
+                let body: Value = serde_json::from_str(&req.body).unwrap();
+                assert_eq!(body["type"], "access");
+                assert_eq!(body["roles"][0]["role_id"], "crn:v1:bluemix:public:iam::::role:Viewer");
+                Reply::json(200, policy_json("p3")).header("ETag", "3-cc")
+            }
+            ("DELETE", "/v1/policies/p3") => Reply::text(204, ""),
+            _ => Reply::json(404, json!({"errors":[{"code":"policy_not_found","message":"gone"}]})),
+        })
+        .await;
+        let client = test_client(&mock, 0);
+        let err = client.create_policy(&policy_body()).await.unwrap_err();
+        let conflict = policy_conflict(&err).unwrap();
+        assert_eq!((conflict.policy.id.as_str(), conflict.etag.as_deref()), ("p3", Some("2-bb")));
+        let (_, etag) = client.replace_policy("p3", "2-bb", &policy_body()).await.unwrap();
+        assert_eq!(etag.as_deref(), Some("3-cc"));
+        assert!(client.get_policy("nope").await.unwrap().is_none());
+        client.delete_policy("p3").await.unwrap();
+        client.delete_policy("gone").await.unwrap();
     }
 }

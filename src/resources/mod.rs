@@ -6,6 +6,8 @@ use std::sync::Arc;
 use crate::framework::{Ctx, Diagnostics, Resource};
 use crate::ibmcloud::{self, Client};
 
+pub mod access_group_policy;
+pub mod account_settings;
 pub mod custom_role;
 pub mod instance;
 pub mod resource_group;
@@ -13,7 +15,13 @@ pub mod role_catalog;
 
 /// Every resource type the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(custom_role::CustomRole), Arc::new(resource_group::ResourceGroup), Arc::new(instance::Instance)]
+    vec![
+        Arc::new(custom_role::CustomRole),
+        Arc::new(account_settings::AccountSettingsResource),
+        Arc::new(access_group_policy::AccessGroupPolicy),
+        Arc::new(resource_group::ResourceGroup),
+        Arc::new(instance::Instance),
+    ]
 }
 
 /// What ConfigureProvider builds and every operation reaches through [`Ctx`].

@@ -25,6 +25,14 @@ impl RoleCatalog {
         Ok(list)
     }
 
+    /// Fetches the service's roles again, replacing the cached list: for a custom role created
+    /// after the list was cached (e.g. earlier in the same apply).
+    pub async fn refresh(&self, client: &Client, service: &str) -> Result<Arc<RoleList>, ibmcloud::Error> {
+        let list = Arc::new(client.list_roles(service).await?);
+        self.by_service.lock().await.insert(service.to_string(), list.clone());
+        Ok(list)
+    }
+
     /// Every action of the service: those of its platform and service roles.
     pub async fn actions(&self, client: &Client, service: &str) -> Result<BTreeSet<String>, ibmcloud::Error> {
         let roles = self.roles(client, service).await?;

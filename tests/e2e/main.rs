@@ -2,6 +2,8 @@
 
 mod harness;
 
+mod access_group_policy;
+mod account_settings;
 mod custom_role;
 mod data_sources;
 mod docs;
