@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use base64::Engine;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::pki_types::{alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer, SignatureVerificationAlgorithm, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -218,7 +218,7 @@ impl TlsSetup {
         let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
         let server_cert_der = cert.der().to_vec();
 
-        let crypto = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let crypto = Arc::new(crypto_provider());
         let verifier = Arc::new(PinnedClientCert { der: client_der.to_vec(), crypto: crypto.clone() });
         let mut config = rustls::ServerConfig::builder_with_provider(crypto)
             .with_safe_default_protocol_versions()
@@ -284,6 +284,43 @@ impl ClientCertVerifier for PinnedClientCert {
     }
 }
 
+/// ring, plus verification of ECDSA P-521 / SHA-512 signatures: Terraform's client certificate
+/// uses that curve and ring does not support it.
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    let mut provider = rustls::crypto::ring::default_provider();
+    let base = provider.signature_verification_algorithms;
+    let all: Vec<&'static dyn SignatureVerificationAlgorithm> = base.all.iter().copied().chain([P521_SHA512]).collect();
+    let mut mapping: Vec<(SignatureScheme, &'static [&'static dyn SignatureVerificationAlgorithm])> =
+        base.mapping.iter().copied().filter(|(scheme, _)| *scheme != SignatureScheme::ECDSA_NISTP521_SHA512).collect();
+    mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, &[P521_SHA512]));
+    // Built once per process: leaking the two small tables gives them the 'static life rustls wants.
+    provider.signature_verification_algorithms =
+        rustls::crypto::WebPkiSupportedAlgorithms { all: Vec::leak(all), mapping: Vec::leak(mapping) };
+    provider
+}
+
+const P521_SHA512: &dyn SignatureVerificationAlgorithm = &EcdsaP521Sha512;
+
+#[derive(Debug)]
+struct EcdsaP521Sha512;
+
+impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
+    fn verify_signature(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature> {
+        use p521::ecdsa::signature::Verifier;
+        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+        let signature = p521::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+        key.verify(message, &signature).map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P521
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA512
+    }
+}
+
 struct Controller {
     shutdown: CancellationToken,
 }
@@ -319,5 +356,32 @@ impl go_plugin::grpc_stdio_server::GrpcStdio for Stdio {
             Err(Status::cancelled("provider shutting down"))
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p521::ecdsa::signature::Signer;
+
+    #[test]
+    fn p521_signatures_verify_and_tampering_fails() {
+        let mut scalar = [0u8; 66];
+        scalar[65] = 7;
+        let signing = p521::ecdsa::SigningKey::from_slice(&scalar).expect("key");
+        let public = p521::ecdsa::VerifyingKey::from(&signing).to_sec1_point(false);
+        let message = b"TLS 1.3, client CertificateVerify";
+        let signature: p521::ecdsa::Signature = signing.sign(message);
+        let der = signature.to_der();
+        assert!(P521_SHA512.verify_signature(public.as_bytes(), message, der.as_bytes()).is_ok());
+        assert!(P521_SHA512.verify_signature(public.as_bytes(), b"another message", der.as_bytes()).is_err());
+        assert!(P521_SHA512.verify_signature(&public.as_bytes()[..10], message, der.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_provider_offers_p521_for_tls13() {
+        let provider = crypto_provider();
+        assert!(provider.signature_verification_algorithms.supported_schemes().contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+        assert!(provider.signature_verification_algorithms.supported_schemes().contains(&SignatureScheme::ECDSA_NISTP256_SHA256));
     }
 }

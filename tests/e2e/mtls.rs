@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 fn make_cert() -> (String, Vec<u8>, Vec<u8>) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("key");
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
     let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).expect("params");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let cert = params.self_signed(&key).expect("cert");
@@ -39,7 +39,7 @@ impl ServerCertVerifier for AnyServer {
 /// application-data round trip (an HTTP/2 preface answered by a SETTINGS frame) succeeded.
 async fn talks(addr: &str, client: Option<(&[u8], &[u8])>) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let crypto = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let crypto = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(crypto.clone())
         .with_safe_default_protocol_versions()
         .expect("versions")
