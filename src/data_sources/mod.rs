@@ -4,9 +4,14 @@ use std::sync::Arc;
 
 use crate::framework::DataSource;
 
+pub mod access_group;
 pub mod account;
 pub mod service_roles;
 
 pub fn all() -> Vec<Arc<dyn DataSource>> {
-    vec![Arc::new(account::Account), Arc::new(service_roles::ServiceRoles)]
+    vec![
+        Arc::new(account::Account),
+        Arc::new(service_roles::ServiceRoles),
+        Arc::new(access_group::AccessGroupData),
+    ]
 }

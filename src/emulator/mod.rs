@@ -17,12 +17,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access_groups;
 pub mod admin;
 pub mod errors;
 pub mod faults;
 pub mod iam_roles;
 pub mod iam_token;
 pub mod state;
+pub mod user_management;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -73,6 +75,8 @@ pub fn router(state: AppState) -> Router {
     // Every IBM API except the token endpoint needs a bearer token.
     let authenticated = Router::new()
         .merge(iam_roles::routes())
+        .merge(access_groups::routes())
+        .merge(user_management::routes())
         .route_layer(from_fn_with_state(state.clone(), iam_token::require_bearer));
     // Counting and faults wrap authentication, so injected faults and 401s are both counted.
     let ibm_apis = Router::new()

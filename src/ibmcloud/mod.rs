@@ -5,12 +5,14 @@
 // Result on a path dominated by network latency.
 #![allow(clippy::result_large_err)]
 
+pub mod access_groups;
 mod auth;
 mod endpoints;
 mod error;
 mod http;
 pub mod iam_policy;
 mod pagination;
+pub mod user_management;
 mod wait;
 
 #[cfg(test)]

@@ -6,12 +6,16 @@ use std::sync::Arc;
 use crate::framework::{Ctx, Diagnostics, Resource};
 use crate::ibmcloud::{self, Client};
 
+pub mod access_group;
 pub mod custom_role;
 pub mod role_catalog;
 
 /// Every resource type the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(custom_role::CustomRole)]
+    vec![
+        Arc::new(custom_role::CustomRole),
+        Arc::new(access_group::AccessGroupResource),
+    ]
 }
 
 /// What ConfigureProvider builds and every operation reaches through [`Ctx`].

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod access_group;
 mod custom_role;
 mod data_sources;
 mod docs;
