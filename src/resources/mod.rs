@@ -7,6 +7,8 @@ use crate::framework::{Ctx, Diagnostics, Resource};
 use crate::ibmcloud::{self, Client};
 
 pub mod access_group;
+pub mod access_group_member;
+pub mod access_group_members;
 pub mod custom_role;
 pub mod role_catalog;
 
@@ -15,6 +17,8 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
     vec![
         Arc::new(custom_role::CustomRole),
         Arc::new(access_group::AccessGroupResource),
+        Arc::new(access_group_members::AccessGroupMembers),
+        Arc::new(access_group_member::AccessGroupMember),
     ]
 }
 

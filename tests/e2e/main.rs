@@ -3,6 +3,7 @@
 mod harness;
 
 mod access_group;
+mod access_group_members;
 mod custom_role;
 mod data_sources;
 mod docs;
