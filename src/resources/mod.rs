@@ -7,6 +7,7 @@ use crate::framework::{Ctx, Diagnostics, Resource};
 use crate::ibmcloud::{self, Client};
 
 pub mod access_group;
+pub mod access_group_dynamic_rule;
 pub mod access_group_member;
 pub mod access_group_members;
 pub mod custom_role;
@@ -19,6 +20,7 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(access_group::AccessGroupResource),
         Arc::new(access_group_members::AccessGroupMembers),
         Arc::new(access_group_member::AccessGroupMember),
+        Arc::new(access_group_dynamic_rule::AccessGroupDynamicRule),
     ]
 }
 

@@ -7,5 +7,6 @@ mod access_group_members;
 mod custom_role;
 mod data_sources;
 mod docs;
+mod dynamic_rule;
 mod grpc;
 mod provider;
