@@ -12,6 +12,7 @@ pub mod access_group_member;
 pub mod access_group_members;
 pub mod custom_role;
 pub mod role_catalog;
+pub mod user_invite;
 
 /// Every resource type the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource>> {
@@ -21,6 +22,7 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(access_group_members::AccessGroupMembers),
         Arc::new(access_group_member::AccessGroupMember),
         Arc::new(access_group_dynamic_rule::AccessGroupDynamicRule),
+        Arc::new(user_invite::UserInvite),
     ]
 }
 

@@ -10,3 +10,4 @@ mod docs;
 mod dynamic_rule;
 mod grpc;
 mod provider;
+mod user_invite;
