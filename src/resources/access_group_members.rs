@@ -108,9 +108,11 @@ async fn reconcile(ctx: &Ctx, group_id: &str, desired: &BTreeSet<String>) -> Res
     if !to_remove.is_empty() {
         client.remove_members(group_id, &to_remove).await.map_err(|e| api_error(&doing, &e))?;
     }
+    // Waits for this change only: a member someone adds meanwhile must not make it wait forever.
+    let (to_add, to_remove) = (&to_add, &to_remove);
     poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("the members of access group {group_id} to show the change"), || async move {
         match current_members(client, group_id).await? {
-            Some(now) if &now == desired => Ok(Poll::Ready(())),
+            Some(now) if to_add.iter().all(|m| now.contains(m)) && !to_remove.iter().any(|m| now.contains(m)) => Ok(Poll::Ready(())),
             _ => Ok(Poll::Pending("not yet listing the change".into())),
         }
     })

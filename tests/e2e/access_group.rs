@@ -147,3 +147,39 @@ data "ibmqr_access_group" "g" {
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Access group not found"), "{}", plan.stderr);
 }
+
+#[test]
+fn consistency_lag_is_waited_out() {
+    let emu = Emulator::start();
+    emu.admin("PUT", "/_emulator/lag", Some(json!({"seconds": 1.0})));
+    let ws = Workspace::new(&emu);
+    ws.write(&format!(
+        "{GROUP}{}",
+        r#"
+resource "ibmqr_access_group_members" "m" {
+  access_group_id = ibmqr_access_group.ml.id
+  iam_ids         = ["IBMid-alice"]
+}
+resource "ibmqr_access_group_dynamic_rule" "r" {
+  access_group_id  = ibmqr_access_group.ml.id
+  name             = "ml"
+  realm            = "appid://realm"
+  expiration_hours = 1
+  condition {
+    claim    = "project"
+    operator = "EQUALS"
+    value    = "ml"
+  }
+}
+resource "ibmqr_access_group" "invited" {
+  name = "invited"
+}
+resource "ibmqr_user_invite" "u" {
+  email            = "lag@example.edu"
+  access_group_ids = [ibmqr_access_group.invited.id]
+}
+"#
+    ));
+    ws.apply_ok();
+    ws.assert_no_changes();
+}
