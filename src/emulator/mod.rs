@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access_groups;
 pub mod admin;
 pub mod errors;
 pub mod faults;
@@ -28,6 +29,7 @@ pub mod resource_controller;
 pub mod resource_manager;
 pub mod state;
 pub mod tagging;
+pub mod user_management;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -84,6 +86,8 @@ pub fn router(state: AppState) -> Router {
         .merge(tagging::routes())
         .merge(iam_identity::routes())
         .merge(iam_policies::routes())
+        .merge(access_groups::routes())
+        .merge(user_management::routes())
         .route_layer(from_fn_with_state(state.clone(), iam_token::require_bearer));
     // Counting and faults wrap authentication, so injected faults and 401s are both counted.
     let ibm_apis = Router::new()

@@ -5,6 +5,7 @@
 // Result on a path dominated by network latency.
 #![allow(clippy::result_large_err)]
 
+pub mod access_groups;
 mod auth;
 mod endpoints;
 mod error;
@@ -15,6 +16,7 @@ mod pagination;
 pub mod resource_controller;
 pub mod resource_manager;
 pub mod tagging;
+pub mod user_management;
 mod wait;
 
 #[cfg(test)]

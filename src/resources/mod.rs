@@ -6,12 +6,17 @@ use std::sync::Arc;
 use crate::framework::{Ctx, Diagnostics, Resource};
 use crate::ibmcloud::{self, Client};
 
+pub mod access_group;
+pub mod access_group_dynamic_rule;
+pub mod access_group_member;
+pub mod access_group_members;
 pub mod access_group_policy;
 pub mod account_settings;
 pub mod custom_role;
 pub mod instance;
 pub mod resource_group;
 pub mod role_catalog;
+pub mod user_invite;
 
 /// Every resource type the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource>> {
@@ -21,6 +26,11 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(access_group_policy::AccessGroupPolicy),
         Arc::new(resource_group::ResourceGroup),
         Arc::new(instance::Instance),
+        Arc::new(access_group::AccessGroupResource),
+        Arc::new(access_group_members::AccessGroupMembers),
+        Arc::new(access_group_member::AccessGroupMember),
+        Arc::new(access_group_dynamic_rule::AccessGroupDynamicRule),
+        Arc::new(user_invite::UserInvite),
     ]
 }
 

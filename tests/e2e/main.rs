@@ -2,13 +2,17 @@
 
 mod harness;
 
+mod access_group;
+mod access_group_members;
 mod access_group_policy;
 mod account_settings;
 mod custom_role;
 mod data_sources;
 mod docs;
+mod dynamic_rule;
 mod grpc;
 mod instance;
 mod mtls;
 mod provider;
 mod resource_group;
+mod user_invite;
