@@ -8,6 +8,7 @@
 mod auth;
 mod endpoints;
 mod error;
+pub mod global_catalog;
 mod http;
 pub mod iam_identity;
 pub mod iam_policy;

@@ -10,6 +10,7 @@ pub mod access_group_policy;
 pub mod account_settings;
 pub mod custom_role;
 pub mod instance;
+pub mod plan_catalog;
 pub mod resource_group;
 pub mod role_catalog;
 
@@ -30,11 +31,13 @@ pub struct ProviderState {
     pub region: String,
     /// Roles and actions per service, fetched once per provider process.
     pub roles: role_catalog::RoleCatalog,
+    /// Qiskit Runtime plans from the Global Catalog, fetched at most once per provider process.
+    pub plan_catalog: plan_catalog::PlanCatalog,
 }
 
 impl ProviderState {
     pub fn new(client: Client, region: String) -> Self {
-        Self { client, region, roles: role_catalog::RoleCatalog::default() }
+        Self { client, region, roles: role_catalog::RoleCatalog::default(), plan_catalog: plan_catalog::PlanCatalog::default() }
     }
 }
 
