@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Schema, Value};
 use crate::ibmcloud::resource_controller::{InstanceFilter, QUANTUM_RESOURCE_ID};
-use crate::resources::instance::{plan_name_of, REGIONS};
+use crate::resources::instance::REGIONS;
 use crate::resources::{api_error, provider};
 
 pub struct Instance;
@@ -52,7 +52,7 @@ impl DataSource for Instance {
                 .attr(Attribute::string("region").optional().computed().describe("Region of the instance to find by name: `us-east` or `eu-de`."))
                 .attr(Attribute::string("guid").computed().describe("The instance's GUID."))
                 .attr(Attribute::string("state").computed().describe("State, e.g. `active`."))
-                .attr(Attribute::string("plan").computed().describe("Plan name, when the plan ID is a known one."))
+                .attr(Attribute::string("plan").computed().describe("Plan name: built in for the current plans, else from the Global Catalog; null when the catalog does not list the plan ID."))
                 .attr(Attribute::string("plan_id").computed().describe("Catalog plan ID."))
                 .attr(Attribute::string("resource_group_id").computed().describe("Resource group."))
                 .attr(Attribute::string_set("tags").computed().describe("User tags (lowercase, as IBM stores them)."))
@@ -109,6 +109,11 @@ impl DataSource for Instance {
             _ => return Err(Diagnostics::error("Which instance?", "Set crn, or name together with region.")),
         };
         let tags = client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("listing the tags of {}", instance.crn), &e))?;
+        let plan = state
+            .plan_catalog
+            .name_of(client, &instance.resource_plan_id)
+            .await
+            .map_err(|e| api_error(&format!("looking up the plan of {} in the Global Catalog", instance.crn), &e))?;
         let model = Model {
             id: instance.crn.clone(),
             crn: instance.crn.clone(),
@@ -116,7 +121,7 @@ impl DataSource for Instance {
             name: instance.name.clone(),
             region: instance.region_id.clone(),
             state: instance.state.clone(),
-            plan: plan_name_of(&instance.resource_plan_id).map(str::to_owned),
+            plan,
             plan_id: instance.resource_plan_id.clone(),
             resource_group_id: instance.resource_group_id.clone(),
             tags: tags.into_iter().collect(),

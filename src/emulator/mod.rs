@@ -21,6 +21,7 @@ pub mod access_groups;
 pub mod admin;
 pub mod errors;
 pub mod faults;
+pub mod global_catalog;
 pub mod iam_identity;
 pub mod iam_policies;
 pub mod iam_roles;
@@ -92,6 +93,7 @@ pub fn router(state: AppState) -> Router {
     // Counting and faults wrap authentication, so injected faults and 401s are both counted.
     let ibm_apis = Router::new()
         .merge(iam_token::routes())
+        .merge(global_catalog::routes())
         .merge(authenticated)
         .route_layer(from_fn_with_state(
             state.clone(),

@@ -21,6 +21,8 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::errors::{new_trace_id, parse_json_object, ApiError};
+// Plans come from the emulated Global Catalog, the one place their names and ids are kept.
+use super::global_catalog::{quantum_plan_name as plan_name, QUANTUM_SERVICE_ID};
 use super::iam_token::Caller;
 use super::state::{iso_timestamp, AppState, Txn};
 
@@ -28,27 +30,11 @@ pub const KIND: &str = "instances";
 pub const RECLAMATIONS: &str = "reclamations";
 const GROUPS: &str = "resource_groups";
 const TAGS: &str = "tags";
-pub const QUANTUM_RESOURCE_ID: &str = "b6049020-80f4-11eb-a0f7-e35ec9b4054f";
 const RECLAMATION_PERIOD_MS: u64 = 7 * 24 * 3600 * 1000;
 const DEFAULT_PAGE: usize = 100;
 /// Fields the emulator keeps in stored values for itself; never shown to clients.
 const PRIVATE_PREFIX: &str = "_emulator_";
 const REGIONS: [&str; 2] = ["us-east", "eu-de"];
-
-/// The quantum plans: (catalog name, id). The legacy plans' real ids are unknown; these two are
-/// the emulator's own.
-pub const PLANS: [(&str, &str); 6] = [
-    ("open", "850b21a7-71de-4e53-9441-1abdd202f35d"),
-    ("pay-as-you-go", "5304b575-3cff-4455-90dc-ae4367762093"),
-    ("flex", "53bde9d3-cdbb-46f5-a98f-60ebcadf7260"),
-    ("premium", "7f666d17-7893-47d8-bf9d-2b2389fc4dfc"),
-    ("lite", "0e7c3f5a-8d1b-4c2e-9f60-7a1b2c3d4e5f"),
-    ("paygo-standard", "4b9d2e6f-1a3c-4e5d-8f7a-9b0c1d2e3f4a"),
-];
-
-fn plan_name(plan_id: &str) -> Option<&'static str> {
-    PLANS.iter().find(|(_, id)| *id == plan_id).map(|(name, _)| *name)
-}
 
 fn is_pay_as_you_go(plan_id: &str) -> bool {
     matches!(plan_name(plan_id), Some("pay-as-you-go" | "paygo-standard"))
@@ -225,7 +211,7 @@ async fn create_instance(
             "reseller_channel_id": "", "resource_plan_id": plan_id,
             "resource_group_id": group_id, "resource_group_crn": group_crn,
             "target_crn": format!("crn:v1:bluemix:public:globalcatalog::::deployment:{plan_id}:{region}"),
-            "resource_id": QUANTUM_RESOURCE_ID, "type": "service_instance", "sub_type": Value::Null,
+            "resource_id": QUANTUM_SERVICE_ID, "type": "service_instance", "sub_type": Value::Null,
             "allow_cleanup": false, "locked": false, "migrated": false,
             "state": if provisioning { "provisioning" } else { "active" },
             "parameters": parameters, "extensions": extensions,
@@ -483,17 +469,18 @@ async fn reclamation_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::global_catalog::QUANTUM_PLANS;
 
     #[test]
     fn parameters_fold_into_extensions() {
-        let payg = PLANS[1].1;
+        let payg = QUANTUM_PLANS[1].1;
         let mut ext = json!({"backends": ["ANY"]});
         let params = json!({"instance_limit_seconds": "120", "backends": ["ibm_a"], "timestamp": "t"});
         apply_parameters(payg, params.as_object().unwrap(), &mut ext).unwrap();
         assert_eq!(ext, json!({"backends": ["ibm_a"], "instance_limit_seconds": 120}));
         let alloc = json!({"usage_allocation_seconds": "60"});
         assert!(apply_parameters(payg, alloc.as_object().unwrap(), &mut ext).is_err());
-        assert!(apply_parameters(PLANS[2].1, alloc.as_object().unwrap(), &mut ext).is_ok());
+        assert!(apply_parameters(QUANTUM_PLANS[2].1, alloc.as_object().unwrap(), &mut ext).is_ok());
         let bad = json!({"instance_limit_seconds": "-1"});
         assert!(apply_parameters(payg, bad.as_object().unwrap(), &mut ext).is_err());
     }

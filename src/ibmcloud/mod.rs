@@ -9,6 +9,7 @@ pub mod access_groups;
 mod auth;
 mod endpoints;
 mod error;
+pub mod global_catalog;
 mod http;
 pub mod iam_identity;
 pub mod iam_policy;

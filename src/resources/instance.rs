@@ -15,7 +15,8 @@ use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ct
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider};
+use super::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS, LEGACY_PLANS};
+use super::{api_error, provider, ProviderState};
 
 pub const TYPE_NAME: &str = "ibmqr_instance";
 const TIMEOUT_OPS: [&str; 3] = ["create", "update", "delete"];
@@ -23,26 +24,35 @@ const TIMEOUT_OPS: [&str; 3] = ["create", "update", "delete"];
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const REGIONS: [&str; 2] = ["us-east", "eu-de"];
 
-/// Plan names and catalog ids (org-workflow §2.3). The ids of the legacy `lite` and
-/// `paygo-standard` plans are not published (UNCERTAIN) and not looked up in the Global Catalog:
-/// those plans are named at plan time, and users give their `plan_id` instead.
-pub const PLANS: [(&str, Option<&str>); 6] = [
-    ("open", Some("850b21a7-71de-4e53-9441-1abdd202f35d")),
-    ("pay-as-you-go", Some("5304b575-3cff-4455-90dc-ae4367762093")),
-    ("flex", Some("53bde9d3-cdbb-46f5-a98f-60ebcadf7260")),
-    ("premium", Some("7f666d17-7893-47d8-bf9d-2b2389fc4dfc")),
-    ("lite", None),
-    ("paygo-standard", None),
-];
-
-/// The catalog id of a plan name, when it is built in.
-pub fn plan_id_of(name: &str) -> Option<&'static str> {
-    PLANS.iter().find(|(n, _)| *n == name).and_then(|(_, id)| *id)
+/// Plan names the documentation lists: the built-in ones, then the legacy ones (whose catalog
+/// IDs are not published, UNCERTAIN, so they are looked up in the Global Catalog).
+fn documented_plan_names() -> Vec<&'static str> {
+    BUILT_IN_PLANS.iter().map(|(n, _)| *n).chain(LEGACY_PLANS).collect()
 }
 
-/// The plan name of a catalog id, when it is built in.
-pub fn plan_name_of(id: &str) -> Option<&'static str> {
-    PLANS.iter().find(|(_, i)| *i == Some(id)).map(|(n, _)| *n)
+/// The name state shows for `plan_id`: the user's name when state already binds it to this ID
+/// (their form is kept), else the built-in or catalog name (`None` when the catalog lacks it).
+async fn plan_name_for_state(state: &ProviderState, plan_id: &str, prior: &Model) -> Result<Option<String>, ibmcloud::Error> {
+    if prior.plan.is_some() && prior.plan_id.as_deref() == Some(plan_id) {
+        return Ok(prior.plan.clone());
+    }
+    state.plan_catalog.name_of(&state.client, plan_id).await
+}
+
+/// The plan ID to send: the planned `plan_id`, else the planned `plan` resolved (built in, or
+/// through the cached catalog).
+async fn plan_id_to_send(state: &ProviderState, model: &Model) -> Result<String, Diagnostics> {
+    if let Some(id) = &model.plan_id {
+        return Ok(id.clone());
+    }
+    let Some(name) = &model.plan else {
+        return Err(Diagnostics::attr_error(AttributePath::attr("plan"), "No plan", "Set plan or plan_id."));
+    };
+    match state.plan_catalog.id_of(&state.client, name).await {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => Err(Diagnostics::attr_error(AttributePath::attr("plan"), "Unknown plan", format!("{name:?} is not a Qiskit Runtime plan in the Global Catalog; set plan_id instead."))),
+        Err(e) => Err(api_error(&format!("looking up plan {name:?} in the Global Catalog"), &e)),
+    }
 }
 
 fn is_pay_as_you_go(plan: &str) -> bool {
@@ -79,12 +89,10 @@ struct Model {
 
 impl Model {
     /// State from what IBM returned, keeping the user's forms from `prior` where they name the
-    /// same thing (plan name, tag case).
-    fn from_instance(instance: &ResourceInstance, tags: &[String], prior: &Model) -> Model {
+    /// same thing (tag case); `plan` is the name for the instance's plan ID (see
+    /// [`plan_name_for_state`]).
+    fn from_instance(instance: &ResourceInstance, tags: &[String], prior: &Model, plan: Option<String>) -> Model {
         let plan_id = instance.resource_plan_id.clone();
-        let plan = plan_name_of(&plan_id)
-            .map(str::to_owned)
-            .or_else(|| prior.plan.clone().filter(|_| prior.plan_id.as_deref() == Some(plan_id.as_str())));
         Model {
             id: Some(instance.crn.clone()),
             guid: Some(instance.guid.clone()),
@@ -102,10 +110,6 @@ impl Model {
             purge_on_destroy: Some(prior.purge_on_destroy.unwrap_or(false)),
             timeouts: prior.timeouts.clone(),
         }
-    }
-
-    fn resolved_plan_id(&self) -> Option<String> {
-        self.plan_id.clone().or_else(|| self.plan.as_deref().and_then(plan_id_of).map(str::to_owned))
     }
 }
 
@@ -184,7 +188,7 @@ impl Resource for Instance {
     }
 
     fn schema(&self) -> Schema {
-        let plans: Vec<String> = PLANS.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let plans: Vec<String> = documented_plan_names().iter().map(|n| format!("`{n}`")).collect();
         Schema::new(
             0,
             Block::new("A Qiskit Runtime (`quantum-computing`) service instance.")
@@ -194,7 +198,7 @@ impl Resource for Instance {
                 .attr(Attribute::string("state").computed().describe("State, e.g. `active`."))
                 .attr(Attribute::string("name").required().describe("Name: up to 180 letters, digits, spaces and `- . _ :`. Renamed in place."))
                 .attr(Attribute::string("plan").optional().computed().describe(&format!(
-                    "Plan name: {}. Set `plan` or `plan_id`. Upgrades change it in place; a move to `open` or `lite` replaces the instance.",
+                    "Plan name: {} (names other than the four current plans are looked up in the Global Catalog). Set `plan` or `plan_id`. Upgrades change it in place; a move to `open` or `lite` replaces the instance.",
                     plans.join(", ")
                 )))
                 .attr(Attribute::string("plan_id").optional().computed().describe("Catalog plan ID, instead of `plan`."))
@@ -231,19 +235,14 @@ impl Resource for Instance {
             (false, false) => diags.add_attr_error(AttributePath::attr("plan_id"), "Both plan and plan_id", "Set plan or plan_id, not both."),
             _ => {}
         }
-        if let Some(name) = plan.as_str() {
-            if !PLANS.iter().any(|(n, _)| *n == name) {
-                let names: Vec<&str> = PLANS.iter().map(|(n, _)| *n).collect();
-                diags.add_attr_error(AttributePath::attr("plan"), "Unknown plan", format!("{name:?} is not a Qiskit Runtime plan; use one of {}, or give plan_id.", names.join(", ")));
-            } else if plan_id_of(name).is_none() {
-                diags.add_attr_error(
-                    AttributePath::attr("plan"),
-                    "Plan ID not built in",
-                    format!("the catalog ID of the legacy plan {name:?} is not known to the provider; set plan_id to it instead (`ibmcloud catalog service quantum-computing`)."),
-                );
+        // Whether a name is a plan is checked against the Global Catalog in modify_plan: validate
+        // runs in an unconfigured provider.
+        for attr in ["plan", "plan_id"] {
+            if config.get(attr).and_then(Value::as_str).is_some_and(|v| v.trim().is_empty()) {
+                diags.add_attr_error(AttributePath::attr(attr), "Empty plan", format!("{attr} is empty; name a plan (e.g. \"open\") or remove it."));
             }
         }
-        let effective = plan.as_str().or_else(|| plan_id.as_str().and_then(plan_name_of));
+        let effective = plan.as_str().or_else(|| plan_id.as_str().and_then(built_in_name));
         if let Some(region) = known_str(config, "region") {
             if !REGIONS.contains(&region) {
                 diags.add_attr_error(AttributePath::attr("region"), "Unknown region", format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."));
@@ -273,28 +272,42 @@ impl Resource for Instance {
         diags
     }
 
-    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut Plan) -> Diagnostics {
+    async fn modify_plan(&self, ctx: &Ctx, plan: &mut Plan) -> Diagnostics {
         if plan.planned.is_null() {
             return Diagnostics::new();
         }
-        // Keep plan and plan_id in step: the one the user wrote decides, the other follows.
+        // Keep plan and plan_id in step: the one the user wrote decides, the other follows. The
+        // four current plans are built in; other names and IDs go through the Global Catalog
+        // (cached per process), unless state already binds the same name to its ID.
         let config_plan = plan.config.get("plan").cloned().unwrap_or_default();
         let config_plan_id = plan.config.get("plan_id").cloned().unwrap_or_default();
         let prior_str = |attr: &str| plan.prior.as_ref().and_then(|p| known_str(p, attr)).map(str::to_owned);
         if let Some(name) = config_plan.as_str() {
-            let id = match plan_id_of(name) {
+            let id = match built_in_id(name) {
                 Some(id) => Value::string(id),
-                None if prior_str("plan").as_deref() == Some(name) => plan.prior.as_ref().and_then(|p| p.get("plan_id")).cloned().unwrap_or(Value::Unknown),
-                None => Value::Unknown,
+                None => match prior_str("plan_id").filter(|_| prior_str("plan").as_deref() == Some(name)) {
+                    Some(id) => Value::string(id),
+                    None => match catalog_plan_id(ctx, name).await {
+                        Ok(id) => Value::string(id),
+                        Err(d) => return d,
+                    },
+                },
             };
             plan.planned.set("plan_id", id);
         } else if config_plan.is_unknown() {
             plan.planned.set("plan_id", Value::Unknown);
         } else if let Some(id) = config_plan_id.as_str() {
-            let name = match plan_name_of(id) {
+            let name = match built_in_name(id) {
                 Some(n) => Value::string(n),
                 None if prior_str("plan_id").as_deref() == Some(id) => plan.prior.as_ref().and_then(|p| p.get("plan")).cloned().unwrap_or_default(),
-                None => Value::Null,
+                // A plan ID the catalog does not list is still sent as written: its name is null.
+                None => match provider(ctx) {
+                    Ok(state) => match state.plan_catalog.name_of(&state.client, id).await {
+                        Ok(name) => name.map(Value::string).unwrap_or_default(),
+                        Err(e) => return api_error(&format!("looking up plan ID {id} in the Global Catalog"), &e),
+                    },
+                    Err(d) => return d,
+                },
             };
             plan.planned.set("plan", name);
         } else if config_plan_id.is_unknown() {
@@ -335,8 +348,9 @@ impl Resource for Instance {
         };
         let client = &state.client;
         let doing = format!("creating Qiskit Runtime instance {}", model.name);
-        let Some(plan_id) = model.resolved_plan_id() else {
-            return (None, Diagnostics::attr_error(AttributePath::attr("plan"), "No plan ID", format!("{doing}: the plan's catalog ID is unknown; set plan_id.")));
+        let plan_id = match plan_id_to_send(state, &model).await {
+            Ok(id) => id,
+            Err(d) => return (None, d),
         };
         let group_id = match &model.resource_group_id {
             Some(id) => id.clone(),
@@ -359,14 +373,17 @@ impl Resource for Instance {
         };
         // From here on the instance exists: every answer keeps it in state.
         let configured_tags: Vec<String> = lower(model.tags.as_ref()).into_iter().collect();
+        // The plan's name is informational here: a failed lookup leaves it null rather than
+        // failing a create that happened (the next read fills it in).
+        let plan_name = plan_name_for_state(state, &created.resource_plan_id, &model).await.ok().flatten();
         // Tags are not attached yet: state says so until they are.
-        let mut result = Model::from_instance(&created, &[], &model);
+        let mut result = Model::from_instance(&created, &[], &model, plan_name.clone());
         let timeout = timeout_for(planned, "create", DEFAULT_TIMEOUT);
         let active = match wait_until(ctx, client, &created.guid, timeout, "active", |i| i.state == "active").await {
             Ok(i) => i,
             Err(d) => return (encode(&result).ok(), d),
         };
-        result = Model::from_instance(&active, &[], &model);
+        result = Model::from_instance(&active, &[], &model, plan_name);
         if !configured_tags.is_empty() {
             if let Err(e) = client.attach_tags(&active.crn, &configured_tags).await {
                 return (encode(&result).ok(), api_error(&format!("{doing}: attaching tags"), &e));
@@ -391,7 +408,10 @@ impl Resource for Instance {
             Err(e) => return Err(api_error(&doing, &e)),
         };
         let tags = state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
-        Ok(Some(encode(&Model::from_instance(&instance, &tags, &prior))?))
+        let plan = plan_name_for_state(state, &instance.resource_plan_id, &prior)
+            .await
+            .map_err(|e| api_error(&format!("{doing}: looking up its plan in the Global Catalog"), &e))?;
+        Ok(Some(encode(&Model::from_instance(&instance, &tags, &prior, plan))?))
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
@@ -409,9 +429,12 @@ impl Resource for Instance {
         if model.name != prior.name {
             update.name = Some(model.name.clone());
         }
-        let new_plan_id = model.resolved_plan_id();
-        if new_plan_id.is_some() && new_plan_id != prior.plan_id {
-            update.resource_plan_id = new_plan_id.clone();
+        let new_plan_id = match plan_id_to_send(state, &model).await {
+            Ok(id) => id,
+            Err(d) => return (None, d),
+        };
+        if prior.plan_id.as_deref() != Some(new_plan_id.as_str()) {
+            update.resource_plan_id = Some(new_plan_id.clone());
         }
         let mut parameters = parameters_of(&model, Some(&prior));
         if !parameters.is_empty() {
@@ -427,10 +450,11 @@ impl Resource for Instance {
             }
             let timeout = timeout_for(planned, "update", DEFAULT_TIMEOUT);
             let want = model.clone();
+            let want_plan_id = new_plan_id.clone();
             let shows_change = move |i: &ResourceInstance| {
                 i.state == "active"
                     && i.name == want.name
-                    && want.resolved_plan_id().is_none_or(|p| p == i.resource_plan_id)
+                    && want_plan_id == i.resource_plan_id
                     && want.instance_limit_seconds.is_none_or(|n| i.extension_u64("instance_limit_seconds") == Some(n))
                     && want.usage_allocation_seconds.is_none_or(|n| i.extension_u64("usage_allocation_seconds") == Some(n))
                     && want.backends.as_ref().is_none_or(|b| i.extension_strings("backends").map(|x| x.into_iter().collect::<BTreeSet<_>>()).as_ref() == Some(b))
@@ -438,7 +462,8 @@ impl Resource for Instance {
             match wait_until(ctx, client, &crn, timeout, "showing the change", shows_change).await {
                 Ok(i) => {
                     let tags = prior.tags.clone();
-                    current = Model::from_instance(&i, &[], &model);
+                    let plan_name = plan_name_for_state(state, &i.resource_plan_id, &model).await.ok().flatten();
+                    current = Model::from_instance(&i, &[], &model, plan_name);
                     current.tags = tags;
                 }
                 Err(d) => return (encode(&current).ok(), d),
@@ -518,7 +543,30 @@ impl Resource for Instance {
             return Err(Diagnostics::error("Not a Qiskit Runtime instance", format!("{doing}: it is an instance of another service ({}).", instance.resource_id)));
         }
         let tags = state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
-        encode(&Model::from_instance(&instance, &tags, &Model::default()))
+        let plan = plan_name_for_state(state, &instance.resource_plan_id, &Model::default())
+            .await
+            .map_err(|e| api_error(&format!("{doing}: looking up its plan in the Global Catalog"), &e))?;
+        encode(&Model::from_instance(&instance, &tags, &Model::default(), plan))
+    }
+}
+
+/// The catalog ID of a plan name that is not built in; an unknown name is an error on `plan`
+/// that lists the names the catalog offers.
+async fn catalog_plan_id(ctx: &Ctx, name: &str) -> Result<String, Diagnostics> {
+    let state = provider(ctx)?;
+    let catalog = &state.plan_catalog;
+    let doing = format!("looking up plan {name:?} in the Global Catalog");
+    match catalog.id_of(&state.client, name).await {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => {
+            let names = catalog.names(&state.client).await.map_err(|e| api_error(&doing, &e))?;
+            Err(Diagnostics::attr_error(
+                AttributePath::attr("plan"),
+                "Unknown plan",
+                format!("{name:?} is not a Qiskit Runtime plan; use one of {}, or give plan_id.", names.join(", ")),
+            ))
+        }
+        Err(e) => Err(api_error(&doing, &e)),
     }
 }
 
@@ -584,9 +632,13 @@ mod tests {
         assert_eq!(paths(&d), vec!["region"]);
         let d = Instance.validate(&config(json!({"name": "qr", "plan": "pay-as-you-go", "region": "us-east", "usage_allocation_seconds": 60})));
         assert_eq!(paths(&d), vec!["usage_allocation_seconds"]);
-        let d = Instance.validate(&config(json!({"name": "qr", "plan": "gold", "region": "us-east"})));
+        let d = Instance.validate(&config(json!({"name": "qr", "plan": " ", "region": "us-east"})));
         assert_eq!(paths(&d), vec!["plan"]);
-        let d = Instance.validate(&config(json!({"name": "qr", "plan_id": PLANS[0].1, "region": "eu-de"})));
+        // Names are checked against the catalog at plan time, not here.
+        assert!(!Instance.validate(&config(json!({"name": "qr", "plan": "lite", "region": "us-east"}))).has_errors());
+        let d = Instance.validate(&config(json!({"name": "qr", "plan": "paygo-standard", "region": "us-east", "usage_allocation_seconds": 60})));
+        assert_eq!(paths(&d), vec!["usage_allocation_seconds"], "paygo-standard is pay-as-you-go");
+        let d = Instance.validate(&config(json!({"name": "qr", "plan_id": BUILT_IN_PLANS[0].1, "region": "eu-de"})));
         assert_eq!(paths(&d), vec!["region"], "plan_id of the open plan counts as open");
         let d = Instance.validate(&config(json!({"name": "qr", "plan": "flex", "region": "us-east", "tags": ["a,b"], "usage_allocation_seconds": 1.5})));
         assert_eq!(paths(&d), vec!["usage_allocation_seconds", "tags"]);

@@ -14,6 +14,7 @@ pub mod access_group_policy;
 pub mod account_settings;
 pub mod custom_role;
 pub mod instance;
+pub mod plan_catalog;
 pub mod resource_group;
 pub mod role_catalog;
 pub mod user_invite;
@@ -40,11 +41,13 @@ pub struct ProviderState {
     pub region: String,
     /// Roles and actions per service, fetched once per provider process.
     pub roles: role_catalog::RoleCatalog,
+    /// Qiskit Runtime plans from the Global Catalog, fetched at most once per provider process.
+    pub plan_catalog: plan_catalog::PlanCatalog,
 }
 
 impl ProviderState {
     pub fn new(client: Client, region: String) -> Self {
-        Self { client, region, roles: role_catalog::RoleCatalog::default() }
+        Self { client, region, roles: role_catalog::RoleCatalog::default(), plan_catalog: plan_catalog::PlanCatalog::default() }
     }
 }
 

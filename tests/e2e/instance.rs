@@ -3,6 +3,41 @@ use crate::harness::{Emulator, Workspace};
 
 const OPEN_PLAN_ID: &str = "850b21a7-71de-4e53-9441-1abdd202f35d";
 const PAYG_PLAN_ID: &str = "5304b575-3cff-4455-90dc-ae4367762093";
+const QUANTUM_SERVICE_ID: &str = "b6049020-80f4-11eb-a0f7-e35ec9b4054f";
+/// Counter key of the Global Catalog child list (`GET /api/v1/{service_id}/plan`).
+const CATALOG_PLANS_ROUTE: &str = "GET /api/v1/{id}/{kind}";
+
+/// Two instances on the legacy plans, whose IDs only the Global Catalog knows.
+const LEGACY_CONFIG: &str = r#"
+resource "ibmqr_instance" "lite" {
+  name             = "qr-lite"
+  plan             = "lite"
+  region           = "us-east"
+  purge_on_destroy = true
+}
+resource "ibmqr_instance" "std" {
+  name             = "qr-std"
+  plan             = "paygo-standard"
+  region           = "eu-de"
+  purge_on_destroy = true
+}
+output "lite_crn" { value = ibmqr_instance.lite.crn }
+output "std_crn"  { value = ibmqr_instance.std.crn }
+output "lite_plan_id" { value = ibmqr_instance.lite.plan_id }
+"#;
+
+/// The plan ID the emulator's Global Catalog lists under `name`.
+fn catalog_plan_id(emu: &Emulator, name: &str) -> String {
+    let list = emu.admin("GET", &format!("/api/v1/{QUANTUM_SERVICE_ID}/plan"), None);
+    let plans = list["resources"].as_array().cloned().unwrap_or_default();
+    let plan = plans.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("catalog lists no plan {name}: {list}"));
+    plan["id"].as_str().expect("plan id").to_string()
+}
+
+/// How often the provider listed the quantum plans since the counters were last reset.
+fn catalog_fetches(emu: &Emulator) -> u64 {
+    emu.request_counts()["counts"][CATALOG_PLANS_ROUTE].as_u64().unwrap_or(0)
+}
 
 const CONFIG: &str = r#"
 resource "ibmqr_resource_group" "lab" {
@@ -52,6 +87,7 @@ fn create_update_replace_and_destroy() {
     emu.admin("POST", "/_emulator/requests/reset", None);
     ws.apply_ok();
     println!("requests for one apply of a group and an instance: {}", emu.request_counts());
+    assert_eq!(catalog_fetches(&emu), 0, "a built-in plan needs no catalog request");
     let inst = live(&emu).pop().expect("instance created");
     assert_eq!(inst["resource_plan_id"], OPEN_PLAN_ID);
     assert_eq!(inst["extensions"]["instance_limit_seconds"], 600, "Open plan default limit");
@@ -178,12 +214,19 @@ fn invalid_input_fails_at_plan() {
     for (config, attr, text) in [
         (CONFIG.replace("\"us-east\"", "\"eu-de\""), "region", "only offered in us-east"),
         (CONFIG.replace("\"open\"", "\"pay-as-you-go\"").replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"), "usage_allocation_seconds", "no allocation"),
+        (CONFIG.replace("\"open\"", "\"paygo-standard\"").replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"), "usage_allocation_seconds", "no allocation"),
         (CONFIG.replace("\"open\"", "\"gold\""), "plan", "not a Qiskit Runtime plan"),
     ] {
         ws.write(&config);
         let plan = ws.plan();
         assert_eq!(plan.code, 1, "{}", plan.all());
         assert!(plan.stderr.contains(text) && plan.stderr.contains("ibmqr_instance.qr") && plan.stderr.contains(attr), "{attr}: {}", plan.stderr);
+    }
+    // The unknown name's error lists the valid names, the catalog's legacy ones included.
+    let plan = ws.plan();
+    let listed = plan.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    for name in ["open,", "pay-as-you-go,", "flex,", "premium,", "lite,", "paygo-standard,"] {
+        assert!(listed.contains(name), "{name} listed: {}", plan.stderr);
     }
     assert!(instances(&emu).is_empty());
 }
@@ -214,4 +257,58 @@ fn data_source_by_crn_and_by_name() {
     assert_eq!(out["by_crn_plan"]["value"], "open");
     assert_eq!(out["by_name_crn"]["value"], out["crn"]["value"]);
     assert_eq!(out["by_name_tags"]["value"], serde_json::json!(["env:dev", "team-a"]));
+}
+
+#[test]
+fn legacy_plans_resolve_through_the_catalog() {
+    let emu = Emulator::start();
+    let lite_id = catalog_plan_id(&emu, "lite");
+    let standard_id = catalog_plan_id(&emu, "paygo-standard");
+    assert!(![OPEN_PLAN_ID, PAYG_PLAN_ID].contains(&lite_id.as_str()) && lite_id != standard_id);
+    let ws = Workspace::new(&emu);
+    ws.write(LEGACY_CONFIG);
+
+    // One plan process resolves both names with a single catalog request.
+    emu.admin("POST", "/_emulator/requests/reset", None);
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("2 to add"), "{}", plan.all());
+    assert!(plan.stdout.contains(&lite_id), "the plan shows the catalog's ID: {}", plan.stdout);
+    let fetches = catalog_fetches(&emu);
+    println!("catalog plan lists fetched during one plan of two legacy-plan instances: {fetches}");
+    assert_eq!(fetches, 1, "{}", emu.request_counts());
+
+    ws.apply_ok();
+    let by_name = |name: &str| live(&emu).into_iter().find(|i| i["name"] == name).unwrap_or_else(|| panic!("{name} created"));
+    assert_eq!(by_name("qr-lite")["resource_plan_id"], lite_id.as_str());
+    assert_eq!(by_name("qr-std")["resource_plan_id"], standard_id.as_str());
+    let out = ws.output_json();
+    assert_eq!(out["lite_plan_id"]["value"], lite_id.as_str());
+    emu.admin("POST", "/_emulator/requests/reset", None);
+    ws.assert_no_changes();
+    println!("catalog plan lists fetched during the no-op plan: {}", catalog_fetches(&emu));
+    assert!(catalog_fetches(&emu) <= 1);
+
+    // Import by CRN: the catalog maps each ID back to the name, so there is no diff.
+    for (address, block, output) in [
+        ("ibmqr_instance.lite", "resource \"ibmqr_instance\" \"lite\" {\n  name = \"qr-lite\"\n  plan = \"lite\"\n  region = \"us-east\"\n}\n", "lite_crn"),
+        ("ibmqr_instance.std", "resource \"ibmqr_instance\" \"std\" {\n  name = \"qr-std\"\n  plan = \"paygo-standard\"\n  region = \"eu-de\"\n}\n", "std_crn"),
+    ] {
+        let adopter = Workspace::new(&emu);
+        adopter.write(block);
+        let crn = out[output]["value"].as_str().expect("crn");
+        let imported = adopter.import(address, crn);
+        assert_eq!(imported.code, 0, "{}", imported.all());
+        adopter.assert_no_changes();
+    }
+
+    // Upgrade of a legacy plan in place: lite to paygo-standard, resolved at plan time.
+    ws.write(&LEGACY_CONFIG.replace("plan             = \"lite\"", "plan             = \"paygo-standard\""));
+    let plan = ws.plan();
+    assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
+    ws.apply_ok();
+    assert_eq!(by_name("qr-lite")["resource_plan_id"], standard_id.as_str());
+    ws.assert_no_changes();
+
+    ws.destroy_ok();
+    assert!(live(&emu).is_empty());
 }
