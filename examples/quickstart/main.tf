@@ -1,5 +1,7 @@
-# Configure Qiskit Runtime for an organization, as code.
-# Credentials: IC_API_KEY. Against the local emulator, also IBMQR_ENDPOINT (see `make demo`).
+# IBM's "Configure Qiskit Runtime for an organization" guide, as code, for a company with two
+# projects: "ml" (an Open-plan instance) and "chem" (a Premium instance with an allocation and a
+# backend allow-list). Credentials: IC_API_KEY. Against the local emulator, also IBMQR_ENDPOINT
+# (`make demo` sets both).
 
 terraform {
   required_providers {
@@ -11,6 +13,40 @@ terraform {
 
 provider "ibmqr" {}
 
+# Step 1: account settings. Users see only the users they invited; everyone may create the API
+# keys they need for Qiskit.
+resource "ibmqr_account_settings" "this" {
+  user_list_visibility = "restricted"
+  api_key_creation     = "unrestricted"
+}
+
+# Step 2: one resource group for the quantum instances.
+resource "ibmqr_resource_group" "quantum" {
+  name = "quantum"
+}
+
+# Step 3: one instance per project.
+resource "ibmqr_instance" "ml" {
+  name              = "qr-ml"
+  plan              = "open"
+  region            = "us-east"
+  resource_group_id = ibmqr_resource_group.quantum.id
+  tags              = ["project:ml"]
+  purge_on_destroy  = true
+}
+
+resource "ibmqr_instance" "chem" {
+  name                     = "qr-chem"
+  plan                     = "premium"
+  region                   = "us-east"
+  resource_group_id        = ibmqr_resource_group.quantum.id
+  tags                     = ["project:chem"]
+  usage_allocation_seconds = 36000
+  backends                 = ["ibm_fez", "ibm_torino"]
+  purge_on_destroy         = true
+}
+
+# Step 4: custom roles. Members run and follow their work; leads may also delete jobs.
 locals {
   reader_actions = [
     "quantum-computing.device.read",
@@ -27,9 +63,12 @@ locals {
     "quantum-computing.session.create",
     "quantum-computing.session.update",
   ])
+  projects = {
+    ml   = ibmqr_instance.ml.crn
+    chem = ibmqr_instance.chem.crn
+  }
 }
 
-# Project members: run and follow their work.
 resource "ibmqr_custom_role" "member" {
   name         = "QiskitRuntimeUser"
   display_name = "Qiskit Runtime user"
@@ -37,12 +76,59 @@ resource "ibmqr_custom_role" "member" {
   actions      = local.member_actions
 }
 
-# Project leads: what members do, plus deleting jobs.
 resource "ibmqr_custom_role" "admin" {
   name         = "QiskitRuntimeAdmin"
   display_name = "Qiskit Runtime admin"
   description  = "Project lead: member rights plus job deletion"
   actions      = concat(local.member_actions, ["quantum-computing.job.delete"])
+}
+
+# Steps 5 and 6: one access group per project, with Viewer plus the member role on its instance.
+resource "ibmqr_access_group" "project" {
+  for_each    = local.projects
+  name        = "project-${each.key}"
+  description = "Members of the ${each.key} project"
+}
+
+resource "ibmqr_access_group_policy" "project" {
+  for_each        = local.projects
+  access_group_id = ibmqr_access_group.project[each.key].id
+  roles           = ["Viewer", ibmqr_custom_role.member.crn]
+
+  resource {
+    instance_id = each.value
+  }
+}
+
+# Step 8: people with IBMids, invited into their project's group.
+resource "ibmqr_user_invite" "fatima" {
+  email            = "fatima@example.edu"
+  access_group_ids = [ibmqr_access_group.project["ml"].id]
+}
+
+resource "ibmqr_user_invite" "ravi" {
+  email            = "ravi@example.edu"
+  access_group_ids = [ibmqr_access_group.project["chem"].id]
+}
+
+# A CI pipeline's service ID runs jobs for the chem project.
+resource "ibmqr_access_group_member" "chem_ci" {
+  access_group_id = ibmqr_access_group.project["chem"].id
+  iam_id          = "iam-ServiceId-2c4e6a8b-1d3f-4a5b-9c7d-0e1f2a3b4c5d"
+}
+
+# Step 10: federated users whose "project" attribute names proj-ml join the ml group at login.
+resource "ibmqr_access_group_dynamic_rule" "ml" {
+  access_group_id  = ibmqr_access_group.project["ml"].id
+  name             = "proj-ml-members"
+  realm            = "appid://AppID-4f6a8c0e-2b4d-4e6f-8a0c-2e4f6a8c0e2b"
+  expiration_hours = 12
+
+  condition {
+    claim    = "project"
+    operator = "CONTAINS"
+    value    = "proj-ml"
+  }
 }
 
 data "ibmqr_account" "this" {}
@@ -51,10 +137,14 @@ output "account_id" {
   value = data.ibmqr_account.this.account_id
 }
 
-output "member_role_crn" {
-  value = ibmqr_custom_role.member.crn
+output "instances" {
+  value = { for k, crn in local.projects : k => crn }
 }
 
-output "admin_role_crn" {
-  value = ibmqr_custom_role.admin.crn
+output "access_groups" {
+  value = { for k, g in ibmqr_access_group.project : k => g.id }
+}
+
+output "member_role_crn" {
+  value = ibmqr_custom_role.member.crn
 }

@@ -420,6 +420,11 @@ impl Resource for AccessGroupPolicy {
                 }
                 continue;
             }
+            // A custom role's CRN is checked at apply, when roles created in the same run exist:
+            // warning about it at every plan of a fresh configuration would only be noise.
+            if is_custom_role_crn(role) {
+                continue;
+            }
             let builtin_typo = if role.starts_with("crn:") { is_builtin_crn(role) } else { index.misspelt_builtin(role).is_some() };
             if builtin_typo {
                 let hint = closest(role, &index.builtin_names).map(|c| format!(" Did you mean {c:?}?")).unwrap_or_default();
@@ -680,4 +685,9 @@ mod tests {
         assert_eq!(builtin_name("crn:v1:bluemix:public:iam::::serviceRole:Reader"), Some("Reader"));
         assert_eq!(builtin_name("crn:v1:ibmcloud:public:iam-access-management::a/acct::customRole:QiskitUser"), None);
     }
+}
+
+/// `crn:v1:ibmcloud:public:iam-access-management::a/<account>::customRole:<Name>`
+fn is_custom_role_crn(role: &str) -> bool {
+    role.starts_with("crn:v1:") && role.contains(":iam-access-management:") && role.contains("::customRole:")
 }

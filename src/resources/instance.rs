@@ -507,21 +507,29 @@ impl Resource for Instance {
             return Diagnostics::new();
         }
         let Some(guid) = deleted.map(|i| i.guid).or(prior.guid.clone()) else { return Diagnostics::new() };
-        let reclamations = match client.list_reclamations(Some(&guid), None).await {
-            Ok(r) => r,
-            Err(e) => return api_error(&format!("{doing}: listing its reclamation"), &e),
-        };
-        for reclamation in &reclamations {
-            if let Err(e) = client.reclaim(&reclamation.id).await {
-                // Already reclaimed in the meantime is fine.
-                if !(e.is_not_found() || e.status() == Some(410)) {
-                    return api_error(&format!("{doing}: purging it (reclamation {})", reclamation.id), &e);
+        // The reclamation itself may take a moment to be listed (eventual consistency), so the
+        // purge is retried on every poll until the instance is removed.
+        let (crn, guid) = (&crn, &guid);
+        let purged = poll_until(&ctx.cancel, timeout, &format!("instance {crn} to be purged"), || async move {
+            match client.get_resource_instance(crn).await? {
+                None => return Ok(Poll::Ready(())),
+                Some(i) if i.state == "removed" => return Ok(Poll::Ready(())),
+                Some(_) => {}
+            }
+            for reclamation in client.list_reclamations(Some(guid), None).await? {
+                match client.reclaim(&reclamation.id).await {
+                    Ok(_) => {}
+                    // Already reclaimed in the meantime is fine.
+                    Err(e) if e.is_not_found() || e.status() == Some(410) => {}
+                    Err(e) => return Err(e),
                 }
             }
-        }
-        match wait_gone(ctx, client, &crn, timeout, |i| i.state == "removed").await {
-            Ok(_) => Diagnostics::new(),
-            Err(e) => api_error(&format!("{doing}: waiting for the purge"), &e),
+            Ok(Poll::Pending("pending reclamation".into()))
+        })
+        .await;
+        match purged {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => api_error(&format!("{doing}: purging it"), &e),
         }
     }
 

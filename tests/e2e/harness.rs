@@ -140,6 +140,16 @@ impl Workspace {
         std::fs::write(self.path().join("main.tf"), text).expect("main.tf");
     }
 
+    /// Copies a directory's .tf files (e.g. an example) into the workspace, as they are.
+    pub fn copy_config_from(&self, dir: &Path) {
+        for entry in std::fs::read_dir(dir).expect("config dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                std::fs::copy(&path, self.path().join(path.file_name().expect("name"))).expect("copy");
+            }
+        }
+    }
+
     pub fn terraform(&self, args: &[&str]) -> TfOutput {
         let mut cmd = Command::new(terraform_bin());
         cmd.args(args)

@@ -14,5 +14,6 @@ mod grpc;
 mod instance;
 mod mtls;
 mod provider;
+mod quickstart;
 mod resource_group;
 mod user_invite;

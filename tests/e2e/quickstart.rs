@@ -1,0 +1,48 @@
+//! The whole guide: examples/quickstart applied with IBM's eventual consistency switched on.
+
+use std::path::PathBuf;
+
+use crate::harness::{Emulator, Workspace};
+
+/// Objects of `kind` the emulator still holds, less those for which `keep` says so.
+fn left(emu: &Emulator, kind: &str, keep: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
+    emu.objects(kind).into_iter().map(|e| e["value"].clone()).filter(|v| !keep(v)).collect()
+}
+
+fn total(counts: &serde_json::Value) -> u64 {
+    counts["total"].as_u64().unwrap_or_default()
+}
+
+#[test]
+fn quickstart_applies_with_lag_then_plans_nothing_and_destroys_cleanly() {
+    let emu = Emulator::start();
+    emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 2})));
+    let ws = Workspace::new(&emu);
+    ws.copy_config_from(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"));
+
+    emu.admin("POST", "/_emulator/requests/reset", None);
+    let out = ws.apply_ok();
+    assert!(out.stdout.contains("Apply complete! Resources: 14 added"), "{}", out.stdout);
+    let apply_counts = emu.request_counts();
+    eprintln!("requests sent by one apply of the quickstart: {} {}", total(&apply_counts), apply_counts["counts"]);
+
+    emu.admin("POST", "/_emulator/requests/reset", None);
+    ws.assert_no_changes();
+    let refresh_counts = emu.request_counts();
+    eprintln!("requests sent by one refresh (plan) of the quickstart: {} {}", total(&refresh_counts), refresh_counts["counts"]);
+
+    let outputs = ws.output_json();
+    assert_eq!(outputs["access_groups"]["value"].as_object().map(|m| m.len()), Some(2));
+    assert_eq!(emu.objects("policies").len(), 2);
+    assert_eq!(emu.objects("users").len(), 2);
+
+    ws.destroy_ok();
+    assert!(left(&emu, "roles", |_| false).is_empty(), "custom roles left");
+    assert!(left(&emu, "access_groups", |_| false).is_empty(), "access groups left");
+    assert!(left(&emu, "access_group_members", |_| false).is_empty(), "memberships left");
+    assert!(left(&emu, "access_group_rules", |_| false).is_empty(), "rules left");
+    assert!(left(&emu, "policies", |_| false).is_empty(), "policies left");
+    assert!(left(&emu, "users", |_| false).is_empty(), "invited users left");
+    assert!(left(&emu, "instances", |v| v["state"] == "removed").is_empty(), "live instances left");
+    assert!(left(&emu, "resource_groups", |v| v["default"] == true).is_empty(), "resource groups left");
+}
