@@ -38,11 +38,15 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             "h" => amount * 3600.0,
             _ => return None,
         };
-        total += Duration::from_secs_f64(seconds);
+        total = total.checked_add(Duration::try_from_secs_f64(seconds).ok()?)?;
         rest = &rest[unit_len..];
     }
-    Some(total)
+    // Longer limits are surely typos, and would overflow clock arithmetic if huge.
+    (total <= MAX_TIMEOUT).then_some(total)
 }
+
+/// The longest time limit a `timeouts` block accepts.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// The configured limit for `op`, or `default`.
 pub fn timeout_for(state_or_config: &Value, op: &str, default: Duration) -> Duration {
@@ -64,7 +68,7 @@ pub fn validate_timeouts(config: &Value, operations: &[&str]) -> Diagnostics {
                 diags.add_attr_error(
                     AttributePath::attr("timeouts").then_attr(op),
                     "Invalid duration",
-                    format!("{text:?} is not a duration; write it like \"30s\", \"10m\" or \"1h30m\"."),
+                    format!("{text:?} is not a duration of at most 24h; write it like \"30s\", \"10m\" or \"1h30m\"."),
                 );
             }
         }
@@ -83,5 +87,10 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("ten"), None);
         assert_eq!(parse_duration("10x"), None);
+        // Huge values are refused, never an overflow panic.
+        assert_eq!(parse_duration("99999999999999999999h"), None);
+        assert_eq!(parse_duration("4000000000000000h"), None);
+        assert_eq!(parse_duration("25h"), None);
+        assert_eq!(parse_duration("24h"), Some(MAX_TIMEOUT));
     }
 }

@@ -127,7 +127,8 @@ fn member_failures(body: &Value, ok_statuses: &[u16]) -> Vec<MemberFailure> {
     members
         .iter()
         .filter_map(|m| {
-            let status = m.get("status_code").and_then(Value::as_u64).unwrap_or(200) as u16;
+            // An out-of-range status is a failure, not a wrapped-around success.
+            let status = m.get("status_code").and_then(Value::as_u64).map_or(200, |s| u16::try_from(s).unwrap_or(0));
             if (200..300).contains(&status) || ok_statuses.contains(&status) {
                 return None;
             }

@@ -90,9 +90,10 @@ pub(crate) fn token_is_fresh(now: i64, refresh_at: i64, expires_at: i64) -> bool
 /// (refresh_at, expires_at) from the token response. Prefers the server's `expiration`, then the
 /// JWT `exp`, then now + `expires_in`.
 pub(crate) fn renewal_times(now: i64, expires_in: Option<i64>, expiration: Option<i64>, jwt_exp: Option<i64>) -> (i64, i64) {
-    let expires_at = expiration.or(jwt_exp).or(expires_in.map(|s| now + s)).unwrap_or(now);
-    let lifetime = expires_in.unwrap_or(expires_at - now).max(0);
-    (expires_at - lifetime / 5, expires_at)
+    // Saturating: these numbers come from the network.
+    let expires_at = expiration.or(jwt_exp).or(expires_in.map(|s| now.saturating_add(s))).unwrap_or(now);
+    let lifetime = expires_in.unwrap_or(expires_at.saturating_sub(now)).max(0);
+    (expires_at.saturating_sub(lifetime / 5), expires_at)
 }
 
 /// Decodes the JWT payload (middle segment, base64url) without checking the signature.

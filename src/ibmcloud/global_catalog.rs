@@ -56,7 +56,7 @@ fn next_offset(body: &Value, offset: usize, items_on_page: usize) -> Result<Opti
     }
     let page_offset = body.get("offset").and_then(Value::as_u64).map_or(offset, |o| o as usize);
     match body.get("resource_count").and_then(Value::as_u64) {
-        Some(total) if page_offset + items_on_page < total as usize => Ok(Some(page_offset + items_on_page)),
+        Some(total) if page_offset.saturating_add(items_on_page) < total as usize => Ok(Some(page_offset.saturating_add(items_on_page))),
         _ => Ok(None),
     }
 }

@@ -140,23 +140,23 @@ fn instance_path(id: &str) -> String {
 }
 
 impl Client {
-    /// Creates an instance. When the outcome is unknown, the newest live instance of the same
-    /// name, plan and group is taken as the one just made before anything is retried.
+    /// Creates an instance. Names need not be unique, so the live instances of the same name and
+    /// group are noted first: when the outcome of the create is unknown, only an instance that was
+    /// not there before (same name, plan and group) is taken as the one just made.
     pub async fn create_resource_instance(&self, new: &NewResourceInstance) -> Result<ResourceInstance, Error> {
+        let filter = InstanceFilter { name: Some(&new.name), resource_group_id: Some(&new.resource_group), ..Default::default() };
+        let existing: std::collections::HashSet<String> =
+            self.list_resource_instances(&filter).await?.into_iter().map(|i| i.guid).collect();
+        let (filter, existing) = (&filter, &existing);
         let resp = self
             .create_with_lookup(
                 || self.request(Api::ResourceController, Method::POST, "/v2/resource_instances").json(new),
-                || async {
-                    let filter = InstanceFilter {
-                        name: Some(&new.name),
-                        resource_group_id: Some(&new.resource_group),
-                        ..Default::default()
-                    };
+                || async move {
                     let mut found: Vec<ResourceInstance> = self
-                        .list_resource_instances(&filter)
+                        .list_resource_instances(filter)
                         .await?
                         .into_iter()
-                        .filter(|i| i.resource_plan_id == new.resource_plan_id && !i.is_deleted())
+                        .filter(|i| i.resource_plan_id == new.resource_plan_id && !i.is_deleted() && !existing.contains(&i.guid))
                         .collect();
                     found.sort_by(|a, b| a.created_at.cmp(&b.created_at));
                     Ok(found.pop().map(|i| ApiResponse {

@@ -27,7 +27,8 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>, Error>>,
 {
-    let deadline = Instant::now() + timeout;
+    // A huge timeout must not overflow the clock: a year is as good as forever here.
+    let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 86_400));
     let mut delay = POLL_START;
     loop {
         if cancel.is_cancelled() {

@@ -243,6 +243,9 @@ impl Resource for CustomRole {
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Custom role has no id", "the state of this custom role has no id; import it again"));
         };
+        // PUT replaces the role, so a description left out is cleared. Whether IBM clears it or
+        // keeps the old text is UNCERTAIN (the reference only marks it optional); if it keeps it,
+        // the next refresh shows the old text as drift rather than hiding it.
         let body = CustomRoleUpdate {
             display_name: model.display_name.clone(),
             description: model.description.clone(),
