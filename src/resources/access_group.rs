@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
+use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
 use crate::ibmcloud::{self, access_groups::AccessGroup, poll_until, Poll};
 
-use super::{api_error, provider};
+use super::{api_error, provider, provider_and, provider_and_both};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group";
 /// How long a new or changed group may take to show up in reads.
@@ -94,11 +94,7 @@ impl Resource for AccessGroupResource {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let doing = format!("creating access group {}", model.name);
         // IBM may or may not refuse duplicate names (UNCERTAIN): look first, so both behave alike.
@@ -123,10 +119,7 @@ impl Resource for AccessGroupResource {
             Ok(g) => result.crn = g.crn.or(result.crn),
             Err(d) => return (encode(&result).ok(), d),
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -141,11 +134,7 @@ impl Resource for AccessGroupResource {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Access group has no id", "the state of this access group has no id; import it again"));
         };
@@ -178,18 +167,11 @@ impl Resource for AccessGroupResource {
         if let Err(d) = wait_until_visible(ctx, &id, |g| g.name == name && g.description.clone().unwrap_or_default() == want).await {
             return (encode(&result).ok(), d);
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(id) = prior.id else { return Diagnostics::new() };
         match state.client.delete_access_group(&id).await {
             Ok(()) => Diagnostics::new(),

@@ -7,14 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
+use crate::framework::{state_from, 
     from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema,
     StateResult, Tf, Value,
 };
 use crate::ibmcloud::{self, poll_until, CustomRoleUpdate, NewCustomRole, Poll};
 
 use super::role_catalog::closest;
-use super::{api_error, provider};
+use super::{api_error, provider, provider_and, provider_and_both};
 
 pub const TYPE_NAME: &str = "ibmqr_custom_role";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -182,11 +182,7 @@ impl Resource for CustomRole {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let account_id = match client.identity().await {
             Ok(id) => id.account_id,
@@ -210,10 +206,7 @@ impl Resource for CustomRole {
             Ok(role) => result.crn = Some(role.crn),
             Err(d) => return (encode(&result).ok(), d),
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -235,11 +228,7 @@ impl Resource for CustomRole {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(_), Ok(p), Ok(m)) => (p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (_, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Custom role has no id", "the state of this custom role has no id; import it again"));
         };
@@ -258,18 +247,11 @@ impl Resource for CustomRole {
         if let Err(d) = wait_until_visible(ctx, &id, |role| role.display_name == display && role.actions.iter().cloned().collect::<BTreeSet<_>>() == expected).await {
             return (encode(&result).ok(), d);
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(id) = prior.id else { return Diagnostics::new() };
         // Already gone counts as deleted (the client treats 404 so).
         match state.client.delete_custom_role(&id).await {
