@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
-use crate::ibmcloud::{self, access_groups::AccessGroup, poll_until, Poll};
+use crate::ibmcloud::access_groups::AccessGroup;
 
-use super::{api_error, provider, provider_and, provider_and_both};
+use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group";
 /// How long a new or changed group may take to show up in reads.
@@ -115,7 +115,7 @@ impl Resource for AccessGroupResource {
         };
         let mut result = Model { id: Some(created.id.clone()), crn: created.crn.clone(), ..model };
         // From here on the group exists: every answer keeps it in state.
-        match wait_until_visible(ctx, &created.id, |_| true).await {
+        match wait_for_group(ctx, &created.id, |_| true).await {
             Ok(g) => result.crn = g.crn.or(result.crn),
             Err(d) => return (encode(&result).ok(), d),
         }
@@ -164,7 +164,7 @@ impl Resource for AccessGroupResource {
         }
         let result = Model { id: Some(id.clone()), crn: prior.crn.clone(), ..model.clone() };
         let (name, want) = (model.name.clone(), description);
-        if let Err(d) = wait_until_visible(ctx, &id, |g| g.name == name && g.description.clone().unwrap_or_default() == want).await {
+        if let Err(d) = wait_for_group(ctx, &id, |g| g.name == name && g.description.clone().unwrap_or_default() == want).await {
             return (encode(&result).ok(), d);
         }
         state_from(encode(&result))
@@ -193,18 +193,10 @@ impl Resource for AccessGroupResource {
 }
 
 /// Reads the group until it is visible and `ready` holds, within the consistency bound.
-async fn wait_until_visible(ctx: &Ctx, id: &str, ready: impl Fn(&AccessGroup) -> bool) -> Result<AccessGroup, Diagnostics> {
+async fn wait_for_group(ctx: &Ctx, id: &str, ready: impl Fn(&AccessGroup) -> bool) -> Result<AccessGroup, Diagnostics> {
     let client = &provider(ctx)?.client;
-    let ready = &ready;
-    poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("access group {id} to become visible"), || async move {
-        match client.get_access_group(id).await? {
-            Some((g, _)) if ready(&g) => Ok(Poll::Ready(g)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e: ibmcloud::Error| api_error(&format!("waiting for access group {id}"), &e))
+    let get = || async move { client.get_access_group(id).await.map(|found| found.map(|(group, _etag)| group)) };
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group {id}"), get, ready).await
 }
 
 #[cfg(test)]

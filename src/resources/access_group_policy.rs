@@ -18,7 +18,7 @@ use crate::framework::{state_from,
 use crate::ibmcloud::{self, poll_until, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
 
 use super::role_catalog::closest;
-use super::{ProviderState, api_error, provider, provider_and, provider_and_both};
+use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible, ProviderState};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_policy";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -462,7 +462,7 @@ impl Resource for AccessGroupPolicy {
         };
         let result = Model { id: Some(created.id.clone()), ..model };
         // From here on the policy exists: every answer keeps it in state.
-        if let Err(d) = wait_until_visible(ctx, &created.id, |_| true).await {
+        if let Err(d) = wait_for_policy(ctx, &created.id, |_| true).await {
             return (encode(&result).ok(), d);
         }
         state_from(encode(&result))
@@ -497,7 +497,7 @@ impl Resource for AccessGroupPolicy {
         let wanted_resource = body.resources.first().map(|r| r.attributes.clone()).unwrap_or_default();
         let result = Model { id: Some(id.clone()), ..model };
         let ready = |p: &Policy| role_crns(p) == expected && p.resources.first().is_some_and(|r| same_set(&r.attributes, &wanted_resource));
-        if let Err(d) = wait_until_visible(ctx, &id, ready).await {
+        if let Err(d) = wait_for_policy(ctx, &id, ready).await {
             return (encode(&result).ok(), d);
         }
         state_from(encode(&result))
@@ -562,19 +562,10 @@ async fn replace_with_fresh_etag(state: &ProviderState, id: &str, body: &PolicyB
 }
 
 /// Reads the policy until it is visible and `ready` holds, within the consistency bound.
-async fn wait_until_visible(ctx: &Ctx, id: &str, ready: impl Fn(&Policy) -> bool) -> Result<Policy, Diagnostics> {
-    let state = provider(ctx)?;
-    let client = &state.client;
-    let ready = &ready;
-    poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("access group policy {id} to become visible"), || async move {
-        match client.get_policy(id).await? {
-            Some((policy, _)) if ready(&policy) => Ok(Poll::Ready(policy)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e| api_error(&format!("waiting for access group policy {id}"), &e))
+async fn wait_for_policy(ctx: &Ctx, id: &str, ready: impl Fn(&Policy) -> bool) -> Result<Policy, Diagnostics> {
+    let client = &provider(ctx)?.client;
+    let get = || async move { client.get_policy(id).await.map(|found| found.map(|(policy, _etag)| policy)) };
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group policy {id}"), get, ready).await
 }
 
 fn create_error(group: &str, err: &ibmcloud::Error) -> Diagnostics {

@@ -11,10 +11,10 @@ use crate::framework::{state_from,
     from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema,
     StateResult, Tf, Value,
 };
-use crate::ibmcloud::{self, poll_until, CustomRoleUpdate, NewCustomRole, Poll};
+use crate::ibmcloud::{self, CustomRoleUpdate, NewCustomRole};
 
 use super::role_catalog::closest;
-use super::{api_error, provider, provider_and, provider_and_both};
+use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_custom_role";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -202,7 +202,7 @@ impl Resource for CustomRole {
         };
         let mut result = Model { id: Some(created.id.clone()), crn: Some(created.crn.clone()), ..model.clone() };
         // From here on the role exists: every answer keeps it in state.
-        match wait_until_visible(ctx, &created.id, |_| true).await {
+        match wait_for_role(ctx, &created.id, |_| true).await {
             Ok(role) => result.crn = Some(role.crn),
             Err(d) => return (encode(&result).ok(), d),
         }
@@ -244,7 +244,7 @@ impl Resource for CustomRole {
         let expected = model.actions.clone();
         let display = model.display_name.clone();
         let result = Model { id: Some(id.clone()), crn: prior.crn.clone(), ..model };
-        if let Err(d) = wait_until_visible(ctx, &id, |role| role.display_name == display && role.actions.iter().cloned().collect::<BTreeSet<_>>() == expected).await {
+        if let Err(d) = wait_for_role(ctx, &id, |role| role.display_name == display && role.actions.iter().cloned().collect::<BTreeSet<_>>() == expected).await {
             return (encode(&result).ok(), d);
         }
         state_from(encode(&result))
@@ -294,23 +294,10 @@ async fn replace_with_fresh_etag(ctx: &Ctx, id: &str, body: &CustomRoleUpdate) -
 }
 
 /// Reads the role until it is visible and `ready` holds, within the consistency bound.
-async fn wait_until_visible(
-    ctx: &Ctx,
-    id: &str,
-    ready: impl Fn(&ibmcloud::CustomRole) -> bool,
-) -> Result<ibmcloud::CustomRole, Diagnostics> {
-    let state = provider(ctx)?;
-    let client = &state.client;
-    let ready = &ready;
-    poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("custom role {id} to become visible"), || async move {
-        match client.get_custom_role(id).await? {
-            Some((role, _)) if ready(&role) => Ok(Poll::Ready(role)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e| api_error(&format!("waiting for custom role {id}"), &e))
+async fn wait_for_role(ctx: &Ctx, id: &str, ready: impl Fn(&ibmcloud::CustomRole) -> bool) -> Result<ibmcloud::CustomRole, Diagnostics> {
+    let client = &provider(ctx)?.client;
+    let get = || async move { client.get_custom_role(id).await.map(|found| found.map(|(role, _etag)| role)) };
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("custom role {id}"), get, ready).await
 }
 
 fn create_error(name: &str, err: &ibmcloud::Error) -> Diagnostics {

@@ -16,7 +16,7 @@ use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, 
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
 use super::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS, LEGACY_PLANS};
-use super::{ProviderState, api_error, provider, provider_and, provider_and_both};
+use super::{api_error, provider, provider_and, provider_and_both, ProviderState};
 
 pub const TYPE_NAME: &str = "ibmqr_instance";
 const TIMEOUT_OPS: [&str; 3] = ["create", "update", "delete"];

@@ -12,7 +12,7 @@ use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider, provider_and, provider_and_both};
+use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_resource_group";
 const TIMEOUT_OPS: [&str; 2] = ["create", "delete"];
@@ -224,16 +224,8 @@ fn not_empty(name: &str, left: &Leftovers, refusal: &ibmcloud::Error) -> Diagnos
 
 /// Reads the group until it is visible and `ready` holds, within `timeout`.
 async fn wait_for_group(ctx: &Ctx, client: &Client, id: &str, timeout: Duration, ready: impl Fn(&Group) -> bool) -> Result<Group, Diagnostics> {
-    let ready = &ready;
-    poll_until(&ctx.cancel, timeout, &format!("resource group {id} to become visible"), || async move {
-        match client.get_resource_group(id).await? {
-            Some(g) if ready(&g) => Ok(Poll::Ready(g)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e| api_error(&format!("waiting for resource group {id}"), &e))
+    let get = || async move { client.get_resource_group(id).await };
+    wait_until_visible(ctx, timeout, &format!("resource group {id}"), get, ready).await
 }
 
 /// A duplicate name names the existing group and how to import it.
