@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
 use crate::ibmcloud::access_groups::AccessGroup;
 
-use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible};
+use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group";
 /// How long a new or changed group may take to show up in reads.
@@ -181,14 +181,13 @@ impl Resource for AccessGroupResource {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = provider(ctx)?;
-        match state.client.get_access_group(id).await {
-            Ok(Some((g, _))) => encode(&Model::from_group(&g)),
-            Ok(None) => Err(Diagnostics::error(
+        let (g, _etag) = found_for_import(state.client.get_access_group(id).await, &format!("importing access group {id}"), || {
+            Diagnostics::error(
                 "Access group not found",
                 format!("no access group has the id {id:?}. Import takes the group's id (AccessGroupId-…), not its name."),
-            )),
-            Err(e) => Err(api_error(&format!("importing access group {id}"), &e)),
-        }
+            )
+        })?;
+        encode(&Model::from_group(&g))
     }
 }
 

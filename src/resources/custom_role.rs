@@ -14,7 +14,7 @@ use crate::framework::{state_from,
 use crate::ibmcloud::{self, CustomRoleUpdate, NewCustomRole};
 
 use super::role_catalog::closest;
-use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible};
+use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_custom_role";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -262,14 +262,13 @@ impl Resource for CustomRole {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = provider(ctx)?;
-        match state.client.get_custom_role(id).await {
-            Ok(Some((role, _))) => encode(&Model::from_role(&role)),
-            Ok(None) => Err(Diagnostics::error(
+        let (role, _etag) = found_for_import(state.client.get_custom_role(id).await, &format!("importing custom role {id}"), || {
+            Diagnostics::error(
                 "Custom role not found",
                 format!("no custom role has the id {id:?}. Import takes the role's id (from `ibmcloud iam roles` or the console), not its name."),
-            )),
-            Err(e) => Err(api_error(&format!("importing custom role {id}"), &e)),
-        }
+            )
+        })?;
+        encode(&Model::from_role(&role))
     }
 }
 

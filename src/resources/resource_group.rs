@@ -12,7 +12,7 @@ use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible};
+use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_resource_group";
 const TIMEOUT_OPS: [&str; 2] = ["create", "delete"];
@@ -182,14 +182,13 @@ impl Resource for ResourceGroup {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = provider(ctx)?;
-        match state.client.get_resource_group(id).await {
-            Ok(Some(group)) => encode(&Model::from_group(&group, None)),
-            Ok(None) => Err(Diagnostics::error(
+        let group = found_for_import(state.client.get_resource_group(id).await, &format!("importing resource group {id}"), || {
+            Diagnostics::error(
                 "Resource group not found",
                 format!("no resource group has the id {id:?}. Import takes the group's ID (32 hex digits, `ibmcloud resource groups`), not its name."),
-            )),
-            Err(e) => Err(api_error(&format!("importing resource group {id}"), &e)),
-        }
+            )
+        })?;
+        encode(&Model::from_group(&group, None))
     }
 }
 
