@@ -11,8 +11,8 @@ pub mod timeouts;
 pub mod value;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
-pub use model::{from_value, from_value_with_unknowns, to_value, Tf};
+pub use model::{decode, from_value, from_value_with_unknowns, to_value, Tf};
 pub use path::{AttributePath, PathStep};
-pub use resource::{Ctx, DataSource, Plan, Provider, Resource, StateResult};
+pub use resource::{state_from, Ctx, DataSource, Plan, Provider, Resource, StateResult};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 pub use value::{Type, Value};

@@ -7,6 +7,7 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
+use super::diag::Diagnostics;
 use super::path::{AttributePath, PathStep};
 use super::value::{Type, Value, ValueError, UNKNOWN_SENTINEL};
 
@@ -63,12 +64,17 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Tf<T> {
 
 /// Decodes a known value (apply, read, import: unknowns read as null).
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ValueError> {
-    decode(strip_unknown(value).to_json())
+    decode_json(strip_unknown(value).to_json())
+}
+
+/// [`from_value`] with its error as diagnostics, for operations that answer with them.
+pub fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, Diagnostics> {
+    Ok(from_value(value)?)
 }
 
 /// Decodes a plan-time value; fields of type `Tf<T>` see unknowns as `Tf::Unknown`.
 pub fn from_value_with_unknowns<T: DeserializeOwned>(value: &Value) -> Result<T, ValueError> {
-    decode(value.to_json())
+    decode_json(value.to_json())
 }
 
 /// Encodes a model as a value of the schema's type.
@@ -78,7 +84,7 @@ pub fn to_value<T: Serialize>(model: &T, ty: &Type) -> Result<Value, ValueError>
     Value::from_json(&json, ty)
 }
 
-fn decode<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, ValueError> {
+fn decode_json<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, ValueError> {
     serde_path_to_error::deserialize(json).map_err(|e| {
         let steps = e
             .path()

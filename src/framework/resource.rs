@@ -61,6 +61,14 @@ impl Plan {
 /// that an apply failing halfway leaves state that tells the truth.
 pub type StateResult = (Option<Value>, Diagnostics);
 
+/// The end of a successful create or update: the encoded state, or the encoding error (no state).
+pub fn state_from(encoded: Result<Value, Diagnostics>) -> StateResult {
+    match encoded {
+        Ok(v) => (Some(v), Diagnostics::new()),
+        Err(d) => (None, d),
+    }
+}
+
 #[async_trait]
 pub trait Resource: Send + Sync {
     fn type_name(&self) -> &'static str;

@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
-use crate::ibmcloud::{self, access_groups::AccessGroup, poll_until, Poll};
+use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
+use crate::ibmcloud::access_groups::AccessGroup;
 
-use super::{api_error, provider};
+use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group";
 /// How long a new or changed group may take to show up in reads.
@@ -94,11 +94,7 @@ impl Resource for AccessGroupResource {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let doing = format!("creating access group {}", model.name);
         // IBM may or may not refuse duplicate names (UNCERTAIN): look first, so both behave alike.
@@ -119,14 +115,11 @@ impl Resource for AccessGroupResource {
         };
         let mut result = Model { id: Some(created.id.clone()), crn: created.crn.clone(), ..model };
         // From here on the group exists: every answer keeps it in state.
-        match wait_until_visible(ctx, &created.id, |_| true).await {
+        match wait_for_group(ctx, &created.id, |_| true).await {
             Ok(g) => result.crn = g.crn.or(result.crn),
             Err(d) => return (encode(&result).ok(), d),
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -141,11 +134,7 @@ impl Resource for AccessGroupResource {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Access group has no id", "the state of this access group has no id; import it again"));
         };
@@ -175,21 +164,14 @@ impl Resource for AccessGroupResource {
         }
         let result = Model { id: Some(id.clone()), crn: prior.crn.clone(), ..model.clone() };
         let (name, want) = (model.name.clone(), description);
-        if let Err(d) = wait_until_visible(ctx, &id, |g| g.name == name && g.description.clone().unwrap_or_default() == want).await {
+        if let Err(d) = wait_for_group(ctx, &id, |g| g.name == name && g.description.clone().unwrap_or_default() == want).await {
             return (encode(&result).ok(), d);
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(id) = prior.id else { return Diagnostics::new() };
         match state.client.delete_access_group(&id).await {
             Ok(()) => Diagnostics::new(),
@@ -199,30 +181,21 @@ impl Resource for AccessGroupResource {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = provider(ctx)?;
-        match state.client.get_access_group(id).await {
-            Ok(Some((g, _))) => encode(&Model::from_group(&g)),
-            Ok(None) => Err(Diagnostics::error(
+        let (g, _etag) = found_for_import(state.client.get_access_group(id).await, &format!("importing access group {id}"), || {
+            Diagnostics::error(
                 "Access group not found",
                 format!("no access group has the id {id:?}. Import takes the group's id (AccessGroupId-…), not its name."),
-            )),
-            Err(e) => Err(api_error(&format!("importing access group {id}"), &e)),
-        }
+            )
+        })?;
+        encode(&Model::from_group(&g))
     }
 }
 
 /// Reads the group until it is visible and `ready` holds, within the consistency bound.
-async fn wait_until_visible(ctx: &Ctx, id: &str, ready: impl Fn(&AccessGroup) -> bool) -> Result<AccessGroup, Diagnostics> {
+async fn wait_for_group(ctx: &Ctx, id: &str, ready: impl Fn(&AccessGroup) -> bool) -> Result<AccessGroup, Diagnostics> {
     let client = &provider(ctx)?.client;
-    let ready = &ready;
-    poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("access group {id} to become visible"), || async move {
-        match client.get_access_group(id).await? {
-            Some((g, _)) if ready(&g) => Ok(Poll::Ready(g)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e: ibmcloud::Error| api_error(&format!("waiting for access group {id}"), &e))
+    let get = || async move { client.get_access_group(id).await.map(|found| found.map(|(group, _etag)| group)) };
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group {id}"), get, ready).await
 }
 
 #[cfg(test)]

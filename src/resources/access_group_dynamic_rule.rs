@@ -15,7 +15,7 @@ use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ct
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
 use crate::ibmcloud::{self, poll_until, Poll};
 
-use super::{api_error, provider};
+use super::{api_error, provider, provider_and, provider_and_both};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_dynamic_rule";
 pub const OPERATORS: [&str; 6] = ["EQUALS", "EQUALS_IGNORE_CASE", "IN", "NOT_EQUALS", "NOT_EQUALS_IGNORE_CASE", "CONTAINS"];
@@ -197,11 +197,7 @@ impl Resource for AccessGroupDynamicRule {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let group = model.access_group_id.clone();
         let doing = format!("creating dynamic rule {} in access group {group}", model.name);
         let created = match state.client.create_rule(&group, &model.body()).await {
@@ -228,11 +224,7 @@ impl Resource for AccessGroupDynamicRule {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let Some((group, rule_id)) = prior.ids() else {
             return (None, Diagnostics::error("Dynamic rule has no id", "the state of this rule has no id; import it again"));
         };
@@ -263,11 +255,7 @@ impl Resource for AccessGroupDynamicRule {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some((group, rule_id)) = prior.ids() else { return Diagnostics::new() };
         match state.client.delete_rule(&group, &rule_id).await {
             Ok(()) => Diagnostics::new(),

@@ -10,7 +10,7 @@ use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ct
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider};
+use super::{api_error, provider, provider_and};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_member";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -70,11 +70,7 @@ impl Resource for AccessGroupMember {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let (group, iam_id) = (model.access_group_id.as_str(), model.iam_id.as_str());
         let doing = format!("adding {iam_id} to access group {group}");
@@ -109,11 +105,7 @@ impl Resource for AccessGroupMember {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         match state.client.remove_member(&prior.access_group_id, &prior.iam_id).await {
             Ok(()) => Diagnostics::new(),
             Err(e) => api_error(&format!("removing {} from access group {}", prior.iam_id, prior.access_group_id), &e),

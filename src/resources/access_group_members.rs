@@ -11,7 +11,7 @@ use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ct
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider};
+use super::{api_error, found_for_import, provider, provider_and};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_members";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -176,11 +176,7 @@ impl Resource for AccessGroupMembers {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let members: Vec<String> = prior.desired().into_iter().collect();
         if members.is_empty() {
             return Diagnostics::new();
@@ -194,11 +190,10 @@ impl Resource for AccessGroupMembers {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let client = &provider(ctx)?.client;
-        match client.get_access_group(id).await {
-            Ok(Some(_)) => encode(&Model { id: Some(id.to_string()), access_group_id: id.to_string(), ..Default::default() }),
-            Ok(None) => Err(Diagnostics::error("Access group not found", format!("no access group has the id {id:?}; import takes the group's ID (AccessGroupId-…)."))),
-            Err(e) => Err(api_error(&format!("importing the members of access group {id}"), &e)),
-        }
+        found_for_import(client.get_access_group(id).await, &format!("importing the members of access group {id}"), || {
+            Diagnostics::error("Access group not found", format!("no access group has the id {id:?}; import takes the group's ID (AccessGroupId-…)."))
+        })?;
+        encode(&Model { id: Some(id.to_string()), access_group_id: id.to_string(), ..Default::default() })
     }
 }
 

@@ -11,14 +11,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
+use crate::framework::{state_from, 
     from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, NestedBlock, Plan, Resource,
     Schema, StateResult, Tf, Value,
 };
 use crate::ibmcloud::{self, poll_until, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
 
 use super::role_catalog::closest;
-use super::{api_error, provider, ProviderState};
+use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible, ProviderState};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_policy";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -451,11 +451,7 @@ impl Resource for AccessGroupPolicy {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let body = match policy_body(ctx, state, &model).await {
             Ok(b) => b,
             Err(d) => return (None, d),
@@ -466,13 +462,10 @@ impl Resource for AccessGroupPolicy {
         };
         let result = Model { id: Some(created.id.clone()), ..model };
         // From here on the policy exists: every answer keeps it in state.
-        if let Err(d) = wait_until_visible(ctx, &created.id, |_| true).await {
+        if let Err(d) = wait_for_policy(ctx, &created.id, |_| true).await {
             return (encode(&result).ok(), d);
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -489,11 +482,7 @@ impl Resource for AccessGroupPolicy {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Policy has no id", "the state of this policy has no id; import it again"));
         };
@@ -508,21 +497,14 @@ impl Resource for AccessGroupPolicy {
         let wanted_resource = body.resources.first().map(|r| r.attributes.clone()).unwrap_or_default();
         let result = Model { id: Some(id.clone()), ..model };
         let ready = |p: &Policy| role_crns(p) == expected && p.resources.first().is_some_and(|r| same_set(&r.attributes, &wanted_resource));
-        if let Err(d) = wait_until_visible(ctx, &id, ready).await {
+        if let Err(d) = wait_for_policy(ctx, &id, ready).await {
             return (encode(&result).ok(), d);
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(id) = prior.id else { return Diagnostics::new() };
         // Already gone counts as deleted (the client treats 404 so).
         match state.client.delete_policy(&id).await {
@@ -580,19 +562,10 @@ async fn replace_with_fresh_etag(state: &ProviderState, id: &str, body: &PolicyB
 }
 
 /// Reads the policy until it is visible and `ready` holds, within the consistency bound.
-async fn wait_until_visible(ctx: &Ctx, id: &str, ready: impl Fn(&Policy) -> bool) -> Result<Policy, Diagnostics> {
-    let state = provider(ctx)?;
-    let client = &state.client;
-    let ready = &ready;
-    poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("access group policy {id} to become visible"), || async move {
-        match client.get_policy(id).await? {
-            Some((policy, _)) if ready(&policy) => Ok(Poll::Ready(policy)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e| api_error(&format!("waiting for access group policy {id}"), &e))
+async fn wait_for_policy(ctx: &Ctx, id: &str, ready: impl Fn(&Policy) -> bool) -> Result<Policy, Diagnostics> {
+    let client = &provider(ctx)?.client;
+    let get = || async move { client.get_policy(id).await.map(|found| found.map(|(policy, _etag)| policy)) };
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group policy {id}"), get, ready).await
 }
 
 fn create_error(group: &str, err: &ibmcloud::Error) -> Diagnostics {

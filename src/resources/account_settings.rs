@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
+use crate::framework::{decode, state_from, 
     from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
 };
 use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, UserDomainRestriction, IBMID_REALM};
@@ -285,11 +285,9 @@ impl Resource for AccountSettingsResource {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, config: &Value) -> StateResult {
-        let (state, mut model, wanted) = match (provider(ctx), from_value::<Model>(planned), managed_from_config(config)) {
-            (Ok(s), Ok(m), Ok(w)) => (s, m, w),
-            (Err(d), _, _) | (_, _, Err(d)) => return (None, d),
-            (_, Err(e), _) => return (None, e.into()),
-        };
+        // A missing provider is reported first, then a bad config, then a bad plan.
+        let opened = provider(ctx).and_then(|s| Ok((s, managed_from_config(config)?, decode::<Model>(planned)?)));
+        let (state, wanted, mut model) = match opened { Ok(opened) => opened, Err(d) => return (None, d) };
         let account_id = match state.client.identity().await {
             Ok(id) => id.account_id,
             Err(e) => return (None, api_error("reading the account of the provider", &e)),
@@ -298,10 +296,7 @@ impl Resource for AccountSettingsResource {
             return (None, api_error(&format!("updating the IAM settings of account {account_id}"), &e));
         }
         model.id = Some(account_id);
-        match encode(&model) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&model))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -330,10 +325,7 @@ impl Resource for AccountSettingsResource {
             return (None, api_error(&format!("updating the IAM settings of account {account_id}"), &e));
         }
         model.id = Some(account_id);
-        match encode(&model) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&model))
     }
 
     async fn delete(&self, _ctx: &Ctx, _prior: &Value) -> Diagnostics {

@@ -7,14 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
+use crate::framework::{state_from, 
     from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema,
     StateResult, Tf, Value,
 };
-use crate::ibmcloud::{self, poll_until, CustomRoleUpdate, NewCustomRole, Poll};
+use crate::ibmcloud::{self, CustomRoleUpdate, NewCustomRole};
 
 use super::role_catalog::closest;
-use super::{api_error, provider};
+use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_custom_role";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -182,11 +182,7 @@ impl Resource for CustomRole {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let account_id = match client.identity().await {
             Ok(id) => id.account_id,
@@ -206,14 +202,11 @@ impl Resource for CustomRole {
         };
         let mut result = Model { id: Some(created.id.clone()), crn: Some(created.crn.clone()), ..model.clone() };
         // From here on the role exists: every answer keeps it in state.
-        match wait_until_visible(ctx, &created.id, |_| true).await {
+        match wait_for_role(ctx, &created.id, |_| true).await {
             Ok(role) => result.crn = Some(role.crn),
             Err(d) => return (encode(&result).ok(), d),
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -235,11 +228,7 @@ impl Resource for CustomRole {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(_), Ok(p), Ok(m)) => (p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (_, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Custom role has no id", "the state of this custom role has no id; import it again"));
         };
@@ -258,21 +247,14 @@ impl Resource for CustomRole {
         let expected = model.actions.clone();
         let display = model.display_name.clone();
         let result = Model { id: Some(id.clone()), crn: prior.crn.clone(), ..model };
-        if let Err(d) = wait_until_visible(ctx, &id, |role| role.display_name == display && role.actions.iter().cloned().collect::<BTreeSet<_>>() == expected).await {
+        if let Err(d) = wait_for_role(ctx, &id, |role| role.display_name == display && role.actions.iter().cloned().collect::<BTreeSet<_>>() == expected).await {
             return (encode(&result).ok(), d);
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(id) = prior.id else { return Diagnostics::new() };
         // Already gone counts as deleted (the client treats 404 so).
         match state.client.delete_custom_role(&id).await {
@@ -283,14 +265,13 @@ impl Resource for CustomRole {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = provider(ctx)?;
-        match state.client.get_custom_role(id).await {
-            Ok(Some((role, _))) => encode(&Model::from_role(&role)),
-            Ok(None) => Err(Diagnostics::error(
+        let (role, _etag) = found_for_import(state.client.get_custom_role(id).await, &format!("importing custom role {id}"), || {
+            Diagnostics::error(
                 "Custom role not found",
                 format!("no custom role has the id {id:?}. Import takes the role's id (from `ibmcloud iam roles` or the console), not its name."),
-            )),
-            Err(e) => Err(api_error(&format!("importing custom role {id}"), &e)),
-        }
+            )
+        })?;
+        encode(&Model::from_role(&role))
     }
 }
 
@@ -315,23 +296,10 @@ async fn replace_with_fresh_etag(ctx: &Ctx, id: &str, body: &CustomRoleUpdate) -
 }
 
 /// Reads the role until it is visible and `ready` holds, within the consistency bound.
-async fn wait_until_visible(
-    ctx: &Ctx,
-    id: &str,
-    ready: impl Fn(&ibmcloud::CustomRole) -> bool,
-) -> Result<ibmcloud::CustomRole, Diagnostics> {
-    let state = provider(ctx)?;
-    let client = &state.client;
-    let ready = &ready;
-    poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("custom role {id} to become visible"), || async move {
-        match client.get_custom_role(id).await? {
-            Some((role, _)) if ready(&role) => Ok(Poll::Ready(role)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e| api_error(&format!("waiting for custom role {id}"), &e))
+async fn wait_for_role(ctx: &Ctx, id: &str, ready: impl Fn(&ibmcloud::CustomRole) -> bool) -> Result<ibmcloud::CustomRole, Diagnostics> {
+    let client = &provider(ctx)?.client;
+    let get = || async move { client.get_custom_role(id).await.map(|found| found.map(|(role, _etag)| role)) };
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("custom role {id}"), get, ready).await
 }
 
 fn create_error(name: &str, err: &ibmcloud::Error) -> Diagnostics {

@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
 use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value};
+use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value};
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
 use super::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS, LEGACY_PLANS};
-use super::{api_error, provider, ProviderState};
+use super::{api_error, provider, provider_and, provider_and_both, ProviderState};
 
 pub const TYPE_NAME: &str = "ibmqr_instance";
 const TIMEOUT_OPS: [&str; 3] = ["create", "update", "delete"];
@@ -341,11 +341,7 @@ impl Resource for Instance {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let doing = format!("creating Qiskit Runtime instance {}", model.name);
         let plan_id = match plan_id_to_send(state, &model).await {
@@ -390,10 +386,7 @@ impl Resource for Instance {
             }
         }
         result.tags = model.tags.clone();
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -415,11 +408,7 @@ impl Resource for Instance {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let Some(crn) = prior.crn.clone() else {
             return (None, Diagnostics::error("Instance has no CRN", "the state of this instance has no CRN; import it again"));
@@ -480,18 +469,11 @@ impl Resource for Instance {
             return (encode(&current).ok(), api_error(&format!("{doing}: attaching tags"), &e));
         }
         current.tags = model.tags.clone();
-        match encode(&current) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&current))
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(crn) = prior.crn.clone() else { return Diagnostics::new() };
         let client = &state.client;
         let doing = format!("deleting Qiskit Runtime instance {}", prior.name);

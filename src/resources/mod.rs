@@ -1,10 +1,14 @@
 //! Resources: one file per Terraform type, each holding its schema, plan checks, CRUD, import
 //! and unit tests. Adding a resource = one file here and one line in [`all`].
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::framework::{Ctx, Diagnostics, Resource};
-use crate::ibmcloud::{self, Client};
+use serde::de::DeserializeOwned;
+
+use crate::framework::{decode, Ctx, Diagnostics, Resource, Value};
+use crate::ibmcloud::{self, poll_until, Client, Poll};
 
 pub mod access_group;
 pub mod access_group_dynamic_rule;
@@ -59,4 +63,46 @@ pub fn provider(ctx: &Ctx) -> Result<&ProviderState, Diagnostics> {
 /// An IBM Cloud error as a diagnostic: `creating custom role QiskitUser: 409 role_conflict_error: …`.
 pub fn api_error(doing: &str, err: &ibmcloud::Error) -> Diagnostics {
     Diagnostics::error("IBM Cloud request failed", format!("{doing}: {err}"))
+}
+
+/// The opening of create and delete: the configured provider and the decoded `value`
+/// (a missing provider is reported first).
+pub fn provider_and<'a, M: DeserializeOwned>(ctx: &'a Ctx, value: &Value) -> Result<(&'a ProviderState, M), Diagnostics> {
+    Ok((provider(ctx)?, decode(value)?))
+}
+
+/// The opening of update: the configured provider, the decoded prior state and the decoded plan,
+/// errors reported in that order.
+pub fn provider_and_both<'a, M: DeserializeOwned>(ctx: &'a Ctx, prior: &Value, planned: &Value) -> Result<(&'a ProviderState, M, M), Diagnostics> {
+    Ok((provider(ctx)?, decode(prior)?, decode(planned)?))
+}
+
+/// Reads an object with `get` until it is visible and `ready` holds, within `timeout`: IBM's reads
+/// lag behind its writes, so right after create/update a 404 or old data means "not yet".
+/// `what` names the object in messages (`custom role ID`).
+pub async fn wait_until_visible<T, Get, Fut>(ctx: &Ctx, timeout: Duration, what: &str, get: Get, ready: impl Fn(&T) -> bool) -> Result<T, Diagnostics>
+where
+    Get: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ibmcloud::Error>>,
+{
+    let (get, ready) = (&get, &ready);
+    poll_until(&ctx.cancel, timeout, &format!("{what} to become visible"), || async move {
+        match get().await? {
+            Some(found) if ready(&found) => Ok(Poll::Ready(found)),
+            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
+            None => Ok(Poll::Pending("not yet visible".into())),
+        }
+    })
+    .await
+    .map_err(|e| api_error(&format!("waiting for {what}"), &e))
+}
+
+/// The object an import ID names: an API error becomes `api_error(doing, ..)`, none found becomes
+/// `not_found()` (which says what the ID should be).
+pub fn found_for_import<T>(lookup: Result<Option<T>, ibmcloud::Error>, doing: &str, not_found: impl FnOnce() -> Diagnostics) -> Result<T, Diagnostics> {
+    match lookup {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(api_error(doing, &e)),
+    }
 }

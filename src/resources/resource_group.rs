@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
+use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
 use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider};
+use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
 
 pub const TYPE_NAME: &str = "ibmqr_resource_group";
 const TIMEOUT_OPS: [&str; 2] = ["create", "delete"];
@@ -89,11 +89,7 @@ impl Resource for ResourceGroup {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let created = match client.create_resource_group(&model.name).await {
             Ok(g) => g,
@@ -107,10 +103,7 @@ impl Resource for ResourceGroup {
             Ok(group) => result = Model::from_group(&group, model.timeouts.clone()),
             Err(d) => return (encode(&result).ok(), d),
         }
-        match encode(&result) {
-            Ok(v) => (Some(v), Diagnostics::new()),
-            Err(d) => (None, d),
-        }
+        state_from(encode(&result))
     }
 
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -126,11 +119,7 @@ impl Resource for ResourceGroup {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Resource group has no id", "the state of this resource group has no id; import it again"));
         };
@@ -144,20 +133,13 @@ impl Resource for ResourceGroup {
         let name = model.name.clone();
         let timeout = timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT);
         match wait_for_group(ctx, client, &id, timeout, |g| g.name == name).await {
-            Ok(group) => match encode(&Model::from_group(&group, model.timeouts)) {
-                Ok(v) => (Some(v), Diagnostics::new()),
-                Err(d) => (None, d),
-            },
+            Ok(group) => state_from(encode(&Model::from_group(&group, model.timeouts))),
             Err(d) => (encode(&renamed).ok(), d),
         }
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(id) = prior.id.clone() else { return Diagnostics::new() };
         let client = &state.client;
         let timeout = timeout_for(prior_value, "delete", DEFAULT_DELETE_TIMEOUT);
@@ -200,14 +182,13 @@ impl Resource for ResourceGroup {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = provider(ctx)?;
-        match state.client.get_resource_group(id).await {
-            Ok(Some(group)) => encode(&Model::from_group(&group, None)),
-            Ok(None) => Err(Diagnostics::error(
+        let group = found_for_import(state.client.get_resource_group(id).await, &format!("importing resource group {id}"), || {
+            Diagnostics::error(
                 "Resource group not found",
                 format!("no resource group has the id {id:?}. Import takes the group's ID (32 hex digits, `ibmcloud resource groups`), not its name."),
-            )),
-            Err(e) => Err(api_error(&format!("importing resource group {id}"), &e)),
-        }
+            )
+        })?;
+        encode(&Model::from_group(&group, None))
     }
 }
 
@@ -242,16 +223,8 @@ fn not_empty(name: &str, left: &Leftovers, refusal: &ibmcloud::Error) -> Diagnos
 
 /// Reads the group until it is visible and `ready` holds, within `timeout`.
 async fn wait_for_group(ctx: &Ctx, client: &Client, id: &str, timeout: Duration, ready: impl Fn(&Group) -> bool) -> Result<Group, Diagnostics> {
-    let ready = &ready;
-    poll_until(&ctx.cancel, timeout, &format!("resource group {id} to become visible"), || async move {
-        match client.get_resource_group(id).await? {
-            Some(g) if ready(&g) => Ok(Poll::Ready(g)),
-            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
-            None => Ok(Poll::Pending("not yet visible".into())),
-        }
-    })
-    .await
-    .map_err(|e| api_error(&format!("waiting for resource group {id}"), &e))
+    let get = || async move { client.get_resource_group(id).await };
+    wait_until_visible(ctx, timeout, &format!("resource group {id}"), get, ready).await
 }
 
 /// A duplicate name names the existing group and how to import it.

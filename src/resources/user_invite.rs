@@ -12,7 +12,7 @@ use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ct
 use crate::ibmcloud::user_management::{same_email, UserProfile};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider};
+use super::{api_error, provider, provider_and, provider_and_both};
 
 pub const TYPE_NAME: &str = "ibmqr_user_invite";
 /// How long an invite may stay `PROCESSING` before the create gives up (TF waits 5 minutes too).
@@ -129,11 +129,7 @@ impl Resource for UserInvite {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match (provider(ctx), from_value::<Model>(planned)) {
-            (Ok(s), Ok(m)) => (s, m),
-            (Err(d), _) => return (None, d),
-            (_, Err(e)) => return (None, e.into()),
-        };
+        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         let client = &state.client;
         let email = model.email.clone();
         let wanted = model.groups();
@@ -223,11 +219,7 @@ impl Resource for UserInvite {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match (provider(ctx), from_value::<Model>(prior_value), from_value::<Model>(planned)) {
-            (Ok(s), Ok(p), Ok(m)) => (s, p, m),
-            (Err(d), _, _) => return (None, d),
-            (_, Err(e), _) | (_, _, Err(e)) => return (None, e.into()),
-        };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
         // A change of letter case in `email` needs no API call: IBM compares emails ignoring case.
         let Some(iam_id) = prior.iam_id.clone() else {
             return (None, Diagnostics::error("User invite has no iam_id", "the state of this invite has no iam_id; import it again by email"));
@@ -258,11 +250,7 @@ impl Resource for UserInvite {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match (provider(ctx), from_value::<Model>(prior_value)) {
-            (Ok(s), Ok(p)) => (s, p),
-            (Err(d), _) => return d,
-            (_, Err(e)) => return e.into(),
-        };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
         let Some(iam_id) = prior.iam_id.clone() else { return Diagnostics::new() };
         let client = &state.client;
         if prior.adopted == Some(true) {
