@@ -131,6 +131,7 @@ impl Resource for ResourceGroup {
         }
         let renamed = Model { name: model.name.clone(), timeouts: model.timeouts.clone(), ..prior.clone() };
         let name = model.name.clone();
+        // A rename shows up in reads as fast as a new group does: the create limit bounds both.
         let timeout = timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT);
         match wait_for_group(ctx, client, &id, timeout, |g| g.name == name).await {
             Ok(group) => state_from(encode(&Model::from_group(&group, model.timeouts))),

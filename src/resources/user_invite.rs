@@ -167,10 +167,13 @@ impl Resource for UserInvite {
             }
         })
         .await;
+        // The invitation went out: whatever happens while waiting, the state keeps the person, so
+        // that destroy removes them (found by email when the iam_id is not known yet).
+        let sent = Model { adopted: Some(false), preexisting_access_group_ids: Some(BTreeSet::new()), ..model.clone() };
         let user = match settled {
             Ok(Some(u)) => u,
-            Ok(None) => return (None, Diagnostics::error("Invitation not found", format!("{doing}: the invited person never showed up"))),
-            Err(e) => return (None, api_error(&doing, &e)),
+            Ok(None) => return (encode(&sent).ok(), Diagnostics::error("Invitation not found", format!("{doing}: the invited person never showed up"))),
+            Err(e) => return (encode(&sent).ok(), api_error(&doing, &e)),
         };
         let result = Model {
             id: Some(user.iam_id.clone()),
@@ -200,9 +203,14 @@ impl Resource for UserInvite {
     async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
         let client = &provider(ctx)?.client;
         let prior: Model = from_value(state_value)?;
-        let Some(iam_id) = prior.iam_id.clone() else { return Ok(None) };
         let doing = format!("reading user {}", prior.email);
-        let Some(user) = client.get_user(&iam_id).await.map_err(|e| api_error(&doing, &e))? else { return Ok(None) };
+        let user = match prior.iam_id.clone() {
+            Some(iam_id) => client.get_user(&iam_id).await,
+            // An invitation interrupted before IBM had listed the person.
+            None => client.find_user_by_email(&prior.email).await,
+        };
+        let Some(user) = user.map_err(|e| api_error(&doing, &e))? else { return Ok(None) };
+        let iam_id = user.iam_id.clone();
         let member_of = groups_of(client, &iam_id).await.map_err(|e| api_error(&doing, &e))?;
         // Only the groups this resource manages are compared; others belong to someone else.
         let kept: BTreeSet<String> = prior.groups().intersection(&member_of).cloned().collect();
@@ -251,8 +259,16 @@ impl Resource for UserInvite {
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
         let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
-        let Some(iam_id) = prior.iam_id.clone() else { return Diagnostics::new() };
         let client = &state.client;
+        let iam_id = match prior.iam_id.clone() {
+            Some(iam_id) => iam_id,
+            // An invitation interrupted before IBM had listed the person: find them by email.
+            None => match client.find_user_by_email(&prior.email).await {
+                Ok(Some(user)) => user.iam_id,
+                Ok(None) => return Diagnostics::new(),
+                Err(e) => return api_error(&format!("looking up {} to remove them", prior.email), &e),
+            },
+        };
         if prior.adopted == Some(true) {
             let preexisting = prior.preexisting_access_group_ids.clone().unwrap_or_default();
             for group in prior.groups().difference(&preexisting) {

@@ -165,53 +165,14 @@ fn consistency_lag_is_waited_out() {
 /// returns what it created, and the state records it (no object lost from state).
 #[test]
 fn interrupted_apply_keeps_the_created_role_in_state() {
-    use std::os::unix::process::CommandExt;
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-
     let emu = Emulator::start();
     // The new role stays invisible for a minute, so the apply is waiting when interrupted.
     emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 60})));
     let ws = Workspace::new(&emu);
     ws.write(MEMBER_ROLE);
-    let mut child = Command::new(crate::harness::terraform_bin())
-        .args(["apply", "-auto-approve", "-input=false", "-no-color"])
-        .current_dir(ws.path())
-        .env("TF_CLI_CONFIG_FILE", ws.path().join("terraformrc"))
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_IN_AUTOMATION", "1")
-        .env("IBMQR_ENDPOINT", &emu.url)
-        .env("IC_API_KEY", crate::harness::API_KEY)
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("terraform starts");
-    let started = Instant::now();
-    while emu.request_counts()["counts"]["POST /v2/roles"] != 1 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the create never happened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    // As a user's Ctrl-C: SIGINT to Terraform's process group.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGINT);
-    }
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > Duration::from_secs(50) {
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
-            panic!("terraform did not stop after SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(!status.success(), "an interrupted apply reports failure");
-    assert!(started.elapsed() < Duration::from_secs(40), "stopped promptly, not after the 60 s lag");
+    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_counts()["counts"]["POST /v2/roles"] == 1);
+    assert!(!succeeded, "an interrupted apply reports failure");
+    assert!(took < std::time::Duration::from_secs(40), "stopped promptly, not after the 60 s lag");
     let list = ws.terraform(&["state", "list"]);
     assert!(list.stdout.contains("ibmqr_custom_role.member"), "the created role is in state: {}", list.all());
     assert_eq!(emu.objects("roles").len(), 1);

@@ -151,6 +151,13 @@ impl Workspace {
     }
 
     pub fn terraform(&self, args: &[&str]) -> TfOutput {
+        let mut cmd = self.command(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        run_with_timeout(cmd, COMMAND_TIMEOUT)
+    }
+
+    /// A Terraform command wired to this workspace, the provider build and the emulator.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(terraform_bin());
         cmd.args(args)
             .current_dir(self.path())
@@ -163,13 +170,41 @@ impl Workspace {
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PROVIDER")
             .env_remove("IBMCLOUD_API_KEY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdin(Stdio::null());
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
-        run_with_timeout(cmd, COMMAND_TIMEOUT)
+        cmd
+    }
+
+    /// Starts `terraform apply`, sends SIGINT to its process group (as a user's Ctrl-C) once
+    /// `ready` holds, and returns whether it succeeded and how long it ran in all.
+    pub fn apply_interrupted_when(&self, ready: impl Fn() -> bool) -> (bool, Duration) {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = self.command(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+        let mut child = cmd.spawn().expect("terraform starts");
+        let started = Instant::now();
+        while !ready() {
+            assert!(started.elapsed() < Duration::from_secs(60), "the apply never reached the point to interrupt");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        unsafe {
+            libc::kill(-(child.id() as i32), libc::SIGINT);
+        }
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return (status.success(), started.elapsed());
+            }
+            if started.elapsed() > COMMAND_TIMEOUT {
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
+                panic!("terraform did not stop after SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn apply(&self) -> TfOutput {

@@ -185,3 +185,26 @@ fn bad_email_fails_at_plan() {
     assert!(plan.stderr.contains("Invalid email") && plan.stderr.contains("email"), "{}", plan.stderr);
     assert!(users(&emu).is_empty());
 }
+
+/// Ctrl-C while IBM is still processing an invitation: the person stays in state (found by email
+/// later), so destroy removes them instead of leaving an untracked invitation behind.
+#[test]
+fn interrupted_invite_stays_in_state_and_destroy_removes_the_person() {
+    let emu = Emulator::start();
+    emu.admin(
+        "PUT",
+        "/_emulator/objects/emulator_settings/user_management",
+        Some(serde_json::json!({"invite_processing_ms": 60000})),
+    );
+    let ws = Workspace::new(&emu);
+    ws.write(r#"resource "ibmqr_user_invite" "slow" { email = "slow@example.edu" }"#);
+    let (succeeded, took) =
+        ws.apply_interrupted_when(|| emu.request_counts()["counts"]["POST /v2/accounts/{account_id}/users"] == 1);
+    assert!(!succeeded);
+    assert!(took < std::time::Duration::from_secs(40), "stopped promptly");
+    let list = ws.terraform(&["state", "list"]);
+    assert!(list.stdout.contains("ibmqr_user_invite.slow"), "the invitation is in state: {}", list.all());
+    assert_eq!(emu.objects("users").len(), 1);
+    ws.destroy_ok();
+    assert!(emu.objects("users").is_empty(), "destroy removed the invited person");
+}
