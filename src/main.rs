@@ -35,6 +35,6 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(plugin::run(Arc::new(IbmqrProvider::default())));
+    let code = runtime.block_on(plugin::run(Arc::new(IbmqrProvider)));
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -67,7 +67,7 @@ impl DataSource for Instance {
         let mut diags = Diagnostics::new();
         if set("crn") && (set("name") || set("region")) {
             diags.add_attr_error(AttributePath::attr("crn"), "Both crn and name", "Find the instance by crn, or by name and region, not both.");
-        } else if !set("crn") && !(set("name") && set("region")) {
+        } else if !(set("crn") || (set("name") && set("region"))) {
             diags.add_attr_error(AttributePath::attr("name"), "Which instance?", "Set crn, or name together with region.");
         }
         if let Some(Value::String(region)) = config.get("region") {

@@ -585,6 +585,11 @@ fn create_error(group: &str, err: &ibmcloud::Error) -> Diagnostics {
     api_error(&format!("writing the policy of access group {group}"), err)
 }
 
+/// `crn:v1:ibmcloud:public:iam-access-management::a/<account>::customRole:<Name>`
+fn is_custom_role_crn(role: &str) -> bool {
+    role.starts_with("crn:v1:") && role.contains(":iam-access-management:") && role.contains("::customRole:")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,9 +663,4 @@ mod tests {
         assert_eq!(builtin_name("crn:v1:bluemix:public:iam::::serviceRole:Reader"), Some("Reader"));
         assert_eq!(builtin_name("crn:v1:ibmcloud:public:iam-access-management::a/acct::customRole:QiskitUser"), None);
     }
-}
-
-/// `crn:v1:ibmcloud:public:iam-access-management::a/<account>::customRole:<Name>`
-fn is_custom_role_crn(role: &str) -> bool {
-    role.starts_with("crn:v1:") && role.contains(":iam-access-management:") && role.contains("::customRole:")
 }
