@@ -96,15 +96,21 @@ pub struct RoleConflict {
 
 /// Extracts `details.conflicts_with` from a 409 `role_conflict_error`, for adopting the role.
 pub fn role_conflict(err: &Error) -> Option<RoleConflict> {
+    conflicting(err, "role_conflict_error", "role").map(|(role, etag)| RoleConflict { role, etag })
+}
+
+/// The existing object (under `key`) and its ETag that a 409 error with `code` points at in
+/// `details.conflicts_with`: roles and policies report conflicts the same way.
+fn conflicting<T: serde::de::DeserializeOwned>(err: &Error, code: &str, key: &str) -> Option<(T, Option<String>)> {
     let api = err.as_api().filter(|e| e.status == 409)?;
     let errors = api.body.get("errors").and_then(Value::as_array)?;
     let conflict = errors
         .iter()
-        .find(|e| e.get("code").and_then(Value::as_str) == Some("role_conflict_error"))?
+        .find(|e| e.get("code").and_then(Value::as_str) == Some(code))?
         .pointer("/details/conflicts_with")?;
-    let role = CustomRole::deserialize(conflict.get("role")?).ok()?;
+    let existing = T::deserialize(conflict.get(key)?).ok()?;
     let etag = conflict.get("etag").and_then(Value::as_str).map(str::to_owned);
-    Some(RoleConflict { role, etag })
+    Some((existing, etag))
 }
 
 fn role_with_etag(resp: &ApiResponse) -> Result<(CustomRole, Option<String>), Error> {
@@ -321,15 +327,7 @@ pub struct PolicyConflict {
 
 /// Extracts `details.conflicts_with` from a 409 `policy_conflict_error`.
 pub fn policy_conflict(err: &Error) -> Option<PolicyConflict> {
-    let api = err.as_api().filter(|e| e.status == 409)?;
-    let errors = api.body.get("errors").and_then(Value::as_array)?;
-    let conflict = errors
-        .iter()
-        .find(|e| e.get("code").and_then(Value::as_str) == Some("policy_conflict_error"))?
-        .pointer("/details/conflicts_with")?;
-    let policy = Policy::deserialize(conflict.get("policy")?).ok()?;
-    let etag = conflict.get("etag").and_then(Value::as_str).map(str::to_owned);
-    Some(PolicyConflict { policy, etag })
+    conflicting(err, "policy_conflict_error", "policy").map(|(policy, etag)| PolicyConflict { policy, etag })
 }
 
 /// Same attributes regardless of order (operators ignored when absent on one side).
