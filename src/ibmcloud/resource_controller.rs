@@ -262,6 +262,36 @@ mod tests {
         assert_eq!(inst.extension_strings("backends"), Some(vec!["ANY".to_string()]));
     }
 
+    /// A create whose answer is lost must not take an instance that was there before it for the
+    /// new one, even with the same name, plan and group: names need not be unique.
+    #[tokio::test]
+    async fn lost_create_answer_never_adopts_a_preexisting_instance() {
+        let instance = |guid: &str, created: &str| {
+            json!({"id": format!("crn:{guid}"), "crn": format!("crn:{guid}"), "guid": guid, "name": "qr", "state": "active",
+                   "resource_plan_id": "p", "resource_group_id": "rg", "created_at": created})
+        };
+        let (old, new) = (instance("old", "2026-01-01T00:00:00Z"), instance("new", "2025-01-01T00:00:00Z"));
+        let mock = Mock::start(move |req, n| match (req.method.as_str(), req.path.as_str()) {
+            // Noted before the create: only the old one; afterwards both (the new one even looks older).
+            ("GET", "/v2/resource_instances") if n == 0 => Reply::json(200, json!({"rows_count": 1, "resources": [old.clone()]})),
+            ("GET", "/v2/resource_instances") => Reply::json(200, json!({"rows_count": 2, "resources": [old.clone(), new.clone()]})),
+            ("POST", _) => Reply::json(500, json!({"error_code": "RC-Internal", "message": "lost", "status_code": 500})),
+            _ => Reply::text(404, ""),
+        })
+        .await;
+        let client = test_client(&mock, 3);
+        let new_instance = super::NewResourceInstance {
+            name: "qr".into(),
+            target: "us-east".into(),
+            resource_group: "rg".into(),
+            resource_plan_id: "p".into(),
+            parameters: Default::default(),
+        };
+        let created = client.create_resource_instance(&new_instance).await.unwrap();
+        assert_eq!(created.guid, "new");
+        assert_eq!(mock.count("POST", "/v2/resource_instances"), 1, "found by the lookup, not created twice");
+    }
+
     #[tokio::test]
     async fn delete_treats_gone_as_deleted_and_sends_recursive() {
         let mock = Mock::start(|req, n| {
