@@ -246,16 +246,7 @@ impl Client {
 
     /// Deletes a group with its members and rules (`force=true`); already gone counts as deleted.
     pub async fn delete_access_group(&self, id: &str) -> Result<(), Error> {
-        match self
-            .request(Api::Iam, Method::DELETE, format!("/v2/groups/{}", path_segment(id)))
-            .query("force", "true")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.request(Api::Iam, Method::DELETE, format!("/v2/groups/{}", path_segment(id))).query("force", "true").send_absent_ok().await
     }
 
     // ----- members -----
@@ -298,11 +289,7 @@ impl Client {
     /// Removes one member; one that is not a member (or a group that is gone) counts as removed.
     pub async fn remove_member(&self, group_id: &str, iam_id: &str) -> Result<(), Error> {
         let path = format!("/v2/groups/{}/members/{}", path_segment(group_id), path_segment(iam_id));
-        match self.request(Api::Iam, Method::DELETE, path).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.request(Api::Iam, Method::DELETE, path).send_absent_ok().await
     }
 
     /// Removes members in batches of 50 (`POST …/members/delete`, always 207); 404s count as removed.
@@ -376,11 +363,7 @@ impl Client {
     /// Deletes a rule; already gone counts as deleted.
     pub async fn delete_rule(&self, group_id: &str, rule_id: &str) -> Result<(), Error> {
         let path = format!("/v2/groups/{}/rules/{}", path_segment(group_id), path_segment(rule_id));
-        match self.request(Api::Iam, Method::DELETE, path).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.request(Api::Iam, Method::DELETE, path).send_absent_ok().await
     }
 }
 

@@ -138,6 +138,15 @@ impl RequestBuilder {
         self
     }
 
+    /// Sends a delete (or removal) where an object already gone counts as done: a 404 is success.
+    pub async fn send_absent_ok(self) -> Result<(), Error> {
+        match self.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends the request with retries. Non-2xx answers become [`Error::Api`].
     pub async fn send(self) -> Result<ApiResponse, Error> {
         let label = format!("{} {}", self.method, self.path);

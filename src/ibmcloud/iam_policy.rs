@@ -200,11 +200,7 @@ impl Client {
 
     /// Deletes a custom role; one that is already gone counts as deleted.
     pub async fn delete_custom_role(&self, id: &str) -> Result<(), Error> {
-        match self.request(Api::IamPolicy, Method::DELETE, format!("/v2/roles/{}", path_segment(id))).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.request(Api::IamPolicy, Method::DELETE, format!("/v2/roles/{}", path_segment(id))).send_absent_ok().await
     }
 }
 
@@ -422,11 +418,7 @@ impl Client {
 
     /// Deletes a policy; one that is already gone counts as deleted.
     pub async fn delete_policy(&self, id: &str) -> Result<(), Error> {
-        match self.request(Api::IamPolicy, Method::DELETE, format!("/v1/policies/{}", path_segment(id))).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.request(Api::IamPolicy, Method::DELETE, format!("/v1/policies/{}", path_segment(id))).send_absent_ok().await
     }
 }
 

@@ -105,11 +105,7 @@ impl Client {
 
     /// Deletes a group; one that is already gone counts as deleted.
     pub async fn delete_resource_group(&self, id: &str) -> Result<(), Error> {
-        match self.request(Api::ResourceManager, Method::DELETE, format!("/v2/resource_groups/{}", path_segment(id))).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.request(Api::ResourceManager, Method::DELETE, format!("/v2/resource_groups/{}", path_segment(id))).send_absent_ok().await
     }
 }
 

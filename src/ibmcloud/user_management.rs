@@ -96,11 +96,7 @@ impl Client {
     pub async fn remove_user(&self, iam_id: &str) -> Result<(), Error> {
         let account_id = self.identity().await?.account_id;
         let path = format!("{}/{}", Self::users_path(&account_id), path_segment(iam_id));
-        match self.request(Api::UserManagement, Method::DELETE, path).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.request(Api::UserManagement, Method::DELETE, path).send_absent_ok().await
     }
 }
 
