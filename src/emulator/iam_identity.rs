@@ -243,34 +243,22 @@ mod tests {
 mod route_tests {
     use serde_json::{json, Value};
 
-    use crate::emulator::{start, EmulatorConfig};
+    use reqwest::Method;
+
+    use crate::emulator::tests::Harness;
+    use crate::emulator::EmulatorConfig;
 
     #[tokio::test]
     async fn settings_exist_from_the_start_and_put_needs_the_current_tag() {
-        let emulator = start(EmulatorConfig::default()).await.expect("starts");
-        let base = emulator.base_url.clone();
-        let account = emulator.state.account_id().to_string();
-        let http = reqwest::Client::builder().no_proxy().build().expect("client");
-        let token: Value = http
-            .post(format!("{base}/identity/token"))
-            .form(&[("grant_type", "urn:ibm:params:oauth:grant-type:apikey"), ("apikey", "k")])
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("json");
-        let token = token["access_token"].as_str().expect("access_token").to_string();
-        let url = format!("{base}/v1/accounts/{account}/settings/identity");
-        let get = || async { http.get(&url).bearer_auth(&token).send().await.expect("get").json::<Value>().await.expect("json") };
+        let h = Harness::start(EmulatorConfig::default()).await;
+        let path = format!("/v1/accounts/{}/settings/identity", h.account());
+        let get = || async { h.call(Method::GET, &path, None, &[]).await.1 };
         let put = |tag: Option<String>, body: Value| {
-            let mut request = http.put(&url).bearer_auth(&token).json(&body);
-            if let Some(tag) = tag {
-                request = request.header("If-Match", tag);
-            }
+            let (h, path) = (&h, &path);
             async move {
-                let response = request.send().await.expect("put");
-                (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+                let headers: Vec<(&str, &str)> = tag.as_deref().map(|t| ("If-Match", t)).into_iter().collect();
+                let (status, body, _) = h.call(Method::PUT, path, Some(body), &headers).await;
+                (status.as_u16(), body)
             }
         };
         let first = get().await;
@@ -284,12 +272,7 @@ mod route_tests {
         assert_eq!(body["mfa"], "NONE", "fields not sent stay");
         let (status, body) = put(Some(tag), change).await;
         assert_eq!((status, body["status_code"].as_u64()), (409, Some(409)), "stale tag");
-        let other = http
-            .get(format!("{base}/v1/accounts/ffffffffffffffffffffffffffffffff/settings/identity"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("get");
-        assert_eq!(other.status().as_u16(), 403);
+        let (status, _, _) = h.call(Method::GET, "/v1/accounts/ffffffffffffffffffffffffffffffff/settings/identity", None, &[]).await;
+        assert_eq!(status.as_u16(), 403);
     }
 }

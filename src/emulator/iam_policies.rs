@@ -306,21 +306,17 @@ async fn delete_policy(State(state): State<AppState>, Path(id): Path<String>) ->
 mod tests {
     use serde_json::{json, Value};
 
-    use crate::emulator::{start, EmulatorConfig};
+    use reqwest::Method;
 
-    async fn call(http: &reqwest::Client, token: &str, method: reqwest::Method, url: String, body: Option<Value>, if_match: Option<&str>) -> (u16, Value, String) {
-        let mut request = http.request(method, url).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        if let Some(tag) = if_match {
-            request = request.header("If-Match", tag);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        (status, body, etag)
+    use crate::emulator::tests::Harness;
+    use crate::emulator::EmulatorConfig;
+
+    /// Status, body and ETag header of an authenticated request.
+    async fn call(h: &Harness, method: Method, path: &str, body: Option<Value>, if_match: Option<&str>) -> (u16, Value, String) {
+        let headers: Vec<(&str, &str)> = if_match.map(|t| ("If-Match", t)).into_iter().collect();
+        let (status, body, response_headers) = h.call(method, path, body, &headers).await;
+        let etag = response_headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        (status.as_u16(), body, etag)
     }
 
     fn policy(account: &str, instance: &str, role: &str) -> Value {
@@ -333,22 +329,10 @@ mod tests {
 
     #[tokio::test]
     async fn policies_page_conflict_validate_and_check_etags() {
-        let emulator = start(EmulatorConfig::default()).await.expect("starts");
-        let base = emulator.base_url.clone();
-        let account = emulator.state.account_id().to_string();
-        let http = reqwest::Client::builder().no_proxy().build().expect("client");
-        let token: Value = http
-            .post(format!("{base}/identity/token"))
-            .form(&[("grant_type", "urn:ibm:params:oauth:grant-type:apikey"), ("apikey", "k")])
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("json");
-        let token = token["access_token"].as_str().expect("access_token").to_string();
+        let h = Harness::start(EmulatorConfig::default()).await;
+        let account = h.account();
         let viewer = "crn:v1:bluemix:public:iam::::role:Viewer";
-        let post = |body: Value| call(&http, &token, reqwest::Method::POST, format!("{base}/v1/policies"), Some(body), None);
+        let post = |body: Value| call(&h, Method::POST, "/v1/policies", Some(body), None);
 
         let mut ids = Vec::new();
         for instance in ["i1", "i2", "i3"] {
@@ -367,7 +351,8 @@ mod tests {
         assert_eq!(post(policy(&account, "i9", &custom)).await.0, 400);
 
         // Paging with next.start.
-        let list = |query: String| call(&http, &token, reqwest::Method::GET, format!("{base}/v1/policies?{query}"), None, None);
+        let h = &h;
+        let list = |query: String| async move { call(h, Method::GET, &format!("/v1/policies?{query}"), None, None).await };
         assert_eq!(list("access_group_id=AccessGroupId-1".into()).await.0, 400, "account_id is required");
         let (_, first, _) = list(format!("account_id={account}&access_group_id=AccessGroupId-1&limit=2")).await;
         assert_eq!(first["policies"].as_array().map(Vec::len), Some(2));
@@ -379,16 +364,16 @@ mod tests {
         assert_eq!(other["policies"], json!([]));
 
         // ETags: PUT needs the current one.
-        let url = format!("{base}/v1/policies/{}", ids[0]);
-        let (_, _, etag) = call(&http, &token, reqwest::Method::GET, url.clone(), None, None).await;
+        let url = format!("/v1/policies/{}", ids[0]);
+        let (_, _, etag) = call(h, Method::GET, &url, None, None).await;
         let body = policy(&account, "i1", "crn:v1:bluemix:public:iam::::serviceRole:Manager");
-        assert_eq!(call(&http, &token, reqwest::Method::PUT, url.clone(), Some(body.clone()), None).await.0, 400);
-        assert_eq!(call(&http, &token, reqwest::Method::PUT, url.clone(), Some(body.clone()), Some("\"1-stale\"")).await.0, 412);
-        let (status, updated, new_etag) = call(&http, &token, reqwest::Method::PUT, url.clone(), Some(body), Some(&etag)).await;
+        assert_eq!(call(h, Method::PUT, &url, Some(body.clone()), None).await.0, 400);
+        assert_eq!(call(h, Method::PUT, &url, Some(body.clone()), Some("\"1-stale\"")).await.0, 412);
+        let (status, updated, new_etag) = call(h, Method::PUT, &url, Some(body), Some(&etag)).await;
         assert_eq!(status, 200, "{updated}");
         assert!(new_etag.starts_with("\"2-"));
-        assert_eq!(call(&http, &token, reqwest::Method::DELETE, url.clone(), None, None).await.0, 204);
-        let (status, body, _) = call(&http, &token, reqwest::Method::GET, url, None, None).await;
+        assert_eq!(call(h, Method::DELETE, &url, None, None).await.0, 204);
+        let (status, body, _) = call(h, Method::GET, &url, None, None).await;
         assert_eq!((status, body["errors"][0]["code"].as_str()), (404, Some("policy_not_found")));
     }
 }

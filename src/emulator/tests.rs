@@ -9,14 +9,15 @@ use super::*;
 
 const APIKEY_GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
 
-struct Harness {
+/// A started emulator with an HTTP client and a token; shared by the API modules' tests.
+pub(crate) struct Harness {
     emulator: RunningEmulator,
     http: reqwest::Client,
     token: String,
 }
 
 impl Harness {
-    async fn start(cfg: EmulatorConfig) -> Self {
+    pub(crate) async fn start(cfg: EmulatorConfig) -> Self {
         let emulator = start(cfg).await.expect("emulator starts");
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -35,7 +36,7 @@ impl Harness {
         harness
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.emulator.base_url, path)
     }
 
@@ -58,7 +59,7 @@ impl Harness {
     }
 
     /// Authenticated request with optional JSON body and extra headers.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -87,7 +88,7 @@ impl Harness {
         (status, body)
     }
 
-    fn account(&self) -> String {
+    pub(crate) fn account(&self) -> String {
         self.emulator.state.account_id().to_string()
     }
 
