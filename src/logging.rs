@@ -23,9 +23,7 @@ impl log::Log for HclogJson {
             log::Level::Debug => "debug",
             log::Level::Trace => "trace",
         };
-        let timestamp = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let timestamp = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let line = serde_json::json!({
             "@level": level,
             "@message": record.args().to_string(),

@@ -52,16 +52,27 @@ impl Provider for IbmqrProvider {
         Schema::new(
             0,
             Block::new("Sets up IBM Cloud for Qiskit Runtime organizations.")
-                .attr(Attribute::string("api_key").optional().sensitive().describe(
-                    "IBM Cloud API key. Defaults to the `IC_API_KEY`, then `IBMCLOUD_API_KEY` environment variable.",
-                ))
-                .attr(Attribute::string("account_id").optional().describe(
-                    "Account to manage. Defaults to the account of the API key (the token's `account.bss` claim).",
-                ))
-                .attr(Attribute::string("region").optional().describe(
-                    "Default region. Defaults to `IC_REGION`, then `IBMCLOUD_REGION`, then `us-east`.",
-                ))
-                .attr(Attribute::number("max_retries").optional().describe("Retries of a failed API request (429, 5xx, connection errors). Default 8."))
+                .attr(
+                    Attribute::string("api_key")
+                        .optional()
+                        .sensitive()
+                        .describe("IBM Cloud API key. Defaults to the `IC_API_KEY`, then `IBMCLOUD_API_KEY` environment variable."),
+                )
+                .attr(
+                    Attribute::string("account_id")
+                        .optional()
+                        .describe("Account to manage. Defaults to the account of the API key (the token's `account.bss` claim)."),
+                )
+                .attr(
+                    Attribute::string("region")
+                        .optional()
+                        .describe("Default region. Defaults to `IC_REGION`, then `IBMCLOUD_REGION`, then `us-east`."),
+                )
+                .attr(
+                    Attribute::number("max_retries")
+                        .optional()
+                        .describe("Retries of a failed API request (429, 5xx, connection errors). Default 8."),
+                )
                 .attr(Attribute::number("request_timeout_seconds").optional().describe("Time limit of one API request. Default 60."))
                 .block(NestedBlock::list("endpoints", endpoints).max_items(1)),
         )
@@ -99,7 +110,8 @@ impl Provider for IbmqrProvider {
                 "Set api_key in the provider \"ibmqr\" block, or the IC_API_KEY (or IBMCLOUD_API_KEY) environment variable.",
             ));
         };
-        let region = model.region.or_else(|| env("IC_REGION")).or_else(|| env("IBMCLOUD_REGION")).unwrap_or_else(|| DEFAULT_REGION.to_string());
+        let region =
+            model.region.or_else(|| env("IC_REGION")).or_else(|| env("IBMCLOUD_REGION")).unwrap_or_else(|| DEFAULT_REGION.to_string());
         let mut diags = Diagnostics::new();
         check_region(&region, &mut diags);
         if diags.has_errors() {
@@ -113,9 +125,8 @@ impl Provider for IbmqrProvider {
             .into_iter()
             .filter_map(|(k, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (k, v)))
             .collect();
-        let endpoints = Endpoints::resolve(&overrides, &|name| env(name), &region).map_err(|e| {
-            Diagnostics::attr_error(AttributePath::attr("endpoints"), "Invalid endpoint", e.to_string())
-        })?;
+        let endpoints = Endpoints::resolve(&overrides, &|name| env(name), &region)
+            .map_err(|e| Diagnostics::attr_error(AttributePath::attr("endpoints"), "Invalid endpoint", e.to_string()))?;
         let client_config = ClientConfig {
             api_key: ApiKey::new(api_key),
             account_id: model.account_id.filter(|a| !a.is_empty()),
@@ -127,8 +138,8 @@ impl Provider for IbmqrProvider {
             endpoints,
             user_agent: format!("terraform-provider-ibmqr/{}", env!("CARGO_PKG_VERSION")),
         };
-        let client = Client::new(client_config, cancel)
-            .map_err(|e| Diagnostics::error("Cannot set up the IBM Cloud client", e.to_string()))?;
+        let client =
+            Client::new(client_config, cancel).map_err(|e| Diagnostics::error("Cannot set up the IBM Cloud client", e.to_string()))?;
         Ok(Arc::new(resources::ProviderState::new(client, region)))
     }
 

@@ -11,10 +11,7 @@ use clap::Parser;
 use terraform_provider_ibmqr::emulator::{self, EmulatorConfig};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "ibmqr-emulator",
-    about = "Local emulator of the IBM Cloud APIs used by the ibmqr provider"
-)]
+#[command(name = "ibmqr-emulator", about = "Local emulator of the IBM Cloud APIs used by the ibmqr provider")]
 struct Cli {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -60,11 +57,7 @@ static LOGGER: StderrLogger = StderrLogger;
 async fn main() {
     let cli = Cli::parse();
     if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(if cli.verbose {
-            log::LevelFilter::Info
-        } else {
-            log::LevelFilter::Warn
-        });
+        log::set_max_level(if cli.verbose { log::LevelFilter::Info } else { log::LevelFilter::Warn });
     }
     let config = EmulatorConfig {
         listen: cli.listen,
@@ -83,10 +76,7 @@ async fn main() {
     };
     let mut stdout = std::io::stdout();
     // Harnesses read this first line to learn the port; flush so they are not left waiting.
-    if writeln!(stdout, "{}", running.base_url)
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
+    if writeln!(stdout, "{}", running.base_url).and_then(|()| stdout.flush()).is_err() {
         eprintln!("ibmqr-emulator: cannot write the base URL to stdout");
     }
     eprintln!("ibmqr-emulator listening on {}", running.base_url);

@@ -66,13 +66,21 @@ impl DataSource for Instance {
         let set = |a: &str| config.get(a).is_some_and(|v| !v.is_null());
         let mut diags = Diagnostics::new();
         if set("crn") && (set("name") || set("region")) {
-            diags.add_attr_error(AttributePath::attr("crn"), "Both crn and name", "Find the instance by crn, or by name and region, not both.");
+            diags.add_attr_error(
+                AttributePath::attr("crn"),
+                "Both crn and name",
+                "Find the instance by crn, or by name and region, not both.",
+            );
         } else if !(set("crn") || (set("name") && set("region"))) {
             diags.add_attr_error(AttributePath::attr("name"), "Which instance?", "Set crn, or name together with region.");
         }
         if let Some(Value::String(region)) = config.get("region") {
             if !REGIONS.contains(&region.as_str()) {
-                diags.add_attr_error(AttributePath::attr("region"), "Unknown region", format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."));
+                diags.add_attr_error(
+                    AttributePath::attr("region"),
+                    "Unknown region",
+                    format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."),
+                );
             }
         }
         diags
@@ -99,16 +107,25 @@ impl DataSource for Instance {
                     .collect();
                 match found.len() {
                     1 => found.into_iter().next().ok_or_else(|| Diagnostics::error("Instance not found", "no instance"))?,
-                    0 => return Err(Diagnostics::error("Instance not found", format!("no Qiskit Runtime instance is named {name:?} in {region}."))),
+                    0 => {
+                        return Err(Diagnostics::error(
+                            "Instance not found",
+                            format!("no Qiskit Runtime instance is named {name:?} in {region}."),
+                        ))
+                    }
                     _ => {
                         let crns: Vec<&str> = found.iter().map(|i| i.crn.as_str()).collect();
-                        return Err(Diagnostics::error("Several instances match", format!("{} instances are named {name:?} in {region}: {}. Use crn instead.", found.len(), crns.join(", "))));
+                        return Err(Diagnostics::error(
+                            "Several instances match",
+                            format!("{} instances are named {name:?} in {region}: {}. Use crn instead.", found.len(), crns.join(", ")),
+                        ));
                     }
                 }
             }
             _ => return Err(Diagnostics::error("Which instance?", "Set crn, or name together with region.")),
         };
-        let tags = client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("listing the tags of {}", instance.crn), &e))?;
+        let tags =
+            client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("listing the tags of {}", instance.crn), &e))?;
         let plan = state
             .plan_catalog
             .name_of(client, &instance.resource_plan_id)

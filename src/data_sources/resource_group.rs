@@ -35,7 +35,12 @@ impl DataSource for ResourceGroup {
             0,
             Block::new("A resource group, by name or as the account's default group.")
                 .attr(Attribute::string("id").computed().describe("The group's ID."))
-                .attr(Attribute::string("name").optional().computed().describe("Name of the group to find. Set `name` or `is_default = true`."))
+                .attr(
+                    Attribute::string("name")
+                        .optional()
+                        .computed()
+                        .describe("Name of the group to find. Set `name` or `is_default = true`."),
+                )
                 .attr(Attribute::bool("is_default").optional().computed().describe("Set to true to find the account's default group."))
                 .attr(Attribute::string("crn").computed().describe("The group's CRN."))
                 .attr(Attribute::string("state").computed().describe("State, e.g. `ACTIVE`.")),
@@ -52,9 +57,11 @@ impl DataSource for ResourceGroup {
                 "Which resource group?",
                 "Set name, or is_default = true for the account's default group.",
             ),
-            (Value::String(_), Value::Bool(true)) => {
-                diags.add_attr_error(AttributePath::attr("is_default"), "Both name and is_default", "Set name or is_default = true, not both.")
-            }
+            (Value::String(_), Value::Bool(true)) => diags.add_attr_error(
+                AttributePath::attr("is_default"),
+                "Both name and is_default",
+                "Set name or is_default = true, not both.",
+            ),
             _ => {}
         }
         if let Value::String(n) = &name {
@@ -68,7 +75,11 @@ impl DataSource for ResourceGroup {
         let config: Config = from_value(config)?;
         let (group, wanted) = match &config.name {
             Some(name) => {
-                let groups = state.client.list_resource_groups(Some(name), false).await.map_err(|e| api_error(&format!("finding resource group {name}"), &e))?;
+                let groups = state
+                    .client
+                    .list_resource_groups(Some(name), false)
+                    .await
+                    .map_err(|e| api_error(&format!("finding resource group {name}"), &e))?;
                 (groups.into_iter().find(|g| g.name == *name), format!("named {name:?}"))
             }
             None => {

@@ -59,10 +59,16 @@ impl DataSource for ServiceRoles {
             0,
             Block::new("Roles IBM defines for a service, and all of its actions.")
                 .attr(Attribute::string("id").computed().describe("The service name."))
-                .attr(Attribute::string("service").default(Value::string("quantum-computing")).describe("Service name. Default `quantum-computing`."))
-                .attr(Attribute::typed("roles", Type::list(role_type())).computed().describe(
-                    "Platform and service roles: `name`, `crn`, `type` (`platform` or `service`) and sorted `actions`.",
-                ))
+                .attr(
+                    Attribute::string("service")
+                        .default(Value::string("quantum-computing"))
+                        .describe("Service name. Default `quantum-computing`."),
+                )
+                .attr(
+                    Attribute::typed("roles", Type::list(role_type()))
+                        .computed()
+                        .describe("Platform and service roles: `name`, `crn`, `type` (`platform` or `service`) and sorted `actions`."),
+                )
                 .attr(Attribute::typed("actions", Type::list(Type::String)).computed().describe("Every action of the service, sorted.")),
         )
     }
@@ -71,7 +77,8 @@ impl DataSource for ServiceRoles {
         let state = provider(ctx)?;
         let config: Config = from_value(config)?;
         let service = config.service.unwrap_or_else(|| "quantum-computing".to_string());
-        let roles = state.roles.roles(&state.client, &service).await.map_err(|e| api_error(&format!("listing the roles of {service}"), &e))?;
+        let roles =
+            state.roles.roles(&state.client, &service).await.map_err(|e| api_error(&format!("listing the roles of {service}"), &e))?;
         let mut list: Vec<RoleModel> = roles.system_roles.iter().map(|r| role_model(r, "platform")).collect();
         list.extend(roles.service_roles.iter().map(|r| role_model(r, "service")));
         let model = Model { id: service.clone(), service, roles: list, actions: service_actions(&roles).into_iter().collect() };

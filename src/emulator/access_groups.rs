@@ -29,36 +29,17 @@ pub const RULES: &str = "access_group_rules";
 /// IBM's limits: members per add/remove call, and groups one IAM ID may belong to.
 const MAX_BATCH: usize = 50;
 const MAX_GROUPS_PER_MEMBER: usize = 50;
-const OPERATORS: &[&str] = &[
-    "EQUALS",
-    "EQUALS_IGNORE_CASE",
-    "IN",
-    "NOT_EQUALS",
-    "NOT_EQUALS_IGNORE_CASE",
-    "CONTAINS",
-];
+const OPERATORS: &[&str] = &["EQUALS", "EQUALS_IGNORE_CASE", "IN", "NOT_EQUALS", "NOT_EQUALS_IGNORE_CASE", "CONTAINS"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/groups", get(list_groups).post(create_group))
-        .route(
-            "/v2/groups/{id}",
-            get(get_group).patch(update_group).delete(delete_group),
-        )
-        .route(
-            "/v2/groups/{id}/members",
-            get(list_members).put(add_members),
-        )
+        .route("/v2/groups/{id}", get(get_group).patch(update_group).delete(delete_group))
+        .route("/v2/groups/{id}/members", get(list_members).put(add_members))
         .route("/v2/groups/{id}/members/delete", post(remove_members))
-        .route(
-            "/v2/groups/{id}/members/{iam_id}",
-            head(is_member).delete(remove_member),
-        )
+        .route("/v2/groups/{id}/members/{iam_id}", head(is_member).delete(remove_member))
         .route("/v2/groups/{id}/rules", get(list_rules).post(create_rule))
-        .route(
-            "/v2/groups/{id}/rules/{rule_id}",
-            get(get_rule).put(replace_rule).delete(delete_rule),
-        )
+        .route("/v2/groups/{id}/rules/{rule_id}", get(get_rule).put(replace_rule).delete(delete_rule))
 }
 
 /// `user`, `service` or `profile`, from the IAM ID's prefix.
@@ -92,17 +73,9 @@ fn with_etag(status: StatusCode, record: &Record, body: Value) -> Response {
 }
 
 fn required_if_match(headers: &HeaderMap, what: &str) -> Result<String, ApiError> {
-    headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            ApiError::platform(
-                StatusCode::BAD_REQUEST,
-                "missing_required_header",
-                format!("The If-Match header is required to update {what}."),
-            )
-        })
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string).ok_or_else(|| {
+        ApiError::platform(StatusCode::BAD_REQUEST, "missing_required_header", format!("The If-Match header is required to update {what}."))
+    })
 }
 
 fn stale_etag(what: &str) -> ApiError {
@@ -116,47 +89,30 @@ fn stale_etag(what: &str) -> ApiError {
 
 /// A visible group of the caller's account.
 fn visible_group<'a>(tx: &'a Txn<'_>, id: &str) -> Result<&'a Record, ApiError> {
-    tx.get_visible(GROUPS, id)
-        .ok_or_else(|| group_not_found(id))
+    tx.get_visible(GROUPS, id).ok_or_else(|| group_not_found(id))
 }
 
 /// The limit/offset paging IBM's Access Groups lists use, with `next.href` and friends.
-fn page(
-    items: Vec<Value>,
-    query: &HashMap<String, String>,
-    base: &str,
-    path: &str,
-    key: &str,
-) -> Result<Value, ApiError> {
+fn page(items: Vec<Value>, query: &HashMap<String, String>, base: &str, path: &str, key: &str) -> Result<Value, ApiError> {
     let limit = match query.get("limit") {
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| *l <= 100)
-            .ok_or_else(|| ApiError::invalid_body("'limit' must be 0 to 100."))?,
+        Some(l) => l.parse::<usize>().ok().filter(|l| *l <= 100).ok_or_else(|| ApiError::invalid_body("'limit' must be 0 to 100."))?,
         None => 50,
     };
     let offset = match query.get("offset") {
-        Some(o) => o
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_body("'offset' must be a non-negative integer."))?,
+        Some(o) => o.parse::<usize>().map_err(|_| ApiError::invalid_body("'offset' must be a non-negative integer."))?,
         None => 0,
     };
     let total = items.len();
     let on_page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
-    let mut kept: Vec<(String, String)> = query
-        .iter()
-        .filter(|(k, _)| *k != "offset" && *k != "limit")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut kept: Vec<(String, String)> =
+        query.iter().filter(|(k, _)| *k != "offset" && *k != "limit").map(|(k, v)| (k.clone(), v.clone())).collect();
     kept.sort();
     let href = |at: usize| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in &kept {
             q.append_pair(k, v);
         }
-        q.append_pair("limit", &limit.to_string())
-            .append_pair("offset", &at.to_string());
+        q.append_pair("limit", &limit.to_string()).append_pair("offset", &at.to_string());
         json!({ "href": format!("{base}{path}?{}", q.finish()) })
     };
     let mut body = json!({ "limit": limit, "offset": offset, "total_count": total, "first": href(0), key: on_page });
@@ -174,16 +130,10 @@ fn page(
 
 fn group_name(body: &Map<String, Value>, required: bool) -> Result<Option<String>, ApiError> {
     match body.get("name") {
-        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 100 => {
-            Ok(Some(n.clone()))
-        }
-        Some(Value::String(_)) => Err(ApiError::invalid_body(
-            "The field 'name' must be 1 to 100 characters.",
-        )),
+        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 100 => Ok(Some(n.clone())),
+        Some(Value::String(_)) => Err(ApiError::invalid_body("The field 'name' must be 1 to 100 characters.")),
         None | Some(Value::Null) if !required => Ok(None),
-        _ => Err(ApiError::invalid_body(
-            "The field 'name' is required and must be a string.",
-        )),
+        _ => Err(ApiError::invalid_body("The field 'name' is required and must be a string.")),
     }
 }
 
@@ -191,26 +141,17 @@ fn group_description(body: &Map<String, Value>) -> Result<Option<String>, ApiErr
     match body.get("description") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(d)) if d.chars().count() <= 250 => Ok(Some(d.clone())),
-        _ => Err(ApiError::invalid_body(
-            "The field 'description' must be a string of at most 250 characters.",
-        )),
+        _ => Err(ApiError::invalid_body("The field 'description' must be a string of at most 250 characters.")),
     }
 }
 
 /// Group names are unique in an account, ignoring case (UNCERTAIN in IBM's docs; see module doc).
-fn name_conflict(
-    tx: &Txn<'_>,
-    account_id: &str,
-    name: &str,
-    except: Option<&str>,
-) -> Result<(), ApiError> {
+fn name_conflict(tx: &Txn<'_>, account_id: &str, name: &str, except: Option<&str>) -> Result<(), ApiError> {
     let lower = name.to_lowercase();
     let clash = tx.iter_all(GROUPS).find(|(id, r)| {
         Some(id.as_str()) != except
             && r.value["account_id"] == account_id
-            && r.value["name"]
-                .as_str()
-                .is_some_and(|n| n.to_lowercase() == lower)
+            && r.value["name"].as_str().is_some_and(|n| n.to_lowercase() == lower)
     });
     match clash {
         Some((id, _)) => Err(ApiError::platform(
@@ -255,11 +196,7 @@ async fn create_group(
         });
         Ok::<_, ApiError>(tx.create(GROUPS, &id, group))
     })?;
-    Ok(with_etag(
-        StatusCode::CREATED,
-        &record,
-        record.value.clone(),
-    ))
+    Ok(with_etag(StatusCode::CREATED, &record, record.value.clone()))
 }
 
 /// `search` is `name:x`, `id:x` or `description:x` (case-insensitive substring).
@@ -269,9 +206,7 @@ fn matches_search(group: &Value, search: Option<&String>) -> bool {
     };
     let (field, needle) = search.split_once(':').unwrap_or(("name", search.as_str()));
     let needle = needle.to_lowercase();
-    group[field]
-        .as_str()
-        .is_some_and(|v| v.to_lowercase().contains(&needle))
+    group[field].as_str().is_some_and(|v| v.to_lowercase().contains(&needle))
 }
 
 async fn list_groups(
@@ -297,27 +232,16 @@ async fn list_groups(
             .iter_visible(GROUPS)
             .filter(|(_, r)| r.value["account_id"] == *account_id)
             .filter(|(_, r)| matches_search(&r.value, query.get("search")))
-            .filter(|(id, _)| {
-                member.is_none_or(|m| tx.get_visible(MEMBERS, &member_id(id, m)).is_some())
-            })
+            .filter(|(id, _)| member.is_none_or(|m| tx.get_visible(MEMBERS, &member_id(id, m)).is_some()))
             .map(|(_, r)| r.value.clone())
             .collect();
         groups.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
         groups
     });
-    Ok(Json(page(
-        groups,
-        &query,
-        state.base_url(),
-        "/v2/groups",
-        "groups",
-    )?))
+    Ok(Json(page(groups, &query, state.base_url(), "/v2/groups", "groups")?))
 }
 
-async fn get_group(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn get_group(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let record = state.with_objects(|tx| visible_group(tx, &id).cloned())?;
     Ok(with_etag(StatusCode::OK, &record, record.value.clone()))
 }
@@ -349,8 +273,7 @@ async fn update_group(
         }
         group["last_modified_at"] = json!(iso_timestamp(tx.now_ms()));
         group["last_modified_by_id"] = json!(caller.iam_id);
-        tx.update(GROUPS, &id, group)
-            .ok_or_else(|| group_not_found(&id))
+        tx.update(GROUPS, &id, group).ok_or_else(|| group_not_found(&id))
     })?;
     Ok(with_etag(StatusCode::OK, &record, record.value.clone()))
 }
@@ -364,16 +287,8 @@ async fn delete_group(
     state.with_objects(|tx| {
         visible_group(tx, &id)?;
         let prefix = format!("{id}/");
-        let members: Vec<String> = tx
-            .iter_all(MEMBERS)
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let rules: Vec<String> = tx
-            .iter_all(RULES)
-            .filter(|(_, r)| r.value["access_group_id"] == *id)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let members: Vec<String> = tx.iter_all(MEMBERS).filter(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        let rules: Vec<String> = tx.iter_all(RULES).filter(|(_, r)| r.value["access_group_id"] == *id).map(|(k, _)| k.clone()).collect();
         if !force && (!members.is_empty() || !rules.is_empty()) {
             // UNCERTAIN status in IBM's docs; the emulator answers 409.
             return Err(ApiError::platform(
@@ -400,14 +315,9 @@ async fn list_members(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let membership = query
-        .get("membership_type")
-        .map(String::as_str)
-        .unwrap_or("all");
+    let membership = query.get("membership_type").map(String::as_str).unwrap_or("all");
     if !["static", "dynamic", "all"].contains(&membership) {
-        return Err(ApiError::invalid_body(
-            "'membership_type' must be static, dynamic or all.",
-        ));
+        return Err(ApiError::invalid_body("'membership_type' must be static, dynamic or all."));
     }
     let type_filter = query.get("type").filter(|t| !t.is_empty());
     let members = state.with_objects(|tx| {
@@ -432,13 +342,7 @@ async fn list_members(
         };
         Ok::<_, ApiError>(members)
     })?;
-    Ok(Json(page(
-        members,
-        &query,
-        state.base_url(),
-        &format!("/v2/groups/{id}/members"),
-        "members",
-    )?))
+    Ok(Json(page(members, &query, state.base_url(), &format!("/v2/groups/{id}/members"), "members")?))
 }
 
 fn member_error(iam_id: &str, status: StatusCode, code: &str, message: String) -> Value {
@@ -453,14 +357,10 @@ async fn add_members(
 ) -> Result<Response, ApiError> {
     let body = parse_json_object(&body)?;
     let Some(Value::Array(requested)) = body.get("members") else {
-        return Err(ApiError::invalid_body(
-            "The field 'members' is required and must be a list.",
-        ));
+        return Err(ApiError::invalid_body("The field 'members' is required and must be a list."));
     };
     if requested.is_empty() || requested.len() > MAX_BATCH {
-        return Err(ApiError::invalid_body(format!(
-            "'members' must hold 1 to {MAX_BATCH} members."
-        )));
+        return Err(ApiError::invalid_body(format!("'members' must hold 1 to {MAX_BATCH} members.")));
     }
     let results = state.with_objects(|tx| {
         visible_group(tx, &id)?;
@@ -504,17 +404,10 @@ async fn add_members(
             v
         })
         .collect();
-    Ok((
-        StatusCode::MULTI_STATUS,
-        Json(json!({ "members": results })),
-    )
-        .into_response())
+    Ok((StatusCode::MULTI_STATUS, Json(json!({ "members": results }))).into_response())
 }
 
-async fn is_member(
-    State(state): State<AppState>,
-    Path((id, iam_id)): Path<(String, String)>,
-) -> StatusCode {
+async fn is_member(State(state): State<AppState>, Path((id, iam_id)): Path<(String, String)>) -> StatusCode {
     state.with_objects(|tx| {
         if tx.get_visible(MEMBERS, &member_id(&id, &iam_id)).is_some() {
             StatusCode::NO_CONTENT
@@ -524,38 +417,22 @@ async fn is_member(
     })
 }
 
-async fn remove_member(
-    State(state): State<AppState>,
-    Path((id, iam_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+async fn remove_member(State(state): State<AppState>, Path((id, iam_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     state.with_objects(|tx| {
         visible_group(tx, &id)?;
         tx.remove(MEMBERS, &member_id(&id, &iam_id))
             .map(|_| StatusCode::NO_CONTENT)
-            .ok_or_else(|| {
-                ApiError::not_found(
-                    "not_found",
-                    format!("'{iam_id}' is not a member of access group '{id}'."),
-                )
-            })
+            .ok_or_else(|| ApiError::not_found("not_found", format!("'{iam_id}' is not a member of access group '{id}'.")))
     })
 }
 
-async fn remove_members(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn remove_members(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let body = parse_json_object(&body)?;
     let Some(Value::Array(requested)) = body.get("members") else {
-        return Err(ApiError::invalid_body(
-            "The field 'members' is required and must be a list of IAM IDs.",
-        ));
+        return Err(ApiError::invalid_body("The field 'members' is required and must be a list of IAM IDs."));
     };
     if requested.is_empty() || requested.len() > MAX_BATCH {
-        return Err(ApiError::invalid_body(format!(
-            "'members' must hold 1 to {MAX_BATCH} IAM IDs."
-        )));
+        return Err(ApiError::invalid_body(format!("'members' must hold 1 to {MAX_BATCH} IAM IDs.")));
     }
     let results = state.with_objects(|tx| {
         visible_group(tx, &id)?;
@@ -579,11 +456,7 @@ async fn remove_members(
                 .collect::<Vec<_>>(),
         )
     })?;
-    Ok((
-        StatusCode::MULTI_STATUS,
-        Json(json!({"access_group_id": id, "members": results})),
-    )
-        .into_response())
+    Ok((StatusCode::MULTI_STATUS, Json(json!({"access_group_id": id, "members": results}))).into_response())
 }
 
 // ----- rules -----
@@ -602,68 +475,40 @@ fn rule_fields(body: &Map<String, Value>) -> Result<Map<String, Value>, ApiError
         .get("expiration")
         .and_then(Value::as_i64)
         .filter(|h| (1..=24).contains(h))
-        .ok_or_else(|| {
-            ApiError::invalid_body(
-                "The field 'expiration' is required and must be an integer from 1 to 24 (hours).",
-            )
-        })?;
+        .ok_or_else(|| ApiError::invalid_body("The field 'expiration' is required and must be an integer from 1 to 24 (hours)."))?;
     let realm = body
         .get("realm_name")
         .and_then(Value::as_str)
         .filter(|r| !r.trim().is_empty())
         .ok_or_else(|| ApiError::invalid_body("The field 'realm_name' is required."))?;
     let Some(Value::Array(conditions)) = body.get("conditions") else {
-        return Err(ApiError::invalid_body(
-            "The field 'conditions' is required and must be a list.",
-        ));
+        return Err(ApiError::invalid_body("The field 'conditions' is required and must be a list."));
     };
     if conditions.is_empty() {
-        return Err(ApiError::invalid_body(
-            "A rule needs at least one condition.",
-        ));
+        return Err(ApiError::invalid_body("A rule needs at least one condition."));
     }
     let mut stored = Vec::new();
     for c in conditions {
-        let claim = c["claim"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::invalid_body("Every condition needs a 'claim'."))?;
+        let claim =
+            c["claim"].as_str().filter(|s| !s.is_empty()).ok_or_else(|| ApiError::invalid_body("Every condition needs a 'claim'."))?;
         let operator = c["operator"]
             .as_str()
             .filter(|o| OPERATORS.contains(o))
-            .ok_or_else(|| {
-                ApiError::invalid_body(format!(
-                    "Every condition needs an 'operator', one of {}.",
-                    OPERATORS.join(", ")
-                ))
-            })?;
-        let value = c["value"]
-            .as_str()
-            .ok_or_else(|| ApiError::invalid_body("Every condition needs a string 'value'."))?;
-        stored.push(
-            json!({"claim": claim, "operator": operator, "value": stored_condition_value(value)}),
-        );
+            .ok_or_else(|| ApiError::invalid_body(format!("Every condition needs an 'operator', one of {}.", OPERATORS.join(", "))))?;
+        let value = c["value"].as_str().ok_or_else(|| ApiError::invalid_body("Every condition needs a string 'value'."))?;
+        stored.push(json!({"claim": claim, "operator": operator, "value": stored_condition_value(value)}));
     }
     let mut fields = Map::new();
-    fields.insert(
-        "name".into(),
-        json!(body.get("name").and_then(Value::as_str).unwrap_or_default()),
-    );
+    fields.insert("name".into(), json!(body.get("name").and_then(Value::as_str).unwrap_or_default()));
     fields.insert("expiration".into(), json!(expiration));
     fields.insert("realm_name".into(), json!(realm));
     fields.insert("conditions".into(), Value::Array(stored));
     Ok(fields)
 }
 
-fn visible_rule<'a>(
-    tx: &'a Txn<'_>,
-    group_id: &str,
-    rule_id: &str,
-) -> Result<&'a Record, ApiError> {
+fn visible_rule<'a>(tx: &'a Txn<'_>, group_id: &str, rule_id: &str) -> Result<&'a Record, ApiError> {
     visible_group(tx, group_id)?;
-    tx.get_visible(RULES, rule_id)
-        .filter(|r| r.value["access_group_id"] == *group_id)
-        .ok_or_else(|| rule_not_found(rule_id))
+    tx.get_visible(RULES, rule_id).filter(|r| r.value["access_group_id"] == *group_id).ok_or_else(|| rule_not_found(rule_id))
 }
 
 async fn create_rule(
@@ -687,33 +532,20 @@ async fn create_rule(
         }
         Ok::<_, ApiError>(tx.create(RULES, &rule_id, rule))
     })?;
-    Ok(with_etag(
-        StatusCode::CREATED,
-        &record,
-        record.value.clone(),
-    ))
+    Ok(with_etag(StatusCode::CREATED, &record, record.value.clone()))
 }
 
-async fn list_rules(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+async fn list_rules(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let rules = state.with_objects(|tx| {
         visible_group(tx, &id)?;
         Ok::<_, ApiError>(
-            tx.iter_visible(RULES)
-                .filter(|(_, r)| r.value["access_group_id"] == *id)
-                .map(|(_, r)| r.value.clone())
-                .collect::<Vec<_>>(),
+            tx.iter_visible(RULES).filter(|(_, r)| r.value["access_group_id"] == *id).map(|(_, r)| r.value.clone()).collect::<Vec<_>>(),
         )
     })?;
     Ok(Json(json!({ "rules": rules })))
 }
 
-async fn get_rule(
-    State(state): State<AppState>,
-    Path((id, rule_id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn get_rule(State(state): State<AppState>, Path((id, rule_id)): Path<(String, String)>) -> Result<Response, ApiError> {
     let record = state.with_objects(|tx| visible_rule(tx, &id, &rule_id).cloned())?;
     Ok(with_etag(StatusCode::OK, &record, record.value.clone()))
 }
@@ -738,16 +570,12 @@ async fn replace_rule(
         }
         rule["last_modified_at"] = json!(iso_timestamp(tx.now_ms()));
         rule["last_modified_by_id"] = json!(caller.iam_id);
-        tx.update(RULES, &rule_id, rule)
-            .ok_or_else(|| rule_not_found(&rule_id))
+        tx.update(RULES, &rule_id, rule).ok_or_else(|| rule_not_found(&rule_id))
     })?;
     Ok(with_etag(StatusCode::OK, &record, record.value.clone()))
 }
 
-async fn delete_rule(
-    State(state): State<AppState>,
-    Path((id, rule_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+async fn delete_rule(State(state): State<AppState>, Path((id, rule_id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     state.with_objects(|tx| {
         visible_rule(tx, &id, &rule_id)?;
         tx.remove(RULES, &rule_id);
@@ -768,11 +596,7 @@ pub fn add_user_to_groups(tx: &mut Txn<'_>, iam_id: &str, groups: &[String], by:
 /// Used by User Management: a removed user leaves every group.
 pub fn remove_from_all_groups(tx: &mut Txn<'_>, iam_id: &str) {
     let suffix = format!("/{iam_id}");
-    let keys: Vec<String> = tx
-        .iter_all(MEMBERS)
-        .filter(|(k, _)| k.ends_with(&suffix))
-        .map(|(k, _)| k.clone())
-        .collect();
+    let keys: Vec<String> = tx.iter_all(MEMBERS).filter(|(k, _)| k.ends_with(&suffix)).map(|(k, _)| k.clone()).collect();
     for k in keys {
         tx.remove(MEMBERS, &k);
     }

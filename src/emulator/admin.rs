@@ -22,20 +22,11 @@ pub fn routes() -> Router<AppState> {
         .route("/_emulator/health", get(health))
         .route("/_emulator/requests", get(request_counts))
         .route("/_emulator/requests/reset", post(reset_request_counts))
-        .route(
-            "/_emulator/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
-        )
+        .route("/_emulator/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/_emulator/lag", get(get_lag).put(set_lag))
         .route("/_emulator/objects", get(list_kinds))
         .route("/_emulator/objects/{kind}", get(list_objects))
-        .route(
-            "/_emulator/objects/{kind}/{id}",
-            get(get_object)
-                .put(put_object)
-                .patch(patch_object)
-                .delete(delete_object),
-        )
+        .route("/_emulator/objects/{kind}/{id}", get(get_object).put(put_object).patch(patch_object).delete(delete_object))
 }
 
 async fn health() -> Json<Value> {
@@ -63,9 +54,7 @@ fn optional_string(body: &Map<String, Value>, field: &str) -> Result<Option<Stri
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(ApiError::invalid_body(format!(
-            "'{field}' must be a string."
-        ))),
+        Some(_) => Err(ApiError::invalid_body(format!("'{field}' must be a string."))),
     }
 }
 
@@ -88,11 +77,7 @@ fn parse_fault(body: &Map<String, Value>) -> Result<Fault, ApiError> {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(text.clone()),
         Some(Value::Number(number)) => Some(number.to_string()),
-        Some(_) => {
-            return Err(ApiError::invalid_body(
-                "'retry_after' must be a string or a number.",
-            ))
-        }
+        Some(_) => return Err(ApiError::invalid_body("'retry_after' must be a string or a number.")),
     };
     Ok(Fault {
         route: optional_string(body, "route")?,
@@ -169,31 +154,20 @@ async fn list_kinds(State(state): State<AppState>) -> Json<Value> {
 async fn list_objects(State(state): State<AppState>, Path(kind): Path<String>) -> Json<Value> {
     let objects: Vec<Value> = state.with_objects(|tx| {
         let now_ms = tx.now_ms();
-        tx.iter_all(&kind)
-            .map(|(id, record)| object_entry(id, record, now_ms))
-            .collect()
+        tx.iter_all(&kind).map(|(id, record)| object_entry(id, record, now_ms)).collect()
     });
     Json(json!({"kind": kind, "objects": objects}))
 }
 
-async fn get_object(
-    State(state): State<AppState>,
-    Path((kind, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+async fn get_object(State(state): State<AppState>, Path((kind, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
     state.with_objects(|tx| {
-        let record = tx
-            .get(&kind, &id)
-            .ok_or_else(|| object_not_found(&kind, &id))?;
+        let record = tx.get(&kind, &id).ok_or_else(|| object_not_found(&kind, &id))?;
         Ok(Json(object_entry(&id, record, tx.now_ms())))
     })
 }
 
 /// Creates (subject to the current lag) or replaces an object; the body is the object itself.
-async fn put_object(
-    State(state): State<AppState>,
-    Path((kind, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn put_object(State(state): State<AppState>, Path((kind, id)): Path<(String, String)>, body: Bytes) -> Result<Response, ApiError> {
     let value = Value::Object(parse_json_object(&body)?);
     let (status, entry) = state.with_objects(|tx| {
         let (status, record) = match tx.update(&kind, &id, value.clone()) {
@@ -219,10 +193,7 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
             if patch_value.is_null() {
                 target_fields.remove(key);
             } else {
-                merge_patch(
-                    target_fields.entry(key.clone()).or_insert(Value::Null),
-                    patch_value,
-                );
+                merge_patch(target_fields.entry(key.clone()).or_insert(Value::Null), patch_value);
             }
         }
     }
@@ -236,26 +207,16 @@ async fn patch_object(
 ) -> Result<Json<Value>, ApiError> {
     let patch = Value::Object(parse_json_object(&body)?);
     state.with_objects(|tx| {
-        let mut value = tx
-            .get(&kind, &id)
-            .ok_or_else(|| object_not_found(&kind, &id))?
-            .value
-            .clone();
+        let mut value = tx.get(&kind, &id).ok_or_else(|| object_not_found(&kind, &id))?.value.clone();
         merge_patch(&mut value, &patch);
-        let record = tx
-            .update(&kind, &id, value)
-            .ok_or_else(|| object_not_found(&kind, &id))?;
+        let record = tx.update(&kind, &id, value).ok_or_else(|| object_not_found(&kind, &id))?;
         Ok(Json(object_entry(&id, &record, tx.now_ms())))
     })
 }
 
-async fn delete_object(
-    State(state): State<AppState>,
-    Path((kind, id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+async fn delete_object(State(state): State<AppState>, Path((kind, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     state.with_objects(|tx| {
-        tx.remove(&kind, &id)
-            .ok_or_else(|| object_not_found(&kind, &id))?;
+        tx.remove(&kind, &id).ok_or_else(|| object_not_found(&kind, &id))?;
         Ok(StatusCode::NO_CONTENT)
     })
 }
@@ -267,10 +228,7 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc7386() {
         let mut target = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        merge_patch(
-            &mut target,
-            &json!({"a": null, "b": {"c": 9}, "e": [2], "f": "x"}),
-        );
+        merge_patch(&mut target, &json!({"a": null, "b": {"c": 9}, "e": [2], "f": "x"}));
         assert_eq!(target, json!({"b": {"c": 9, "d": 3}, "e": [2], "f": "x"}));
     }
 
@@ -278,10 +236,7 @@ mod tests {
     fn fault_body_defaults_and_validation() {
         let body = parse_json_object(br#"{"status": 429, "retry_after": 2}"#).unwrap();
         let fault = parse_fault(&body).unwrap();
-        assert_eq!(
-            (fault.status, fault.remaining, fault.retry_after.as_deref()),
-            (429, 1, Some("2"))
-        );
+        assert_eq!((fault.status, fault.remaining, fault.retry_after.as_deref()), (429, 1, Some("2")));
         assert!(fault.route.is_none());
         let bad = parse_json_object(br#"{"status": 42}"#).unwrap();
         assert!(parse_fault(&bad).is_err());

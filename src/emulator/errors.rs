@@ -26,20 +26,12 @@ impl ApiError {
             "errors": [{ "code": code, "message": message.into() }],
             "status_code": status.as_u16(),
         });
-        ApiError {
-            status,
-            body,
-            headers: Vec::new(),
-        }
+        ApiError { status, body, headers: Vec::new() }
     }
 
     /// Adds `details` to the first error entry (platform shape only).
     pub fn with_details(mut self, details: Value) -> Self {
-        if let Some(first) = self
-            .body
-            .pointer_mut("/errors/0")
-            .and_then(Value::as_object_mut)
-        {
+        if let Some(first) = self.body.pointer_mut("/errors/0").and_then(Value::as_object_mut) {
             first.insert("details".to_string(), details);
         }
         self
@@ -66,11 +58,7 @@ impl ApiError {
                 "locale": "en_US",
             },
         });
-        ApiError {
-            status,
-            body,
-            headers: Vec::new(),
-        }
+        ApiError { status, body, headers: Vec::new() }
     }
 
     // Shorthands for the common platform errors.
@@ -119,12 +107,8 @@ pub fn default_code_for_status(status: StatusCode) -> &'static str {
 pub fn parse_json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::invalid_body(
-            "The request body must be a JSON object.",
-        )),
-        Err(err) => Err(ApiError::invalid_body(format!(
-            "The request body is not valid JSON: {err}"
-        ))),
+        Ok(_) => Err(ApiError::invalid_body("The request body must be a JSON object.")),
+        Err(err) => Err(ApiError::invalid_body(format!("The request body is not valid JSON: {err}"))),
     }
 }
 
@@ -139,14 +123,11 @@ mod tests {
 
     #[test]
     fn platform_shape_has_trace_errors_and_status() {
-        let err = ApiError::platform(StatusCode::CONFLICT, "role_conflict_error", "dup")
-            .with_details(json!({"conflicts_with": {"etag": "1-x"}}));
+        let err =
+            ApiError::platform(StatusCode::CONFLICT, "role_conflict_error", "dup").with_details(json!({"conflicts_with": {"etag": "1-x"}}));
         assert_eq!(err.body["status_code"], 409);
         assert_eq!(err.body["errors"][0]["code"], "role_conflict_error");
-        assert_eq!(
-            err.body["errors"][0]["details"]["conflicts_with"]["etag"],
-            "1-x"
-        );
+        assert_eq!(err.body["errors"][0]["details"]["conflicts_with"]["etag"], "1-x");
         assert!(err.body["trace"].as_str().is_some_and(|t| !t.is_empty()));
     }
 

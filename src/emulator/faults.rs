@@ -46,11 +46,7 @@ pub fn route_key(request: &Request) -> String {
 }
 
 /// Counts the request, then either answers with the first matching queued fault or serves it.
-pub async fn count_and_inject_faults(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn count_and_inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let key = route_key(&request);
     let fault = {
         let mut runtime = state.runtime();
@@ -82,21 +78,13 @@ fn take_matching_fault(queue: &mut std::collections::VecDeque<Fault>, key: &str)
 
 fn fault_response(state: &AppState, route_key: &str, fault: &Fault) -> Response {
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let message = fault.message.clone().unwrap_or_else(|| {
-        format!(
-            "Injected fault: {}",
-            status.canonical_reason().unwrap_or("error")
-        )
-    });
+    let message = fault.message.clone().unwrap_or_else(|| format!("Injected fault: {}", status.canonical_reason().unwrap_or("error")));
     // The token endpoint has its own error shape; clients parse it differently.
     let mut error = if route_key == TOKEN_ROUTE_KEY {
         let code = fault.code.as_deref().unwrap_or("BXNIM0400E");
         ApiError::iam_token(status, code, &message, state.base_url())
     } else {
-        let code = fault
-            .code
-            .as_deref()
-            .unwrap_or(default_code_for_status(status));
+        let code = fault.code.as_deref().unwrap_or(default_code_for_status(status));
         ApiError::platform(status, code, message)
     };
     if let Some(retry_after) = &fault.retry_after {
@@ -111,14 +99,7 @@ mod tests {
     use std::collections::VecDeque;
 
     fn fault(route: Option<&str>, remaining: u32) -> Fault {
-        Fault {
-            route: route.map(String::from),
-            status: 429,
-            remaining,
-            retry_after: None,
-            code: None,
-            message: None,
-        }
+        Fault { route: route.map(String::from), status: 429, remaining, retry_after: None, code: None, message: None }
     }
 
     #[test]

@@ -120,9 +120,9 @@ fn page(entries: Vec<Value>, query: &HashMap<String, String>, link: impl Fn(usiz
     let number = |key: &str, default: usize| -> Result<usize, ApiError> {
         match query.get(key) {
             None => Ok(default),
-            Some(v) => v
-                .parse::<usize>()
-                .map_err(|_| ApiError::platform(StatusCode::BAD_REQUEST, "bad_request", format!("'{key}' must be a whole number, not '{v}'."))),
+            Some(v) => v.parse::<usize>().map_err(|_| {
+                ApiError::platform(StatusCode::BAD_REQUEST, "bad_request", format!("'{key}' must be a whole number, not '{v}'."))
+            }),
         }
     };
     let offset = number("_offset", 0)?;
@@ -204,7 +204,8 @@ mod tests {
     use crate::emulator::{start, EmulatorConfig};
 
     async fn get(base: &str, path: &str) -> (u16, Value) {
-        let resp = reqwest::Client::builder().no_proxy().build().expect("client").get(format!("{base}{path}")).send().await.expect("request");
+        let resp =
+            reqwest::Client::builder().no_proxy().build().expect("client").get(format!("{base}{path}")).send().await.expect("request");
         let status = resp.status().as_u16();
         (status, resp.json().await.expect("json"))
     }
@@ -220,7 +221,13 @@ mod tests {
         let (_, second) = get(&base, &next).await;
         assert_eq!(second["count"], 2);
         assert!(second.get("next").is_none(), "{second}");
-        let names: Vec<&str> = first["resources"].as_array().into_iter().chain(second["resources"].as_array()).flatten().filter_map(|p| p["name"].as_str()).collect();
+        let names: Vec<&str> = first["resources"]
+            .as_array()
+            .into_iter()
+            .chain(second["resources"].as_array())
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
         assert_eq!(names, QUANTUM_PLANS.iter().map(|(n, _)| *n).collect::<Vec<_>>());
 
         let (_, found) = get(&base, "/api/v1/?q=quantum-computing&include=*").await;

@@ -232,7 +232,9 @@ mod tests {
         assert_eq!(next["restrict_user_domains"][0]["invitation_email_allow_patterns"][0], "*@x.org");
         let removed = merged(&next, json!({"restrict_user_domains": [{"realm_id": "IBMid"}]}).as_object().unwrap()).unwrap();
         assert_eq!(removed["restrict_user_domains"], json!([]));
-        for bad in [json!({"mfa": "SMS"}), json!({"session_expiration_in_seconds": "60"}), json!({"restrict_user_list_visibility": "NOT_SET"})] {
+        for bad in
+            [json!({"mfa": "SMS"}), json!({"session_expiration_in_seconds": "60"}), json!({"restrict_user_list_visibility": "NOT_SET"})]
+        {
             let err = merged(&current, bad.as_object().unwrap()).unwrap_err();
             assert_eq!(err.status, StatusCode::BAD_REQUEST);
         }

@@ -77,7 +77,9 @@ fn one_attribute_list(body: &Map<String, Value>, field: &str) -> Result<Value, A
         let name_ok = attribute["name"].as_str().is_some_and(|n| !n.is_empty());
         let value_ok = attribute["value"].as_str().is_some_and(|v| !v.is_empty() && v.chars().count() <= 1000);
         if !name_ok || !value_ok {
-            return Err(ApiError::invalid_body(format!("Every attribute of '{field}' needs a 'name' and a 'value' of 1 to 1000 characters.")));
+            return Err(ApiError::invalid_body(format!(
+                "Every attribute of '{field}' needs a 'name' and a 'value' of 1 to 1000 characters."
+            )));
         }
     }
     Ok(entry.clone())
@@ -126,9 +128,8 @@ fn checked_body(tx: &Txn<'_>, body: &Map<String, Value>, caller: &Caller) -> Res
         _ => return Err(ApiError::invalid_body("The field 'type' is required and must be 'access' or 'authorization'.")),
     };
     let subject = one_attribute_list(body, "subjects")?;
-    let subject_ok = subject["attributes"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|x| x["name"] == "access_group_id" || x["name"] == "iam_id"));
+    let subject_ok =
+        subject["attributes"].as_array().is_some_and(|a| a.iter().any(|x| x["name"] == "access_group_id" || x["name"] == "iam_id"));
     if !subject_ok {
         return Err(ApiError::invalid_body("The subject needs an 'access_group_id' or 'iam_id' attribute."));
     }
@@ -146,7 +147,9 @@ fn checked_body(tx: &Txn<'_>, body: &Map<String, Value>, caller: &Caller) -> Res
         Some(_) => {}
     }
     if !["serviceName", "serviceType", "resourceGroupId", "service_group_id"].iter().any(|n| attribute_value(attributes, n).is_some()) {
-        return Err(ApiError::invalid_body("The resource needs one of 'serviceName', 'serviceType', 'resourceGroupId' or 'service_group_id'."));
+        return Err(ApiError::invalid_body(
+            "The resource needs one of 'serviceName', 'serviceType', 'resourceGroupId' or 'service_group_id'.",
+        ));
     }
     let roles = valid_roles(tx, body, &caller.account_id, attribute_value(attributes, "serviceName"))?;
     Ok((policy_type, json!([subject]), roles, json!([resource])))
@@ -254,7 +257,11 @@ async fn replace_policy(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Some(if_match) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string) else {
-        return Err(ApiError::platform(StatusCode::BAD_REQUEST, "missing_required_header", "The If-Match header is required to update a policy."));
+        return Err(ApiError::platform(
+            StatusCode::BAD_REQUEST,
+            "missing_required_header",
+            "The If-Match header is required to update a policy.",
+        ));
     };
     let body = parse_json_object(&body)?;
     let updated = state.with_objects(|tx| {

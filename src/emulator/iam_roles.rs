@@ -33,50 +33,27 @@ const READER_ACTIONS: &[&str] = &[
     "workload.list",
     "program.read",
 ];
-const WRITER_EXTRA_ACTIONS: &[&str] = &[
-    "job.create",
-    "job.cancel",
-    "session.create",
-    "session.update",
-    "program.create",
-    "program.update",
-    "program.delete",
-    "user.logout",
-];
-const MANAGER_EXTRA_ACTIONS: &[&str] = &[
-    "job.delete",
-    "account-analytics-usage.read",
-    "account-analytics-filters.read",
-    "account-configuration.read",
-];
+const WRITER_EXTRA_ACTIONS: &[&str] =
+    &["job.create", "job.cancel", "session.create", "session.update", "program.create", "program.update", "program.delete", "user.logout"];
+const MANAGER_EXTRA_ACTIONS: &[&str] =
+    &["job.delete", "account-analytics-usage.read", "account-analytics-filters.read", "account-configuration.read"];
 
-static ROLE_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new("^[A-Z][A-Za-z0-9]{0,29}$").expect("static regex"));
+static ROLE_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new("^[A-Z][A-Za-z0-9]{0,29}$").expect("static regex"));
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/roles", get(list_roles).post(create_role))
-        .route(
-            "/v2/roles/{id}",
-            get(get_role).put(replace_role).delete(delete_role),
-        )
+        .route("/v2/roles/{id}", get(get_role).put(replace_role).delete(delete_role))
 }
 
 fn quantum_actions(groups: &[&[&str]]) -> Vec<String> {
-    groups
-        .iter()
-        .flat_map(|group| group.iter())
-        .map(|action| format!("{QUANTUM_SERVICE}.{action}"))
-        .collect()
+    groups.iter().flat_map(|group| group.iter()).map(|action| format!("{QUANTUM_SERVICE}.{action}")).collect()
 }
 
 /// All actions a custom role of `service_name` may contain; `None` for an unknown service.
 pub fn service_actions(service_name: &str) -> Option<BTreeSet<String>> {
-    (service_name == QUANTUM_SERVICE).then(|| {
-        quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS, MANAGER_EXTRA_ACTIONS])
-            .into_iter()
-            .collect()
-    })
+    (service_name == QUANTUM_SERVICE)
+        .then(|| quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS, MANAGER_EXTRA_ACTIONS]).into_iter().collect())
 }
 
 fn builtin_role(name: &str, crn_type: &str, description: &str, actions: Vec<String>) -> Value {
@@ -102,9 +79,24 @@ pub fn system_roles() -> Vec<Value> {
 
 pub fn quantum_service_roles() -> Vec<Value> {
     vec![
-        builtin_role("Reader", "serviceRole", "As a reader, you can view jobs, sessions, devices and instance usage.", quantum_actions(&[READER_ACTIONS])),
-        builtin_role("Writer", "serviceRole", "As a writer, you can additionally create, cancel and update jobs and sessions.", quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS])),
-        builtin_role("Manager", "serviceRole", "As a manager, you can additionally delete jobs and read account analytics and configuration.", quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS, MANAGER_EXTRA_ACTIONS])),
+        builtin_role(
+            "Reader",
+            "serviceRole",
+            "As a reader, you can view jobs, sessions, devices and instance usage.",
+            quantum_actions(&[READER_ACTIONS]),
+        ),
+        builtin_role(
+            "Writer",
+            "serviceRole",
+            "As a writer, you can additionally create, cancel and update jobs and sessions.",
+            quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS]),
+        ),
+        builtin_role(
+            "Manager",
+            "serviceRole",
+            "As a manager, you can additionally delete jobs and read account analytics and configuration.",
+            quantum_actions(&[READER_ACTIONS, WRITER_EXTRA_ACTIONS, MANAGER_EXTRA_ACTIONS]),
+        ),
     ]
 }
 
@@ -127,10 +119,7 @@ fn role_not_found(id: &str) -> ApiError {
     ApiError::not_found("role_not_found", format!("Role with id '{id}' not found."))
 }
 
-async fn list_roles(
-    State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
+async fn list_roles(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
     let account_filter = query.get("account_id").filter(|v| !v.is_empty());
     let service_filter = query.get("service_name").filter(|v| !v.is_empty());
     let custom_roles: Vec<Value> = state.with_objects(|tx| {
@@ -142,11 +131,7 @@ async fn list_roles(
             .collect()
     });
     let quantum = service_filter.is_some_and(|service| service == QUANTUM_SERVICE);
-    let (service_roles, system_roles) = if quantum {
-        (quantum_service_roles(), system_roles())
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let (service_roles, system_roles) = if quantum { (quantum_service_roles(), system_roles()) } else { (Vec::new(), Vec::new()) };
     Json(json!({
         "custom_roles": custom_roles,
         "service_roles": service_roles,
@@ -158,12 +143,10 @@ async fn list_roles(
 fn required_string(body: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
     match body.get(field) {
         Some(Value::String(value)) if !value.trim().is_empty() => Ok(value.clone()),
-        Some(Value::String(_)) | None | Some(Value::Null) => Err(ApiError::invalid_body(format!(
-            "The field '{field}' is required and must not be empty."
-        ))),
-        Some(_) => Err(ApiError::invalid_body(format!(
-            "The field '{field}' must be a string."
-        ))),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            Err(ApiError::invalid_body(format!("The field '{field}' is required and must not be empty.")))
+        }
+        Some(_) => Err(ApiError::invalid_body(format!("The field '{field}' must be a string."))),
     }
 }
 
@@ -171,21 +154,15 @@ fn optional_description(body: &Map<String, Value>) -> Result<Option<String>, Api
     match body.get("description") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text.chars().count() <= 250 => Ok(Some(text.clone())),
-        Some(Value::String(_)) => Err(ApiError::invalid_body(
-            "The field 'description' must be at most 250 characters.",
-        )),
-        Some(_) => Err(ApiError::invalid_body(
-            "The field 'description' must be a string.",
-        )),
+        Some(Value::String(_)) => Err(ApiError::invalid_body("The field 'description' must be at most 250 characters.")),
+        Some(_) => Err(ApiError::invalid_body("The field 'description' must be a string.")),
     }
 }
 
 fn display_name(body: &Map<String, Value>) -> Result<String, ApiError> {
     let display_name = required_string(body, "display_name")?;
     if display_name.chars().count() > 50 {
-        return Err(ApiError::invalid_body(
-            "The field 'display_name' must be at most 50 characters.",
-        ));
+        return Err(ApiError::invalid_body("The field 'display_name' must be at most 50 characters."));
     }
     Ok(display_name)
 }
@@ -193,38 +170,26 @@ fn display_name(body: &Map<String, Value>) -> Result<String, ApiError> {
 /// Non-empty list of actions, each defined by `service_name`.
 fn valid_actions(body: &Map<String, Value>, service_name: &str) -> Result<Vec<String>, ApiError> {
     let Some(Value::Array(items)) = body.get("actions") else {
-        return Err(ApiError::invalid_body(
-            "The field 'actions' is required and must be a list of strings.",
-        ));
+        return Err(ApiError::invalid_body("The field 'actions' is required and must be a list of strings."));
     };
     if items.is_empty() {
-        return Err(ApiError::invalid_body(
-            "The field 'actions' must contain at least one action.",
-        ));
+        return Err(ApiError::invalid_body("The field 'actions' must contain at least one action."));
     }
     let known = service_actions(service_name).unwrap_or_default();
     let mut actions = Vec::with_capacity(items.len());
     for item in items {
         let Value::String(action) = item else {
-            return Err(ApiError::invalid_body(
-                "The field 'actions' must be a list of strings.",
-            ));
+            return Err(ApiError::invalid_body("The field 'actions' must be a list of strings."));
         };
         if !known.contains(action) {
-            return Err(ApiError::invalid_body(format!(
-                "The action '{action}' is not a valid action for service '{service_name}'."
-            )));
+            return Err(ApiError::invalid_body(format!("The action '{action}' is not a valid action for service '{service_name}'.")));
         }
         actions.push(action.clone());
     }
     Ok(actions)
 }
 
-async fn create_role(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn create_role(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ApiError> {
     let body = parse_json_object(&body)?;
     let display_name = display_name(&body)?;
     let name = required_string(&body, "name")?;
@@ -237,9 +202,7 @@ async fn create_role(
         )));
     }
     if service_actions(&service_name).is_none() {
-        return Err(ApiError::invalid_body(format!(
-            "The service '{service_name}' does not support custom roles."
-        )));
+        return Err(ApiError::invalid_body(format!("The service '{service_name}' does not support custom roles.")));
     }
     let actions = valid_actions(&body, &service_name)?;
     if account_id != caller.account_id {
@@ -252,9 +215,7 @@ async fn create_role(
 
     let created = state.with_objects(|tx| {
         // Uniqueness is checked against every stored role, visible or not: the primary knows them all.
-        let conflict = tx
-            .iter_all(KIND)
-            .find(|(_, record)| record.value["account_id"] == *account_id && record.value["name"] == *name);
+        let conflict = tx.iter_all(KIND).find(|(_, record)| record.value["account_id"] == *account_id && record.value["name"] == *name);
         if let Some((_, existing)) = conflict {
             return Err(ApiError::platform(
                 StatusCode::CONFLICT,
@@ -290,13 +251,8 @@ async fn create_role(
     Ok(role_response(&state, StatusCode::CREATED, &created))
 }
 
-async fn get_role(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let record = state
-        .with_objects(|tx| tx.get_visible(KIND, &id).cloned())
-        .ok_or_else(|| role_not_found(&id))?;
+async fn get_role(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let record = state.with_objects(|tx| tx.get_visible(KIND, &id).cloned()).ok_or_else(|| role_not_found(&id))?;
     Ok(role_response(&state, StatusCode::OK, &record))
 }
 
@@ -307,11 +263,7 @@ async fn replace_role(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(if_match) = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-    else {
+    let Some(if_match) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string) else {
         return Err(ApiError::platform(
             StatusCode::BAD_REQUEST,
             "missing_required_header",
@@ -323,9 +275,7 @@ async fn replace_role(
     let description = optional_description(&body)?;
 
     let updated = state.with_objects(|tx| {
-        let current = tx
-            .get_visible(KIND, &id)
-            .ok_or_else(|| role_not_found(&id))?;
+        let current = tx.get_visible(KIND, &id).ok_or_else(|| role_not_found(&id))?;
         if !etag_matches(&if_match, &current.etag) {
             return Err(ApiError::platform(
                 StatusCode::PRECONDITION_FAILED,
@@ -337,16 +287,11 @@ async fn replace_role(
         for immutable in ["name", "account_id", "service_name"] {
             if let Some(sent) = body.get(immutable) {
                 if *sent != role[immutable] {
-                    return Err(ApiError::invalid_body(format!(
-                        "The field '{immutable}' cannot be changed."
-                    )));
+                    return Err(ApiError::invalid_body(format!("The field '{immutable}' cannot be changed.")));
                 }
             }
         }
-        let service_name = role["service_name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let service_name = role["service_name"].as_str().unwrap_or_default().to_string();
         let actions = valid_actions(&body, &service_name)?;
         role["display_name"] = Value::String(display_name);
         role["actions"] = json!(actions);
@@ -360,16 +305,12 @@ async fn replace_role(
         }
         role["last_modified_at"] = Value::String(iso_timestamp(tx.now_ms()));
         role["last_modified_by_id"] = Value::String(caller.iam_id.clone());
-        tx.update(KIND, &id, role)
-            .ok_or_else(|| role_not_found(&id))
+        tx.update(KIND, &id, role).ok_or_else(|| role_not_found(&id))
     })?;
     Ok(role_response(&state, StatusCode::OK, &updated))
 }
 
-async fn delete_role(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn delete_role(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     state.with_objects(|tx| {
         if tx.get_visible(KIND, &id).is_none() {
             return Err(role_not_found(&id));
@@ -391,18 +332,9 @@ mod tests {
         assert_eq!(actions(0), 8);
         assert_eq!(actions(1), 16);
         assert_eq!(actions(2), 20);
-        assert_eq!(
-            roles[2]["crn"],
-            "crn:v1:bluemix:public:iam::::serviceRole:Manager"
-        );
-        assert!(roles[0]["actions"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("quantum-computing.job.read")));
-        assert_eq!(
-            system_roles()[0]["crn"],
-            "crn:v1:bluemix:public:iam::::role:Viewer"
-        );
+        assert_eq!(roles[2]["crn"], "crn:v1:bluemix:public:iam::::serviceRole:Manager");
+        assert!(roles[0]["actions"].as_array().unwrap().contains(&json!("quantum-computing.job.read")));
+        assert_eq!(system_roles()[0]["crn"], "crn:v1:bluemix:public:iam::::role:Viewer");
     }
 
     #[test]

@@ -45,9 +45,7 @@ pub fn iam_id_for_api_key(api_key: &str) -> String {
 }
 
 async fn issue_token(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let token_error = |code: &str, message: &str| {
-        ApiError::iam_token(StatusCode::BAD_REQUEST, code, message, state.base_url())
-    };
+    let token_error = |code: &str, message: &str| ApiError::iam_token(StatusCode::BAD_REQUEST, code, message, state.base_url());
     let mut grant_type = None;
     let mut api_key = None;
     for (name, value) in url::form_urlencoded::parse(&body) {
@@ -59,35 +57,19 @@ async fn issue_token(State(state): State<AppState>, body: Bytes) -> Result<Respo
     }
     match grant_type.as_deref() {
         Some(APIKEY_GRANT_TYPE) => {}
-        Some("") | None => {
-            return Err(token_error(
-                "BXNIM0109E",
-                "Property missing or empty: grant_type.",
-            ))
-        }
+        Some("") | None => return Err(token_error("BXNIM0109E", "Property missing or empty: grant_type.")),
         Some(_) => {
-            return Err(token_error(
-                "BXNIM0109E",
-                "Unsupported grant_type. Only urn:ibm:params:oauth:grant-type:apikey is supported.",
-            ))
+            return Err(token_error("BXNIM0109E", "Unsupported grant_type. Only urn:ibm:params:oauth:grant-type:apikey is supported."))
         }
     }
     let api_key = match api_key {
         Some(key) if !key.is_empty() => key,
-        _ => {
-            return Err(token_error(
-                "BXNIM0109E",
-                "Property missing or empty: apikey.",
-            ))
-        }
+        _ => return Err(token_error("BXNIM0109E", "Property missing or empty: apikey.")),
     };
     let settings = state.settings();
     if !settings.api_keys.is_empty() && !settings.api_keys.contains(&api_key) {
         log::info!("token request rejected: unknown API key");
-        return Err(token_error(
-            "BXNIM0415E",
-            "Provided API key could not be found.",
-        ));
+        return Err(token_error("BXNIM0415E", "Provided API key could not be found."));
     }
 
     let iam_id = iam_id_for_api_key(&api_key);
@@ -97,11 +79,7 @@ async fn issue_token(State(state): State<AppState>, body: Bytes) -> Result<Respo
     let access_token = build_jwt(&iam_id, &settings.account_id, issued_at, expires_at);
     state.runtime().tokens.insert(
         access_token.clone(),
-        IssuedToken {
-            iam_id: iam_id.clone(),
-            account_id: settings.account_id.clone(),
-            expires_at_s: expires_at,
-        },
+        IssuedToken { iam_id: iam_id.clone(), account_id: settings.account_id.clone(), expires_at_s: expires_at },
     );
     log::info!("issued token for {iam_id}");
     Ok(Json(json!({
@@ -143,26 +121,13 @@ fn build_jwt(iam_id: &str, account_id: &str, issued_at: i64, expires_at: i64) ->
 
 /// Middleware: rejects requests without a valid bearer token issued by this process (401
 /// `invalid_token`) and hands the [`Caller`] to handlers.
-pub async fn require_bearer(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            let (scheme, token) = value.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_string())
-        });
+pub async fn require_bearer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let token = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    });
     let Some(token) = token else {
-        return ApiError::invalid_token(
-            "The Authorization header is missing or is not a Bearer token.",
-        )
-        .into_response();
+        return ApiError::invalid_token("The Authorization header is missing or is not a Bearer token.").into_response();
     };
     let issued = state.runtime().tokens.get(&token).cloned();
     let Some(issued) = issued else {
@@ -172,10 +137,7 @@ pub async fn require_bearer(
         state.runtime().tokens.remove(&token);
         return ApiError::invalid_token("The provided token has expired.").into_response();
     }
-    request.extensions_mut().insert(Caller {
-        iam_id: issued.iam_id,
-        account_id: issued.account_id,
-    });
+    request.extensions_mut().insert(Caller { iam_id: issued.iam_id, account_id: issued.account_id });
     next.run(request).await
 }
 
@@ -188,9 +150,7 @@ mod tests {
         let id = iam_id_for_api_key("secret-key");
         assert_eq!(id, iam_id_for_api_key("secret-key"));
         assert_ne!(id, iam_id_for_api_key("other-key"));
-        assert!(regex::Regex::new("^IBMid-[0-9a-f]{10}$")
-            .unwrap()
-            .is_match(&id));
+        assert!(regex::Regex::new("^IBMid-[0-9a-f]{10}$").unwrap().is_match(&id));
     }
 
     #[test]
@@ -198,8 +158,7 @@ mod tests {
         let jwt = build_jwt("IBMid-0123456789", "acc", 10, 20);
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let payload: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         assert_eq!(payload["account"]["bss"], "acc");
         assert_eq!(payload["iam_id"], "IBMid-0123456789");
         assert_eq!(payload["id"], "IBMid-0123456789");

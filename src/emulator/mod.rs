@@ -95,22 +95,12 @@ pub fn router(state: AppState) -> Router {
         .merge(iam_token::routes())
         .merge(global_catalog::routes())
         .merge(authenticated)
-        .route_layer(from_fn_with_state(
-            state.clone(),
-            faults::count_and_inject_faults,
-        ));
-    Router::new()
-        .merge(ibm_apis)
-        .merge(admin::routes())
-        .fallback(unknown_route)
-        .with_state(state)
+        .route_layer(from_fn_with_state(state.clone(), faults::count_and_inject_faults));
+    Router::new().merge(ibm_apis).merge(admin::routes()).fallback(unknown_route).with_state(state)
 }
 
 async fn unknown_route(uri: axum::http::Uri) -> impl IntoResponse {
-    ApiError::not_found(
-        "not_found",
-        format!("The emulator does not implement {}.", uri.path()),
-    )
+    ApiError::not_found("not_found", format!("The emulator does not implement {}.", uri.path()))
 }
 
 /// A running emulator; dropping it also shuts the server down (gracefully, in the background).
@@ -138,11 +128,7 @@ pub async fn start(cfg: EmulatorConfig) -> io::Result<RunningEmulator> {
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
     // A wildcard bind address is not something a client can connect to.
-    let client_ip = if addr.ip().is_unspecified() {
-        Ipv4Addr::LOCALHOST.into()
-    } else {
-        addr.ip()
-    };
+    let client_ip = if addr.ip().is_unspecified() { Ipv4Addr::LOCALHOST.into() } else { addr.ip() };
     let base_url = format!("http://{}", SocketAddr::new(client_ip, addr.port()));
     let settings = state::Settings {
         base_url: base_url.clone(),
@@ -161,13 +147,7 @@ pub async fn start(cfg: EmulatorConfig) -> io::Result<RunningEmulator> {
             })
             .await
     });
-    Ok(RunningEmulator {
-        addr,
-        base_url,
-        state,
-        shutdown: Some(shutdown_sender),
-        task,
-    })
+    Ok(RunningEmulator { addr, base_url, state, shutdown: Some(shutdown_sender), task })
 }
 
 #[cfg(test)]

@@ -162,11 +162,7 @@ fn valid_instance_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn create_instance(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn create_instance(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ApiError> {
     let body = parse_json_object(&body).map_err(|_| bad_request("The request body must be a JSON object."))?;
     let name = required(&body, "name")?.to_string();
     valid_instance_name(&name)?;
@@ -252,7 +248,9 @@ async fn list_instances(
 ) -> Result<Json<Value>, ApiError> {
     let limit = match query.get("limit") {
         None => DEFAULT_PAGE,
-        Some(l) => l.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| bad_request("'limit' must be between 1 and 100."))?,
+        Some(l) => {
+            l.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| bad_request("'limit' must be between 1 and 100."))?
+        }
     };
     let start: usize = match query.get("start") {
         None => 0,
@@ -275,10 +273,8 @@ async fn list_instances(
     });
     let page: Vec<Value> = matching.iter().skip(start).take(limit).cloned().collect();
     let next_url = if start + page.len() < matching.len() {
-        let mut params: Vec<String> = filters
-            .iter()
-            .filter_map(|f| query.get(*f).map(|v| format!("{f}={}", encode_query_value(v))))
-            .collect();
+        let mut params: Vec<String> =
+            filters.iter().filter_map(|f| query.get(*f).map(|v| format!("{f}={}", encode_query_value(v)))).collect();
         params.push(format!("limit={limit}"));
         params.push(format!("start={}", start + page.len()));
         json!(format!("/v2/resource_instances?{}", params.join("&")))
@@ -314,10 +310,17 @@ async fn update_instance(
         let guid = find_instance(tx, &id).ok_or_else(|| instance_not_found(&id))?;
         let mut instance = tx.get(KIND, &guid).ok_or_else(|| instance_not_found(&id))?.value.clone();
         if instance["state"] != "active" {
-            return Err(rc_error(StatusCode::CONFLICT, "RC-InstanceNotActive", format!("Resource instance '{id}' is {}, not active.", instance["state"].as_str().unwrap_or("?"))));
+            return Err(rc_error(
+                StatusCode::CONFLICT,
+                "RC-InstanceNotActive",
+                format!("Resource instance '{id}' is {}, not active.", instance["state"].as_str().unwrap_or("?")),
+            ));
         }
         if let Some(name) = body.get("name") {
-            let name = name.as_str().filter(|n| !n.trim().is_empty()).ok_or_else(|| bad_request("The field 'name' must be a non-empty string."))?;
+            let name = name
+                .as_str()
+                .filter(|n| !n.trim().is_empty())
+                .ok_or_else(|| bad_request("The field 'name' must be a non-empty string."))?;
             valid_instance_name(name)?;
             instance["name"] = json!(name);
         }
@@ -332,7 +335,8 @@ async fn update_instance(
                 }
                 instance["resource_plan_id"] = json!(plan);
                 if let Some(history) = instance["plan_history"].as_array_mut() {
-                    history.push(json!({"resource_plan_id": plan, "start_date": iso_timestamp(tx.now_ms()), "requestor_id": caller.iam_id}));
+                    history
+                        .push(json!({"resource_plan_id": plan, "start_date": iso_timestamp(tx.now_ms()), "requestor_id": caller.iam_id}));
                 }
             }
         }
@@ -376,7 +380,11 @@ async fn delete_instance(
         let guid = find_instance(tx, &id).ok_or_else(|| instance_not_found(&id))?;
         let mut instance = tx.get(KIND, &guid).ok_or_else(|| instance_not_found(&id))?.value.clone();
         if instance["state"] == "removed" || instance["state"] == "pending_reclamation" {
-            return Err(rc_error(StatusCode::GONE, "RC-ResourceInstanceGone", format!("Resource instance '{id}' has already been deleted.")));
+            return Err(rc_error(
+                StatusCode::GONE,
+                "RC-ResourceInstanceGone",
+                format!("Resource instance '{id}' has already been deleted."),
+            ));
         }
         let now_ms = tx.now_ms();
         let now = iso_timestamp(now_ms);

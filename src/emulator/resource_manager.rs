@@ -63,7 +63,13 @@ pub fn seed_default_group(state: &AppState) {
         }
         let id = uuid::Uuid::new_v4().simple().to_string();
         // Visible at once, whatever the lag: it existed long before any client came.
-        let record = Record { value: new_group(&account_id, &id, "Default", true, tx.now_ms()), revision: 1, etag: new_etag(1), created_at_ms: tx.now_ms(), visible_at_ms: 0 };
+        let record = Record {
+            value: new_group(&account_id, &id, "Default", true, tx.now_ms()),
+            revision: 1,
+            etag: new_etag(1),
+            created_at_ms: tx.now_ms(),
+            visible_at_ms: 0,
+        };
         tx.put_record(KIND, &id, record);
     });
 }
@@ -89,9 +95,7 @@ fn valid_name(body: &serde_json::Map<String, Value>) -> Result<Option<String>, A
 }
 
 fn name_in_use(tx: &Txn<'_>, account_id: &str, name: &str, except: Option<&str>) -> bool {
-    tx.iter_all(KIND).any(|(id, r)| {
-        Some(id.as_str()) != except && r.value["account_id"] == *account_id && r.value["name"] == *name
-    })
+    tx.iter_all(KIND).any(|(id, r)| Some(id.as_str()) != except && r.value["account_id"] == *account_id && r.value["name"] == *name)
 }
 
 async fn list_groups(
@@ -116,11 +120,7 @@ async fn list_groups(
     Json(json!({ "resources": resources }))
 }
 
-async fn create_group(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn create_group(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> Result<Response, ApiError> {
     let body = parse_json_object(&body)?;
     let name = valid_name(&body)?.ok_or_else(|| ApiError::invalid_body("The field 'name' is required."))?;
     let account_id = match body.get("account_id") {
@@ -128,7 +128,11 @@ async fn create_group(
         _ => caller.account_id.clone(),
     };
     if account_id != caller.account_id {
-        return Err(ApiError::platform(StatusCode::FORBIDDEN, "insufficent_permissions", format!("You cannot create resource groups in account '{account_id}'.")));
+        return Err(ApiError::platform(
+            StatusCode::FORBIDDEN,
+            "insufficent_permissions",
+            format!("You cannot create resource groups in account '{account_id}'."),
+        ));
     }
     let created = state.with_objects(|tx| {
         if name_in_use(tx, &account_id, &name, None) {
@@ -143,10 +147,7 @@ async fn create_group(
 }
 
 async fn get_group(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    state
-        .with_objects(|tx| tx.get_visible(KIND, &id).map(|r| r.value.clone()))
-        .map(Json)
-        .ok_or_else(|| group_not_found(&id))
+    state.with_objects(|tx| tx.get_visible(KIND, &id).map(|r| r.value.clone())).map(Json).ok_or_else(|| group_not_found(&id))
 }
 
 async fn update_group(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -179,7 +180,11 @@ async fn delete_group(State(state): State<AppState>, Path(id): Path<String>) -> 
     state.with_objects(|tx| {
         let group = tx.get_visible(KIND, &id).ok_or_else(|| group_not_found(&id))?;
         if group.value["default"] == true {
-            return Err(ApiError::platform(StatusCode::BAD_REQUEST, "RESOURCE_GROUP_DEFAULT_DELETE", "The default resource group cannot be deleted."));
+            return Err(ApiError::platform(
+                StatusCode::BAD_REQUEST,
+                "RESOURCE_GROUP_DEFAULT_DELETE",
+                "The default resource group cannot be deleted.",
+            ));
         }
         let held: Vec<String> = tx
             .iter_all(INSTANCES)

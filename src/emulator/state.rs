@@ -47,10 +47,10 @@ pub fn new_etag(revision: u64) -> String {
 
 /// True when an `If-Match` value designates `etag`, ignoring surrounding quotes and a weak prefix.
 pub fn etag_matches(if_match: &str, etag: &str) -> bool {
-    if_match.split(',').map(str::trim).any(|candidate| {
-        candidate == "*"
-            || candidate.trim_start_matches("W/").trim_matches('"') == etag.trim_matches('"')
-    })
+    if_match
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/").trim_matches('"') == etag.trim_matches('"'))
 }
 
 /// The persisted part of the state.
@@ -89,24 +89,13 @@ impl<'a> Txn<'a> {
 
     pub fn iter_visible(&self, kind: &str) -> impl Iterator<Item = (&String, &Record)> {
         let now_ms = self.now_ms;
-        self.iter_all(kind)
-            .filter(move |(_, r)| r.is_visible(now_ms))
+        self.iter_all(kind).filter(move |(_, r)| r.is_visible(now_ms))
     }
 
     /// Stores a new object; it becomes visible after the current lag. Replaces any same-id object.
     pub fn create(&mut self, kind: &str, id: &str, value: Value) -> Record {
-        let record = Record {
-            value,
-            revision: 1,
-            etag: new_etag(1),
-            created_at_ms: self.now_ms,
-            visible_at_ms: self.now_ms + self.lag_ms,
-        };
-        self.objects
-            .kinds
-            .entry(kind.to_string())
-            .or_default()
-            .insert(id.to_string(), record.clone());
+        let record = Record { value, revision: 1, etag: new_etag(1), created_at_ms: self.now_ms, visible_at_ms: self.now_ms + self.lag_ms };
+        self.objects.kinds.entry(kind.to_string()).or_default().insert(id.to_string(), record.clone());
         self.changed = true;
         record
     }
@@ -133,11 +122,7 @@ impl<'a> Txn<'a> {
 
     /// Stores a record verbatim (admin seeding).
     pub fn put_record(&mut self, kind: &str, id: &str, record: Record) {
-        self.objects
-            .kinds
-            .entry(kind.to_string())
-            .or_default()
-            .insert(id.to_string(), record);
+        self.objects.kinds.entry(kind.to_string()).or_default().insert(id.to_string(), record);
         self.changed = true;
     }
 
@@ -193,17 +178,8 @@ impl AppState {
             Some(path) if path.exists() => load_objects(path)?,
             _ => Objects::default(),
         };
-        let runtime = Runtime {
-            lag_ms: initial_lag_ms,
-            ..Runtime::default()
-        };
-        Ok(AppState {
-            shared: Arc::new(Shared {
-                settings,
-                objects: Mutex::new(objects),
-                runtime: Mutex::new(runtime),
-            }),
-        })
+        let runtime = Runtime { lag_ms: initial_lag_ms, ..Runtime::default() };
+        Ok(AppState { shared: Arc::new(Shared { settings, objects: Mutex::new(objects), runtime: Mutex::new(runtime) }) })
     }
 
     pub fn settings(&self) -> &Settings {
@@ -222,12 +198,7 @@ impl AppState {
     pub fn with_objects<R>(&self, f: impl FnOnce(&mut Txn<'_>) -> R) -> R {
         let lag_ms = self.runtime().lag_ms;
         let mut objects = lock(&self.shared.objects);
-        let mut txn = Txn {
-            objects: &mut objects,
-            now_ms: now_ms(),
-            lag_ms,
-            changed: false,
-        };
+        let mut txn = Txn { objects: &mut objects, now_ms: now_ms(), lag_ms, changed: false };
         let result = f(&mut txn);
         if txn.changed {
             if let Some(path) = &self.shared.settings.state_file {
@@ -252,23 +223,16 @@ impl AppState {
 
 /// A poisoned lock only means another handler panicked; the data is still usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// IBM-style UTC timestamp with milliseconds, e.g. `2024-05-01T12:00:00.123Z`.
 pub fn iso_timestamp(epoch_ms: u64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&format).ok())
@@ -286,26 +250,16 @@ const STATE_FORMAT_VERSION: u32 = 1;
 
 fn load_objects(path: &Path) -> io::Result<Objects> {
     let text = std::fs::read_to_string(path)?;
-    let file: StateFile = serde_json::from_str(&text).map_err(|err| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: {err}", path.display()),
-        )
-    })?;
+    let file: StateFile =
+        serde_json::from_str(&text).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {err}", path.display())))?;
     Ok(file.objects)
 }
 
 /// Temp file in the same directory + rename, so a crash never leaves a half-written state.
 fn save_objects(path: &Path, objects: &Objects) -> io::Result<()> {
-    let file = StateFile {
-        format_version: STATE_FORMAT_VERSION,
-        objects: objects.clone(),
-    };
+    let file = StateFile { format_version: STATE_FORMAT_VERSION, objects: objects.clone() };
     let text = serde_json::to_string_pretty(&file).map_err(io::Error::other)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
@@ -344,15 +298,11 @@ mod tests {
     fn update_bumps_revision_and_etag() {
         let state = AppState::new(settings(None), 0).unwrap();
         let created = state.with_objects(|tx| tx.create("things", "a", json!({"x": 1})));
-        let updated = state
-            .with_objects(|tx| tx.update("things", "a", json!({"x": 2})))
-            .unwrap();
+        let updated = state.with_objects(|tx| tx.update("things", "a", json!({"x": 2}))).unwrap();
         assert_eq!(updated.revision, 2);
         assert!(updated.etag.starts_with("2-"));
         assert_ne!(created.etag, updated.etag);
-        assert!(state
-            .with_objects(|tx| tx.update("things", "missing", json!({})))
-            .is_none());
+        assert!(state.with_objects(|tx| tx.update("things", "missing", json!({}))).is_none());
     }
 
     #[test]

@@ -18,10 +18,7 @@ pub const KIND: &str = "tags";
 const MAX_PER_CALL: usize = 100;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v3/tags", get(list_tags))
-        .route("/v3/tags/attach", post(attach))
-        .route("/v3/tags/detach", post(detach))
+    Router::new().route("/v3/tags", get(list_tags)).route("/v3/tags/attach", post(attach)).route("/v3/tags/detach", post(detach))
 }
 
 fn valid_tag(name: &str) -> bool {
@@ -51,7 +48,11 @@ async fn list_tags(State(state): State<AppState>, Query(query): Query<HashMap<St
     };
     let limit: usize = match query.get("limit") {
         None => 100,
-        Some(l) => l.parse().ok().filter(|l| (1..=1000).contains(l)).ok_or_else(|| ApiError::invalid_body("'limit' must be between 1 and 1000."))?,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::invalid_body("'limit' must be between 1 and 1000."))?,
     };
     let user = query.get("tag_type").is_none_or(|t| t == "user");
     let names: Vec<String> = if !user {
@@ -59,12 +60,7 @@ async fn list_tags(State(state): State<AppState>, Query(query): Query<HashMap<St
     } else {
         state.with_objects(|tx| match query.get("attached_to") {
             Some(crn) => tags_of(tx, crn).into_iter().collect(),
-            None => tx
-                .iter_visible(KIND)
-                .flat_map(|(crn, _)| tags_of(tx, crn))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            None => tx.iter_visible(KIND).flat_map(|(crn, _)| tags_of(tx, crn)).collect::<BTreeSet<_>>().into_iter().collect(),
         })
     };
     let mut names = names;
@@ -90,7 +86,9 @@ fn parse_call(body: &Bytes, query: &HashMap<String, String>) -> Result<(Vec<Stri
         return Err(ApiError::invalid_body(format!("Give between 1 and {MAX_PER_CALL} tag names.")));
     }
     if let Some(bad) = names.iter().find(|n| !valid_tag(n)) {
-        return Err(ApiError::invalid_body(format!("The tag name '{bad}' is invalid: 1-128 characters, letters, digits, spaces and _ - . : only.")));
+        return Err(ApiError::invalid_body(format!(
+            "The tag name '{bad}' is invalid: 1-128 characters, letters, digits, spaces and _ - . : only."
+        )));
     }
     // Tags are not case-sensitive: IBM stores them lowercase.
     for name in &mut names {

@@ -30,14 +30,8 @@ const DEFAULT_PROCESSING_MS: u64 = 300;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v2/accounts/{account_id}/users",
-            get(list_users).post(invite_users),
-        )
-        .route(
-            "/v2/accounts/{account_id}/users/{iam_id}",
-            get(get_user).delete(remove_user),
-        )
+        .route("/v2/accounts/{account_id}/users", get(list_users).post(invite_users))
+        .route("/v2/accounts/{account_id}/users/{iam_id}", get(get_user).delete(remove_user))
 }
 
 /// `IBMid-` + 10 hex digits derived from the lowercased email (FNV-1a), so a re-invite of the same
@@ -63,10 +57,7 @@ fn check_account(account_id: &str, caller: &Caller) -> Result<(), ApiError> {
 }
 
 fn user_not_found(iam_id: &str) -> ApiError {
-    ApiError::not_found(
-        "not_found",
-        format!("User '{iam_id}' was not found in the account."),
-    )
+    ApiError::not_found("not_found", format!("User '{iam_id}' was not found in the account."))
 }
 
 /// The profile without the emulator's private fields.
@@ -90,31 +81,18 @@ fn settle_invites(tx: &mut Txn<'_>) {
         .collect();
     let due: Vec<(String, Value)> = tx
         .iter_all(USERS)
-        .filter(|(_, r)| {
-            r.value["state"] == "PROCESSING"
-                && r.value["_ready_at_ms"].as_u64().is_some_and(|t| t <= now)
-        })
+        .filter(|(_, r)| r.value["state"] == "PROCESSING" && r.value["_ready_at_ms"].as_u64().is_some_and(|t| t <= now))
         .map(|(k, r)| (k.clone(), r.value.clone()))
         .collect();
     for (iam_id, mut user) in due {
-        let domain = user["email"]
-            .as_str()
-            .and_then(|e| e.rsplit_once('@'))
-            .map(|(_, d)| d.to_lowercase())
-            .unwrap_or_default();
+        let domain = user["email"].as_str().and_then(|e| e.rsplit_once('@')).map(|(_, d)| d.to_lowercase()).unwrap_or_default();
         if error_domains.contains(&domain) {
             user["state"] = json!("ERROR_WHILE_PROCESSING");
-            user["substate"] = json!(format!(
-                "invitations to the domain {domain} are not allowed in this account"
-            ));
+            user["substate"] = json!(format!("invitations to the domain {domain} are not allowed in this account"));
         } else {
             user["state"] = json!("PENDING");
-            let groups: Vec<String> = user["_access_groups"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|g| g.as_str().map(String::from))
-                .collect();
+            let groups: Vec<String> =
+                user["_access_groups"].as_array().into_iter().flatten().filter_map(|g| g.as_str().map(String::from)).collect();
             let by = user["_invited_by"].as_str().unwrap_or_default().to_string();
             add_user_to_groups(tx, &iam_id, &groups, &by);
         }
@@ -134,31 +112,23 @@ async fn list_users(
 ) -> Result<Json<Value>, ApiError> {
     check_account(&account_id, &caller)?;
     let limit = match query.get("limit") {
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=100).contains(l))
-            .ok_or_else(|| ApiError::invalid_body("'limit' must be 1 to 100."))?,
+        Some(l) => {
+            l.parse::<usize>().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::invalid_body("'limit' must be 1 to 100."))?
+        }
         None => 100,
     };
     let start = match query.get("_start") {
-        Some(s) => s
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_body("'_start' is not a page token of this list."))?,
+        Some(s) => s.parse::<usize>().map_err(|_| ApiError::invalid_body("'_start' is not a page token of this list."))?,
         None => 0,
     };
     let users: Vec<Value> = state.with_objects(|tx| {
         settle_invites(tx);
-        tx.iter_visible(USERS)
-            .filter(|(_, r)| r.value["account_id"] == *account_id)
-            .map(|(_, r)| presented(&r.value))
-            .collect()
+        tx.iter_visible(USERS).filter(|(_, r)| r.value["account_id"] == *account_id).map(|(_, r)| presented(&r.value)).collect()
     });
     let total = users.len();
     let page: Vec<Value> = users.into_iter().skip(start).take(limit).collect();
     let path = format!("/v2/accounts/{account_id}/users");
-    let next_url =
-        (start + limit < total).then(|| format!("{path}?limit={limit}&_start={}", start + limit));
+    let next_url = (start + limit < total).then(|| format!("{path}?limit={limit}&_start={}", start + limit));
     Ok(Json(json!({
         "total_results": total, "limit": limit, "first_url": format!("{path}?limit={limit}"),
         "next_url": next_url, "resources": page,
@@ -185,38 +155,20 @@ async fn invite_users(
 ) -> Result<Response, ApiError> {
     check_account(&account_id, &caller)?;
     if !caller.iam_id.starts_with("IBMid-") {
-        return Err(ApiError::platform(
-            StatusCode::FORBIDDEN,
-            "insufficent_permissions",
-            "Service IDs can't invite users.",
-        ));
+        return Err(ApiError::platform(StatusCode::FORBIDDEN, "insufficent_permissions", "Service IDs can't invite users."));
     }
     let body = parse_json_object(&body)?;
     let Some(Value::Array(users)) = body.get("users") else {
-        return Err(ApiError::invalid_body(
-            "The field 'users' is required and must be a list.",
-        ));
+        return Err(ApiError::invalid_body("The field 'users' is required and must be a list."));
     };
-    let emails: Vec<String> = users
-        .iter()
-        .map(|u| u["email"].as_str().unwrap_or_default().trim().to_string())
-        .collect();
+    let emails: Vec<String> = users.iter().map(|u| u["email"].as_str().unwrap_or_default().trim().to_string()).collect();
     if emails.is_empty() || emails.iter().any(|e| !valid_email(e)) {
-        return Err(ApiError::invalid_body(
-            "Every invited user needs a valid 'email'.",
-        ));
+        return Err(ApiError::invalid_body("Every invited user needs a valid 'email'."));
     }
     let groups: Vec<String> = match body.get("access_groups") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(g)) => g
-            .iter()
-            .filter_map(|x| x.as_str().map(String::from))
-            .collect(),
-        Some(_) => {
-            return Err(ApiError::invalid_body(
-                "'access_groups' must be a list of access group IDs.",
-            ))
-        }
+        Some(Value::Array(g)) => g.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+        Some(_) => return Err(ApiError::invalid_body("'access_groups' must be a list of access group IDs.")),
     };
     let resources = state.with_objects(|tx| {
         settle_invites(tx);
@@ -225,12 +177,17 @@ async fn invite_users(
                 return Err(ApiError::invalid_body(format!("Access group '{g}' does not exist.")));
             }
         }
-        let processing_ms = tx.get(SETTINGS_KIND, SETTINGS_ID).and_then(|r| r.value["invite_processing_ms"].as_u64()).unwrap_or(DEFAULT_PROCESSING_MS);
+        let processing_ms =
+            tx.get(SETTINGS_KIND, SETTINGS_ID).and_then(|r| r.value["invite_processing_ms"].as_u64()).unwrap_or(DEFAULT_PROCESSING_MS);
         let mut out = Vec::new();
         for email in &emails {
             let iam_id = iam_id_for_email(email);
             if tx.get(USERS, &iam_id).is_some() {
-                return Err(ApiError::platform(StatusCode::CONFLICT, "user_already_exists", format!("{email} is already a user of the account.")));
+                return Err(ApiError::platform(
+                    StatusCode::CONFLICT,
+                    "user_already_exists",
+                    format!("{email} is already a user of the account."),
+                ));
             }
             let user = json!({
                 "id": iam_id, "iam_id": iam_id, "realm": "IBMid", "user_id": email, "firstname": "", "lastname": "",
@@ -242,11 +199,7 @@ async fn invite_users(
         }
         Ok(out)
     })?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "resources": resources })),
-    )
-        .into_response())
+    Ok((StatusCode::ACCEPTED, Json(json!({ "resources": resources }))).into_response())
 }
 
 async fn get_user(
@@ -271,18 +224,10 @@ async fn remove_user(
 ) -> Result<StatusCode, ApiError> {
     check_account(&account_id, &caller)?;
     if !caller.iam_id.starts_with("IBMid-") {
-        return Err(ApiError::platform(
-            StatusCode::FORBIDDEN,
-            "insufficent_permissions",
-            "Service IDs can't remove users.",
-        ));
+        return Err(ApiError::platform(StatusCode::FORBIDDEN, "insufficent_permissions", "Service IDs can't remove users."));
     }
     state.with_objects(|tx| {
-        if tx
-            .get_visible(USERS, &iam_id)
-            .filter(|r| r.value["account_id"] == *account_id)
-            .is_none()
-        {
+        if tx.get_visible(USERS, &iam_id).filter(|r| r.value["account_id"] == *account_id).is_none() {
             return Err(user_not_found(&iam_id));
         }
         tx.remove(USERS, &iam_id);
@@ -297,14 +242,8 @@ mod tests {
 
     #[test]
     fn iam_id_ignores_email_case() {
-        assert_eq!(
-            iam_id_for_email("Ada@Example.com"),
-            iam_id_for_email("ada@example.com")
-        );
-        assert_ne!(
-            iam_id_for_email("ada@example.com"),
-            iam_id_for_email("bob@example.com")
-        );
+        assert_eq!(iam_id_for_email("Ada@Example.com"), iam_id_for_email("ada@example.com"));
+        assert_ne!(iam_id_for_email("ada@example.com"), iam_id_for_email("bob@example.com"));
         assert!(iam_id_for_email("a@b.c").starts_with("IBMid-"));
         assert!(valid_email("a@b.co") && !valid_email("nope") && !valid_email("a@b"));
     }

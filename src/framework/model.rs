@@ -79,8 +79,8 @@ pub fn from_value_with_unknowns<T: DeserializeOwned>(value: &Value) -> Result<T,
 
 /// Encodes a model as a value of the schema's type.
 pub fn to_value<T: Serialize>(model: &T, ty: &Type) -> Result<Value, ValueError> {
-    let json = serde_json::to_value(model)
-        .map_err(|e| ValueError { path: AttributePath::root(), message: format!("cannot encode: {e}") })?;
+    let json =
+        serde_json::to_value(model).map_err(|e| ValueError { path: AttributePath::root(), message: format!("cannot encode: {e}") })?;
     Value::from_json(&json, ty)
 }
 
@@ -124,12 +124,7 @@ mod tests {
     }
 
     fn ty() -> Type {
-        Type::object([
-            ("name", Type::String),
-            ("id", Type::String),
-            ("actions", Type::set(Type::String)),
-            ("limit", Type::Number),
-        ])
+        Type::object([("name", Type::String), ("id", Type::String), ("actions", Type::set(Type::String)), ("limit", Type::Number)])
     }
 
     #[test]

@@ -50,12 +50,7 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// The configured limit for `op`, or `default`.
 pub fn timeout_for(state_or_config: &Value, op: &str, default: Duration) -> Duration {
-    state_or_config
-        .get("timeouts")
-        .and_then(|t| t.get(op))
-        .and_then(Value::as_str)
-        .and_then(parse_duration)
-        .unwrap_or(default)
+    state_or_config.get("timeouts").and_then(|t| t.get(op)).and_then(Value::as_str).and_then(parse_duration).unwrap_or(default)
 }
 
 /// Shape check for ValidateResourceConfig.

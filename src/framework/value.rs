@@ -45,8 +45,7 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(attrs) => {
-                let fields: serde_json::Map<String, serde_json::Value> =
-                    attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let fields: serde_json::Map<String, serde_json::Value> = attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
                 json!(["object", fields])
             }
         }
@@ -300,15 +299,10 @@ impl Value {
             (Value::List(items) | Value::Set(items), Type::List(elem) | Type::Set(elem)) => {
                 M::Array(items.iter().map(|v| v.to_rmpv(elem)).collect())
             }
-            (Value::Map(m), Type::Map(elem)) => {
-                M::Map(m.iter().map(|(k, v)| (M::from(k.as_str()), v.to_rmpv(elem))).collect())
+            (Value::Map(m), Type::Map(elem)) => M::Map(m.iter().map(|(k, v)| (M::from(k.as_str()), v.to_rmpv(elem))).collect()),
+            (Value::Object(m), Type::Object(attrs)) => {
+                M::Map(attrs.iter().map(|(k, t)| (M::from(k.as_str()), m.get(k).unwrap_or(&Value::Null).to_rmpv(t))).collect())
             }
-            (Value::Object(m), Type::Object(attrs)) => M::Map(
-                attrs
-                    .iter()
-                    .map(|(k, t)| (M::from(k.as_str()), m.get(k).unwrap_or(&Value::Null).to_rmpv(t)))
-                    .collect(),
-            ),
             // A value that does not fit its type is a provider bug; encode it as null rather than crash.
             _ => M::Nil,
         }
@@ -461,10 +455,7 @@ mod tests {
 
     #[test]
     fn sets_compare_without_order_and_schema_drops_old_attributes() {
-        assert_eq!(
-            Value::Set(vec![Value::string("a"), Value::string("b")]),
-            Value::Set(vec![Value::string("b"), Value::string("a")])
-        );
+        assert_eq!(Value::Set(vec![Value::string("a"), Value::string("b")]), Value::Set(vec![Value::string("b"), Value::string("a")]));
         let ty = Type::object([("name", Type::String)]);
         let v = Value::from_json(&serde_json::json!({"name": "n", "gone": 1}), &ty).expect("decodes");
         assert_eq!(v.get("name"), Some(&Value::string("n")));

@@ -207,19 +207,11 @@ impl Client {
                 PageStyle::NextHref,
             )
             .await?;
-        items
-            .into_iter()
-            .map(|i| serde_json::from_value(i).map_err(|e| Error::Decode(format!("access group: {e}"))))
-            .collect()
+        items.into_iter().map(|i| serde_json::from_value(i).map_err(|e| Error::Decode(format!("access group: {e}")))).collect()
     }
 
     async fn get_access_group_response(&self, id: &str) -> Result<Option<ApiResponse>, Error> {
-        match self
-            .request(Api::Iam, Method::GET, format!("/v2/groups/{}", path_segment(id)))
-            .query("show_crn", "true")
-            .send()
-            .await
-        {
+        match self.request(Api::Iam, Method::GET, format!("/v2/groups/{}", path_segment(id))).query("show_crn", "true").send().await {
             Ok(r) => Ok(Some(r)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -254,9 +246,8 @@ impl Client {
     /// The group's static members (all pages).
     pub async fn list_static_members(&self, group_id: &str) -> Result<Vec<GroupMember>, Error> {
         let path = format!("/v2/groups/{}/members", path_segment(group_id));
-        let items = self
-            .collect_pages(Api::Iam, &path, &[("membership_type", "static"), ("limit", "100")], "members", PageStyle::NextHref)
-            .await?;
+        let items =
+            self.collect_pages(Api::Iam, &path, &[("membership_type", "static"), ("limit", "100")], "members", PageStyle::NextHref).await?;
         items
             .into_iter()
             .map(|i| serde_json::from_value::<GroupMember>(i).map_err(|e| Error::Decode(format!("group member: {e}"))))

@@ -99,9 +99,7 @@ pub(crate) fn renewal_times(now: i64, expires_in: Option<i64>, expiration: Optio
 /// Decodes the JWT payload (middle segment, base64url) without checking the signature.
 pub(crate) fn decode_claims(jwt: &str) -> Option<Claims> {
     let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -156,20 +154,20 @@ impl Client {
     /// The account and IAM id this client acts as.
     pub async fn identity(&self) -> Result<Identity, Error> {
         let token = self.bearer().await?;
-        let claims = token.claims.clone().ok_or_else(|| {
-            Error::Decode("the IAM access token is not a readable JWT; cannot tell the account and caller".into())
-        })?;
+        let claims = token
+            .claims
+            .clone()
+            .ok_or_else(|| Error::Decode("the IAM access token is not a readable JWT; cannot tell the account and caller".into()))?;
         let account_id = match &self.inner.cfg.account_id {
             Some(a) => a.clone(),
-            None => claims.account.as_ref().and_then(|a| a.bss.clone()).ok_or_else(|| {
-                Error::Config("the IAM token names no account (account.bss); set account_id in the provider".into())
-            })?,
+            None => claims
+                .account
+                .as_ref()
+                .and_then(|a| a.bss.clone())
+                .ok_or_else(|| Error::Config("the IAM token names no account (account.bss); set account_id in the provider".into()))?,
         };
-        let iam_id = claims
-            .iam_id
-            .clone()
-            .or(claims.id.clone())
-            .ok_or_else(|| Error::Decode("the IAM token has no iam_id claim".into()))?;
+        let iam_id =
+            claims.iam_id.clone().or(claims.id.clone()).ok_or_else(|| Error::Decode("the IAM token has no iam_id claim".into()))?;
         Ok(Identity { account_id, iam_id })
     }
 
@@ -208,16 +206,12 @@ impl Client {
             e.message = scrub(&format!("IAM token exchange: {}", e.message), key);
             return Err(Error::Api(e));
         }
-        let resp: TokenResponse = serde_json::from_slice(&raw.body)
-            .map_err(|e| Error::Decode(format!("IAM token response: {e}")))?;
-        let access_token = resp
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::Decode("IAM token response has no access_token".into()))?;
+        let resp: TokenResponse = serde_json::from_slice(&raw.body).map_err(|e| Error::Decode(format!("IAM token response: {e}")))?;
+        let access_token =
+            resp.access_token.filter(|t| !t.is_empty()).ok_or_else(|| Error::Decode("IAM token response has no access_token".into()))?;
         let claims = decode_claims(&access_token);
         let now = (inner.tokens.clock)();
-        let (refresh_at, expires_at) =
-            renewal_times(now, resp.expires_in, resp.expiration, claims.as_ref().and_then(|c| c.exp));
+        let (refresh_at, expires_at) = renewal_times(now, resp.expires_in, resp.expiration, claims.as_ref().and_then(|c| c.exp));
         log::debug!("IAM token obtained; renewing after {refresh_at}, expires at {expires_at}");
         Ok(Token { access_token, refresh_at, expires_at, claims })
     }
@@ -321,9 +315,7 @@ mod tests {
         let mut tasks = Vec::new();
         for i in 0..25 {
             let c = client.clone();
-            tasks.push(tokio::spawn(async move {
-                c.request(Api::Iam, Method::GET, format!("/v1/thing/{i}")).send().await
-            }));
+            tasks.push(tokio::spawn(async move { c.request(Api::Iam, Method::GET, format!("/v1/thing/{i}")).send().await }));
         }
         for t in tasks {
             t.await.unwrap().unwrap();
@@ -395,7 +387,9 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, Error::Auth(_)));
         assert!(
-            text.contains("IBM Cloud IAM rejected the API key (BXNIM0415E: Provided API key could not be found.) — check api_key / IC_API_KEY"),
+            text.contains(
+                "IBM Cloud IAM rejected the API key (BXNIM0415E: Provided API key could not be found.) — check api_key / IC_API_KEY"
+            ),
             "{text}"
         );
         assert!(!text.contains(TEST_KEY));

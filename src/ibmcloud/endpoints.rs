@@ -56,9 +56,7 @@ impl Api {
     fn public_default(self, region: &str) -> String {
         match self {
             Api::Iam | Api::IamPolicy => "https://iam.cloud.ibm.com".into(),
-            Api::ResourceController | Api::ResourceManager => {
-                "https://resource-controller.cloud.ibm.com".into()
-            }
+            Api::ResourceController | Api::ResourceManager => "https://resource-controller.cloud.ibm.com".into(),
             Api::UserManagement => "https://user-management.cloud.ibm.com".into(),
             Api::GlobalCatalog => "https://globalcatalog.cloud.ibm.com".into(),
             Api::Tagging => "https://tags.global-search-tagging.cloud.ibm.com".into(),
@@ -120,9 +118,7 @@ impl Endpoints {
         let uniform = non_empty(env(UNIFORM_ENV));
         let mut bases: [String; 8] = Default::default();
         for (i, api) in Api::ALL.iter().enumerate() {
-            let chosen = non_empty(overrides.get(api.key()).cloned())
-                .or_else(|| non_empty(env(api.env_var())))
-                .or_else(|| uniform.clone());
+            let chosen = non_empty(overrides.get(api.key()).cloned()).or_else(|| non_empty(env(api.env_var()))).or_else(|| uniform.clone());
             let url = match chosen {
                 Some(u) => u,
                 None => {
@@ -264,8 +260,7 @@ mod tests {
         for ok in ["http://127.0.0.1:1", "http://127.9.9.9", "http://[::1]:8080", "http://localhost:3000", "http://LOCALHOST"] {
             assert!(Endpoints::resolve(&block(&[("iam", ok)]), &|_| None, "us-east").is_ok(), "{ok}");
         }
-        let err = Endpoints::resolve(&block(&[("user_management", "http://um.example.com")]), &|_| None, "us-east")
-            .unwrap_err();
+        let err = Endpoints::resolve(&block(&[("user_management", "http://um.example.com")]), &|_| None, "us-east").unwrap_err();
         assert_eq!(err.key, "user_management");
         let text = err.to_string();
         assert!(text.contains("user_management") && text.contains("use https"), "{text}");

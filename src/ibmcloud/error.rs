@@ -26,11 +26,7 @@ pub enum Error {
     /// A create request failed in a way that leaves open whether the object was created
     /// (5xx other than 503, or a timeout after the request was sent). The caller should look the
     /// object up before trying again; [`crate::ibmcloud::Client::create_with_lookup`] does that.
-    OutcomeUnknown {
-        method: String,
-        path: String,
-        cause: Box<Error>,
-    },
+    OutcomeUnknown { method: String, path: String, cause: Box<Error> },
 }
 
 impl Error {
@@ -76,10 +72,9 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "invalid configuration: {m}"),
             Error::Decode(m) => write!(f, "unexpected response from IBM Cloud: {m}"),
             Error::WaitTimeout(m) => write!(f, "{m}"),
-            Error::OutcomeUnknown { method, path, cause } => write!(
-                f,
-                "{method} {path}: outcome unknown, the object may or may not have been created ({cause})"
-            ),
+            Error::OutcomeUnknown { method, path, cause } => {
+                write!(f, "{method} {path}: outcome unknown, the object may or may not have been created ({cause})")
+            }
         }
     }
 }
@@ -113,19 +108,8 @@ impl ApiError {
             Ok(body @ Value::Object(_)) => Self::from_json(status, body),
             _ => {
                 let snippet: String = text.trim().chars().take(SNIPPET_CHARS).collect();
-                let message = if snippet.is_empty() {
-                    status_text(status)
-                } else {
-                    format!("{}: {snippet}", status_text(status))
-                };
-                ApiError {
-                    status,
-                    code: None,
-                    message,
-                    trace: None,
-                    details: None,
-                    body: Value::String(snippet),
-                }
+                let message = if snippet.is_empty() { status_text(status) } else { format!("{}: {snippet}", status_text(status)) };
+                ApiError { status, code: None, message, trace: None, details: None, body: Value::String(snippet) }
             }
         }
     }

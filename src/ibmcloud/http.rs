@@ -176,8 +176,7 @@ impl RequestBuilder {
         let body = if raw.body.iter().all(u8::is_ascii_whitespace) {
             Value::Null
         } else {
-            serde_json::from_slice(&raw.body)
-                .map_err(|e| Error::Decode(format!("{label}: body is not JSON ({e})")))?
+            serde_json::from_slice(&raw.body).map_err(|e| Error::Decode(format!("{label}: body is not JSON ({e})")))?
         };
         let etag = raw.headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(ApiResponse { status: raw.status, etag, body, headers: raw.headers })
@@ -190,10 +189,8 @@ impl RequestBuilder {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         for (name, value) in &self.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::Config(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| Error::Config(format!("invalid value for header {name}")))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Config(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(value).map_err(|_| Error::Config(format!("invalid value for header {name}")))?;
             if name == IF_MATCH {
                 headers.insert(name, value);
             } else {
@@ -229,11 +226,7 @@ struct Prepared {
 
 impl Prepared {
     async fn send_once(&self, inner: &Inner, token: &str) -> Attempt {
-        let mut rb = inner
-            .http
-            .request(self.method.clone(), &self.url)
-            .headers(self.headers.clone())
-            .bearer_auth(token);
+        let mut rb = inner.http.request(self.method.clone(), &self.url).headers(self.headers.clone()).bearer_auth(token);
         if !self.query.is_empty() {
             rb = rb.query(&self.query);
         }
@@ -250,7 +243,10 @@ pub(crate) enum Attempt {
     /// Failed before the request went out (DNS, connect, TLS handshake).
     NotSent(String),
     /// Failed after the request may have been sent.
-    MaybeSent { timeout: bool, message: String },
+    MaybeSent {
+        timeout: bool,
+        message: String,
+    },
 }
 
 pub(crate) struct RawResponse {
@@ -316,9 +312,7 @@ pub(crate) enum Decision {
 pub(crate) fn retry_decision(failure: Failure, creates: bool, retries_done: u32, max_retries: u32) -> Decision {
     // These leave no doubt that nothing happened, so even a create may be repeated.
     let surely_no_effect = matches!(failure, Failure::Status(429) | Failure::Status(503) | Failure::NotSent);
-    let retryable = surely_no_effect
-        || matches!(failure, Failure::Status(s) if s >= 500 && s != 501)
-        || failure == Failure::MaybeSent;
+    let retryable = surely_no_effect || matches!(failure, Failure::Status(s) if s >= 500 && s != 501) || failure == Failure::MaybeSent;
     if !retryable {
         Decision::GiveUp
     } else if creates && !surely_no_effect {
@@ -381,11 +375,7 @@ where
         let (failure, retry_after) = match &outcome {
             Attempt::Response(r) => {
                 log::debug!("{label} -> {} (attempt {n})", r.status);
-                let ra = r
-                    .headers
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry_after_delay(v, SystemTime::now()));
+                let ra = r.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| retry_after_delay(v, SystemTime::now()));
                 (Failure::Status(r.status), ra)
             }
             Attempt::NotSent(m) => {
@@ -524,8 +514,7 @@ mod tests {
     #[tokio::test]
     async fn retry_after_429_then_success() {
         let mock = Mock::start(|req, n| match n {
-            0 => Reply::json(429, json!({"errors":[{"code":"too_many_requests","message":"slow down"}]}))
-                .header("Retry-After", "0"),
+            0 => Reply::json(429, json!({"errors":[{"code":"too_many_requests","message":"slow down"}]})).header("Retry-After", "0"),
             _ => Reply::json(200, json!({"ok": req.path})),
         })
         .await;
@@ -567,8 +556,7 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_max_retries_with_decoded_error() {
         let mock = Mock::start(|_, _| {
-            Reply::json(502, json!({"error_code":"RC-Bad","message":"gateway","transaction_id":"t9"}))
-                .header("Retry-After", "0")
+            Reply::json(502, json!({"error_code":"RC-Bad","message":"gateway","transaction_id":"t9"})).header("Retry-After", "0")
         })
         .await;
         let client = test_client(&mock, 2);
@@ -596,13 +584,7 @@ mod tests {
     async fn create_not_retried_on_500_and_lookup_used() {
         let mock = Mock::start(|_, _| Reply::json(500, json!({"errors":[{"code":"boom","message":"internal"}]}))).await;
         let client = test_client(&mock, 3);
-        let err = client
-            .request(Api::IamPolicy, Method::POST, "/v2/roles")
-            .creates()
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap_err();
+        let err = client.request(Api::IamPolicy, Method::POST, "/v2/roles").creates().json(&json!({})).send().await.unwrap_err();
         assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err}");
         assert_eq!(err.status(), Some(500));
         assert_eq!(mock.count("POST", "/v2/roles"), 1);
@@ -613,9 +595,7 @@ mod tests {
                 || client.request(Api::IamPolicy, Method::POST, "/v2/roles").json(&json!({})),
                 || {
                     lookups.fetch_add(1, Ordering::SeqCst);
-                    async {
-                        Ok(Some(ApiResponse { status: 200, etag: None, body: json!({"id":"found"}), headers: HeaderMap::new() }))
-                    }
+                    async { Ok(Some(ApiResponse { status: 200, etag: None, body: json!({"id":"found"}), headers: HeaderMap::new() })) }
                 },
             )
             .await
@@ -633,13 +613,8 @@ mod tests {
         })
         .await;
         let client = test_client(&mock, 3);
-        let found = client
-            .create_with_lookup(
-                || client.request(Api::IamPolicy, Method::POST, "/v2/roles"),
-                || async { Ok(None) },
-            )
-            .await
-            .unwrap();
+        let found =
+            client.create_with_lookup(|| client.request(Api::IamPolicy, Method::POST, "/v2/roles"), || async { Ok(None) }).await.unwrap();
         assert_eq!((found.status, found.body), (201, json!({"id":"new"})));
         assert_eq!(mock.count("POST", "/v2/roles"), 2);
     }

@@ -100,12 +100,7 @@ impl Client {
         entity_tag: &str,
         update: &AccountSettingsUpdate,
     ) -> Result<AccountSettings, Error> {
-        self.request(Api::Iam, Method::PUT, settings_path(account_id))
-            .if_match(entity_tag)
-            .json(update)
-            .send()
-            .await?
-            .json()
+        self.request(Api::Iam, Method::PUT, settings_path(account_id)).if_match(entity_tag).json(update).send().await?.json()
     }
 }
 
@@ -120,9 +115,12 @@ mod tests {
         let mock = Mock::start(|req, _| match req.method.as_str() {
             "GET" => {
                 assert_eq!(req.path, "/v1/accounts/acct1/settings/identity");
-                Reply::json(200, json!({"account_id":"acct1","entity_tag":"3-ab","restrict_user_list_visibility":"NOT_RESTRICTED",
+                Reply::json(
+                    200,
+                    json!({"account_id":"acct1","entity_tag":"3-ab","restrict_user_list_visibility":"NOT_RESTRICTED",
                     "restrict_user_domains":[{"realm_id":"IBMid","invitation_email_allow_patterns":["*@x.org"],"restrict_invitation":true}],
-                    "session_expiration_in_seconds":"86400","mfa":"NONE","allowed_ip_addresses":""}))
+                    "session_expiration_in_seconds":"86400","mfa":"NONE","allowed_ip_addresses":""}),
+                )
             }
             "PUT" => {
                 assert_eq!(req.headers.get("if-match").unwrap(), "3-ab");

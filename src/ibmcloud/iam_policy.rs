@@ -104,10 +104,7 @@ pub fn role_conflict(err: &Error) -> Option<RoleConflict> {
 fn conflicting<T: serde::de::DeserializeOwned>(err: &Error, code: &str, key: &str) -> Option<(T, Option<String>)> {
     let api = err.as_api().filter(|e| e.status == 409)?;
     let errors = api.body.get("errors").and_then(Value::as_array)?;
-    let conflict = errors
-        .iter()
-        .find(|e| e.get("code").and_then(Value::as_str) == Some(code))?
-        .pointer("/details/conflicts_with")?;
+    let conflict = errors.iter().find(|e| e.get("code").and_then(Value::as_str) == Some(code))?.pointer("/details/conflicts_with")?;
     let existing = T::deserialize(conflict.get(key)?).ok()?;
     let etag = conflict.get("etag").and_then(Value::as_str).map(str::to_owned);
     Some((existing, etag))
@@ -147,12 +144,7 @@ impl Client {
     }
 
     /// Fetches the named custom role (with its ETag) if it exists.
-    async fn find_custom_role_response(
-        &self,
-        account_id: &str,
-        service_name: &str,
-        name: &str,
-    ) -> Result<Option<ApiResponse>, Error> {
+    async fn find_custom_role_response(&self, account_id: &str, service_name: &str, name: &str) -> Result<Option<ApiResponse>, Error> {
         let list: RoleList = self
             .request(Api::IamPolicy, Method::GET, "/v2/roles")
             .query("account_id", account_id)
@@ -189,12 +181,8 @@ impl Client {
         etag: &str,
         update: &CustomRoleUpdate,
     ) -> Result<(CustomRole, Option<String>), Error> {
-        let resp = self
-            .request(Api::IamPolicy, Method::PUT, format!("/v2/roles/{}", path_segment(id)))
-            .if_match(etag)
-            .json(update)
-            .send()
-            .await?;
+        let resp =
+            self.request(Api::IamPolicy, Method::PUT, format!("/v2/roles/{}", path_segment(id))).if_match(etag).json(update).send().await?;
         role_with_etag(&resp)
     }
 
@@ -353,10 +341,7 @@ impl Client {
                 PageStyle::NextStart,
             )
             .await?;
-        items
-            .into_iter()
-            .map(|v| Policy::deserialize(v).map_err(|e| Error::Decode(format!("policy in list: {e}"))))
-            .collect()
+        items.into_iter().map(|v| Policy::deserialize(v).map_err(|e| Error::Decode(format!("policy in list: {e}")))).collect()
     }
 
     /// Creates a policy. If the outcome is unknown, the subject's policies are searched for one
@@ -504,9 +489,7 @@ mod tests {
     async fn create_with_unknown_outcome_adopts_the_role_found_by_name() {
         let mock = Mock::start(|req, _| match (req.method.as_str(), req.path.as_str()) {
             ("POST", "/v2/roles") => Reply::json(500, json!({"errors":[{"code":"internal","message":"oops"}]})),
-            ("GET", "/v2/roles") => {
-                Reply::json(200, json!({"custom_roles":[role_json("r0","Other"), role_json("r9","QiskitUser")]}))
-            }
+            ("GET", "/v2/roles") => Reply::json(200, json!({"custom_roles":[role_json("r0","Other"), role_json("r9","QiskitUser")]})),
             ("GET", "/v2/roles/r9") => Reply::json(200, role_json("r9", "QiskitUser")).header("ETag", "3-bb"),
             _ => Reply::json(404, json!({})),
         })
@@ -616,8 +599,11 @@ mod tests {
     #[tokio::test]
     async fn policy_conflict_replace_and_delete() {
         let mock = Mock::start(|req, _| match (req.method.as_str(), req.path.as_str()) {
-            ("POST", _) => Reply::json(409, json!({"errors":[{"code":"policy_conflict_error","message":"Failed to create policy.",
-                "details":{"conflicts_with":{"etag":"2-bb","policy": policy_json("p3")}}}],"status_code":409})),
+            ("POST", _) => Reply::json(
+                409,
+                json!({"errors":[{"code":"policy_conflict_error","message":"Failed to create policy.",
+                "details":{"conflicts_with":{"etag":"2-bb","policy": policy_json("p3")}}}],"status_code":409}),
+            ),
             ("PUT", "/v1/policies/p3") => {
                 assert_eq!(req.headers.get("if-match").unwrap(), "2-bb");
                 let body: Value = serde_json::from_str(&req.body).unwrap();

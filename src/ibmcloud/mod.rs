@@ -33,10 +33,10 @@ pub use self::auth::Identity;
 pub use self::endpoints::{EndpointError, Endpoints, UNIFORM_ENV};
 pub use self::error::{ApiError, Error};
 pub use self::http::{backoff, path_segment, retry_after_delay, ApiResponse, RequestBuilder};
-pub use self::pagination::PageStyle;
-pub use self::iam_policy::{role_conflict, CustomRole, CustomRoleUpdate, NewCustomRole, Role, RoleConflict, RoleList};
-pub use self::iam_policy::{policy_conflict, Policy, PolicyAttribute, PolicyBody, PolicyConflict};
 pub use self::iam_identity::{AccountSettings, AccountSettingsUpdate, UserDomainRestriction, IBMID_REALM};
+pub use self::iam_policy::{policy_conflict, Policy, PolicyAttribute, PolicyBody, PolicyConflict};
+pub use self::iam_policy::{role_conflict, CustomRole, CustomRoleUpdate, NewCustomRole, Role, RoleConflict, RoleList};
+pub use self::pagination::PageStyle;
 pub use self::wait::{poll_until, Poll};
 pub use ::http::Method;
 

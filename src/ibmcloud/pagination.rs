@@ -39,10 +39,8 @@ pub(crate) fn next_page_params(
         PageStyle::NextHref => {
             let Some(href) = text(body.pointer("/next/href")) else { return Ok(None) };
             let params = url_params(&href)?;
-            let offset = params
-                .iter()
-                .find(|(k, _)| k == "offset")
-                .ok_or_else(|| Error::Decode(format!("next.href {href:?} has no offset")))?;
+            let offset =
+                params.iter().find(|(k, _)| k == "offset").ok_or_else(|| Error::Decode(format!("next.href {href:?} has no offset")))?;
             let mut out = vec![offset.clone()];
             out.extend(params.iter().find(|(k, _)| k == "limit").cloned());
             Ok(Some(out))
@@ -104,13 +102,8 @@ impl Client {
         items_key: &str,
         style: PageStyle,
     ) -> Result<Vec<Value>, Error> {
-        let mut query: Vec<(String, String)> =
-            base_query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut offset: u64 = query
-            .iter()
-            .find(|(k, _)| k == "offset")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
+        let mut query: Vec<(String, String)> = base_query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut offset: u64 = query.iter().find(|(k, _)| k == "offset").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
         let mut all = Vec::new();
         let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
@@ -192,7 +185,10 @@ mod tests {
             let q = query_map(&req.query);
             assert_eq!(q.get("resource_group_id").map(String::as_str), Some("rg"));
             match q.get("start").map(String::as_str) {
-                None => Reply::json(200, json!({"resources":[{"id":1},{"id":2}],"next_url":"/v2/resource_instances?start=p2&resource_group_id=rg"})),
+                None => Reply::json(
+                    200,
+                    json!({"resources":[{"id":1},{"id":2}],"next_url":"/v2/resource_instances?start=p2&resource_group_id=rg"}),
+                ),
                 Some("p2") => Reply::json(200, json!({"resources":[{"id":3}],"next_url":null})),
                 Some(other) => panic!("unexpected start {other}"),
             }
@@ -200,7 +196,13 @@ mod tests {
         .await;
         let client = test_client(&mock, 0);
         let items = client
-            .collect_pages(Api::ResourceController, "/v2/resource_instances", &[("resource_group_id", "rg")], "resources", PageStyle::NextUrl)
+            .collect_pages(
+                Api::ResourceController,
+                "/v2/resource_instances",
+                &[("resource_group_id", "rg")],
+                "resources",
+                PageStyle::NextUrl,
+            )
             .await
             .unwrap();
         assert_eq!(items, vec![json!({"id":1}), json!({"id":2}), json!({"id":3})]);

@@ -193,13 +193,8 @@ impl Client {
                 query.push((key, v));
             }
         }
-        let items = self
-            .collect_pages(Api::ResourceController, "/v2/resource_instances", &query, "resources", PageStyle::NextUrl)
-            .await?;
-        items
-            .into_iter()
-            .map(|v| serde_json::from_value(v).map_err(|e| Error::Decode(format!("resource instance: {e}"))))
-            .collect()
+        let items = self.collect_pages(Api::ResourceController, "/v2/resource_instances", &query, "resources", PageStyle::NextUrl).await?;
+        items.into_iter().map(|v| serde_json::from_value(v).map_err(|e| Error::Decode(format!("resource instance: {e}")))).collect()
     }
 
     /// Renames, changes the plan or the parameters of an instance.
@@ -218,7 +213,11 @@ impl Client {
     }
 
     /// Pending reclamations of one instance (by GUID) or of one resource group.
-    pub async fn list_reclamations(&self, resource_instance_id: Option<&str>, resource_group_id: Option<&str>) -> Result<Vec<Reclamation>, Error> {
+    pub async fn list_reclamations(
+        &self,
+        resource_instance_id: Option<&str>,
+        resource_group_id: Option<&str>,
+    ) -> Result<Vec<Reclamation>, Error> {
         let account_id = self.identity().await?.account_id;
         let mut req = self.request(Api::ResourceController, Method::GET, "/v1/reclamations").query("account_id", &account_id);
         if let Some(id) = resource_instance_id {
@@ -252,8 +251,11 @@ mod tests {
         let crn = "crn:v1:bluemix:public:quantum-computing:us-east:a/acc:g1::";
         let mock = Mock::start(|req, _| {
             assert_eq!(req.path, "/v2/resource_instances/crn%3Av1%3Abluemix%3Apublic%3Aquantum-computing%3Aus-east%3Aa%2Facc%3Ag1%3A%3A");
-            Reply::json(200, json!({"id": "x", "guid": "g1", "state": "active",
-                "extensions": {"instance_limit_seconds": 600, "usage_allocation_seconds": "30", "backends": ["ANY"]}}))
+            Reply::json(
+                200,
+                json!({"id": "x", "guid": "g1", "state": "active",
+                "extensions": {"instance_limit_seconds": 600, "usage_allocation_seconds": "30", "backends": ["ANY"]}}),
+            )
         })
         .await;
         let inst = test_client(&mock, 0).get_resource_instance(crn).await.unwrap().unwrap();
@@ -296,7 +298,11 @@ mod tests {
     async fn delete_treats_gone_as_deleted_and_sends_recursive() {
         let mock = Mock::start(|req, n| {
             assert_eq!(query_map(&req.query)["recursive"], "true");
-            if n == 0 { Reply::text(204, "") } else { Reply::json(410, json!({"error_code":"RC-Gone","message":"gone","status_code":410})) }
+            if n == 0 {
+                Reply::text(204, "")
+            } else {
+                Reply::json(410, json!({"error_code":"RC-Gone","message":"gone","status_code":410}))
+            }
         })
         .await;
         let client = test_client(&mock, 0);

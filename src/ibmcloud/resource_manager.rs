@@ -119,10 +119,9 @@ mod tests {
         let mock = Mock::start(|req, _| {
             let q = query_map(&req.query);
             match (req.method.as_str(), req.path.as_str()) {
-                ("GET", "/v2/resource_groups") if q.get("default").map(String::as_str) == Some("true") => Reply::json(
-                    200,
-                    json!({"resources":[{"id":"d1","name":"Default","default":true,"state":"ACTIVE","crn":"crn:d1"}]}),
-                ),
+                ("GET", "/v2/resource_groups") if q.get("default").map(String::as_str) == Some("true") => {
+                    Reply::json(200, json!({"resources":[{"id":"d1","name":"Default","default":true,"state":"ACTIVE","crn":"crn:d1"}]}))
+                }
                 ("POST", "/v2/resource_groups") => Reply::json(201, json!({"id":"g1","crn":"crn:g1"})),
                 ("GET", "/v2/resource_groups/g1") => Reply::json(200, json!({"id":"g1","name":"dev","state":"ACTIVE","default":false})),
                 ("GET", _) => Reply::json(404, json!({"errors":[{"code":"not_found","message":"no"}]})),

@@ -68,14 +68,7 @@ pub(crate) struct Mock {
 impl Mock {
     /// Answers `/identity/token` with fresh test tokens; everything else goes to `handler`.
     pub async fn start(handler: impl Fn(&Req, usize) -> Reply + Send + Sync + 'static) -> Mock {
-        Self::start_raw(move |req, n| {
-            if req.path == "/identity/token" {
-                token_reply(n)
-            } else {
-                handler(req, n)
-            }
-        })
-        .await
+        Self::start_raw(move |req, n| if req.path == "/identity/token" { token_reply(n) } else { handler(req, n) }).await
     }
 
     /// Every request, the token endpoint included, goes to `handler`.
@@ -105,13 +98,7 @@ impl Mock {
 }
 
 async fn serve(State(s): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: String) -> Response {
-    let req = Req {
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().unwrap_or("").to_string(),
-        headers,
-        body,
-    };
+    let req = Req { method: method.to_string(), path: uri.path().to_string(), query: uri.query().unwrap_or("").to_string(), headers, body };
     let n = {
         let mut log = s.log.lock().unwrap();
         let n = log.iter().filter(|r| r.method == req.method && r.path == req.path).count();

@@ -45,10 +45,7 @@ impl Client {
         let items = self
             .collect_pages(Api::UserManagement, &Self::users_path(&account_id), &[("limit", "100")], "resources", PageStyle::NextUrl)
             .await?;
-        items
-            .into_iter()
-            .map(|i| serde_json::from_value(i).map_err(|e| Error::Decode(format!("user profile: {e}"))))
-            .collect()
+        items.into_iter().map(|i| serde_json::from_value(i).map_err(|e| Error::Decode(format!("user profile: {e}")))).collect()
     }
 
     /// The account's user with this email (ignoring case), if any.

@@ -109,9 +109,7 @@ mod tests {
     #[tokio::test]
     async fn errors_end_the_wait_and_cancel_is_honoured() {
         let cancel = CancellationToken::new();
-        let err = poll_until::<(), _, _>(&cancel, Duration::from_secs(5), "x", || async { Err(Error::Timeout) })
-            .await
-            .unwrap_err();
+        let err = poll_until::<(), _, _>(&cancel, Duration::from_secs(5), "x", || async { Err(Error::Timeout) }).await.unwrap_err();
         assert!(matches!(err, Error::Timeout));
 
         let c2 = cancel.clone();
@@ -119,9 +117,8 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
             c2.cancel();
         });
-        let err = poll_until::<(), _, _>(&cancel, Duration::from_secs(60), "x", || async { Ok(Poll::Pending(String::new())) })
-            .await
-            .unwrap_err();
+        let err =
+            poll_until::<(), _, _>(&cancel, Duration::from_secs(60), "x", || async { Ok(Poll::Pending(String::new())) }).await.unwrap_err();
         assert!(matches!(err, Error::Cancelled));
     }
 }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use base64::Engine;
-use rustls::pki_types::{alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer, SignatureVerificationAlgorithm, UnixTime};
+use rustls::pki_types::{
+    alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer, SignatureVerificationAlgorithm,
+    UnixTime,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -35,7 +38,9 @@ const PROTOCOL_VERSION: &str = "6";
 pub async fn run(provider: Arc<dyn Provider>) -> i32 {
     let versions = std::env::var("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_else(|_| PROTOCOL_VERSION.to_string());
     if !versions.split(',').any(|v| v.trim() == PROTOCOL_VERSION) {
-        eprintln!("terraform-provider-ibmqr speaks plugin protocol 6; this Terraform offers {versions}. Use Terraform 1.0 or later, or OpenTofu.");
+        eprintln!(
+            "terraform-provider-ibmqr speaks plugin protocol 6; this Terraform offers {versions}. Use Terraform 1.0 or later, or OpenTofu."
+        );
         return 1;
     }
     let client_cert = match std::env::var("PLUGIN_CLIENT_CERT") {
@@ -175,11 +180,7 @@ impl AsyncWrite for TlsConn {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
@@ -206,11 +207,8 @@ impl TlsSetup {
         params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
         // Terraform puts this certificate in its root pool, so it must be a CA as well as a server.
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::DigitalSignature,
-            rcgen::KeyUsagePurpose::KeyEncipherment,
-            rcgen::KeyUsagePurpose::KeyCertSign,
-        ];
+        params.key_usages =
+            vec![rcgen::KeyUsagePurpose::DigitalSignature, rcgen::KeyUsagePurpose::KeyEncipherment, rcgen::KeyUsagePurpose::KeyCertSign];
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::minutes(1);

@@ -90,12 +90,7 @@ impl ProviderRpc for ProviderService {
         resources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
         let mut data_sources: Vec<_> = self.data_sources.keys().map(|t| m::DataSourceMetadata { type_name: t.to_string() }).collect();
         data_sources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
-        Ok(Response::new(m::Response {
-            server_capabilities: Some(server_capabilities()),
-            resources,
-            data_sources,
-            ..Default::default()
-        }))
+        Ok(Response::new(m::Response { server_capabilities: Some(server_capabilities()), resources, data_sources, ..Default::default() }))
     }
 
     async fn get_provider_schema(
@@ -111,11 +106,9 @@ impl ProviderRpc for ProviderService {
                 ..Default::default()
             }
         };
-        let resp = guarded("GetProviderSchema", work, |d| proto::get_provider_schema::Response {
-            diagnostics: diags(&d),
-            ..Default::default()
-        })
-        .await;
+        let resp =
+            guarded("GetProviderSchema", work, |d| proto::get_provider_schema::Response { diagnostics: diags(&d), ..Default::default() })
+                .await;
         Ok(Response::new(resp))
     }
 
@@ -250,9 +243,7 @@ impl ProviderRpc for ProviderService {
             };
             proto::configure_provider::Response { diagnostics: diags(&d) }
         };
-        Ok(Response::new(
-            guarded("ConfigureProvider", work, |d| proto::configure_provider::Response { diagnostics: diags(&d) }).await,
-        ))
+        Ok(Response::new(guarded("ConfigureProvider", work, |d| proto::configure_provider::Response { diagnostics: diags(&d) }).await))
     }
 
     async fn read_resource(&self, r: Request<proto::read_resource::Request>) -> Result<Response<proto::read_resource::Response>, Status> {
@@ -337,11 +328,8 @@ impl ProviderRpc for ProviderService {
             }
         };
         Ok(Response::new(
-            guarded("PlanResourceChange", work, |d| proto::plan_resource_change::Response {
-                diagnostics: diags(&d),
-                ..Default::default()
-            })
-            .await,
+            guarded("PlanResourceChange", work, |d| proto::plan_resource_change::Response { diagnostics: diags(&d), ..Default::default() })
+                .await,
         ))
     }
 
@@ -380,11 +368,9 @@ impl ProviderRpc for ProviderService {
                     diagnostics: diags(&d),
                     ..Default::default()
                 },
-                Err(d) => proto::apply_resource_change::Response {
-                    new_state: prior_state.clone(),
-                    diagnostics: diags(&d),
-                    ..Default::default()
-                },
+                Err(d) => {
+                    proto::apply_resource_change::Response { new_state: prior_state.clone(), diagnostics: diags(&d), ..Default::default() }
+                }
             }
         };
         Ok(Response::new(
@@ -455,8 +441,7 @@ impl ProviderRpc for ProviderService {
             }
         };
         Ok(Response::new(
-            guarded("ReadDataSource", work, |d| proto::read_data_source::Response { diagnostics: diags(&d), ..Default::default() })
-                .await,
+            guarded("ReadDataSource", work, |d| proto::read_data_source::Response { diagnostics: diags(&d), ..Default::default() }).await,
         ))
     }
 
@@ -525,5 +510,10 @@ impl ProviderRpc for ProviderService {
 }
 
 fn server_capabilities() -> proto::ServerCapabilities {
-    proto::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false, generate_resource_config: false }
+    proto::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: false,
+        move_resource_state: false,
+        generate_resource_config: false,
+    }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
+use crate::framework::{
+    from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value,
+};
 use crate::ibmcloud::access_groups::AccessGroup;
 
 use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
@@ -46,7 +48,11 @@ pub fn check_name(config: &Value, diags: &mut Diagnostics) {
     if let Some(Value::String(name)) = config.get("name") {
         let n = name.chars().count();
         if n == 0 || n > 100 || name.trim().is_empty() {
-            diags.add_attr_error(AttributePath::attr("name"), "Invalid access group name", format!("name must be 1 to 100 characters and not blank; it has {n}."));
+            diags.add_attr_error(
+                AttributePath::attr("name"),
+                "Invalid access group name",
+                format!("name must be 1 to 100 characters and not blank; it has {n}."),
+            );
         }
     }
 }
@@ -87,14 +93,21 @@ impl Resource for AccessGroupResource {
         if let Some(Value::String(d)) = config.get("description") {
             let n = d.chars().count();
             if !(1..=250).contains(&n) {
-                diags.add_attr_error(AttributePath::attr("description"), "Invalid description", format!("description must be 1 to 250 characters; it has {n}. Leave it out for none."));
+                diags.add_attr_error(
+                    AttributePath::attr("description"),
+                    "Invalid description",
+                    format!("description must be 1 to 250 characters; it has {n}. Leave it out for none."),
+                );
             }
         }
         diags
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let client = &state.client;
         let doing = format!("creating access group {}", model.name);
         // IBM may or may not refuse duplicate names (UNCERTAIN): look first, so both behave alike.
@@ -134,7 +147,10 @@ impl Resource for AccessGroupResource {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Access group has no id", "the state of this access group has no id; import it again"));
         };
@@ -146,7 +162,15 @@ impl Resource for AccessGroupResource {
             attempts += 1;
             let etag = match client.get_access_group(&id).await {
                 Ok(Some((_, etag))) => etag.unwrap_or_else(|| "*".into()),
-                Ok(None) => return (None, Diagnostics::error("Access group is gone", format!("{doing}: access group {id} no longer exists; run terraform apply again to create it"))),
+                Ok(None) => {
+                    return (
+                        None,
+                        Diagnostics::error(
+                            "Access group is gone",
+                            format!("{doing}: access group {id} no longer exists; run terraform apply again to create it"),
+                        ),
+                    )
+                }
                 Err(e) => return (None, api_error(&doing, &e)),
             };
             match client.update_access_group(&id, &etag, &model.name, &description).await {
@@ -171,7 +195,10 @@ impl Resource for AccessGroupResource {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let Some(id) = prior.id else { return Diagnostics::new() };
         match state.client.delete_access_group(&id).await {
             Ok(()) => Diagnostics::new(),

@@ -11,7 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, NestedBlock, Resource, Schema, StateResult, Value};
+use crate::framework::{
+    from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, NestedBlock, Resource, Schema, StateResult, Value,
+};
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
 use crate::ibmcloud::{self, poll_until, Poll};
 
@@ -110,7 +112,8 @@ impl Model {
 
     /// Whether IBM's rule shows everything this model says (used to wait for a change to show).
     fn shown_by(&self, rule: &Rule) -> bool {
-        Model::from_rule(rule, &self.access_group_id, Some(self)) == Model { id: Some(format!("{}/{}", self.access_group_id, rule.id)), ..self.clone() }
+        Model::from_rule(rule, &self.access_group_id, Some(self))
+            == Model { id: Some(format!("{}/{}", self.access_group_id, rule.id)), ..self.clone() }
     }
 
     fn ids(&self) -> Option<(String, String)> {
@@ -135,10 +138,16 @@ impl Resource for AccessGroupDynamicRule {
     fn schema(&self) -> Schema {
         let condition = Block::new("A condition on one claim of the user's login assertion; all conditions must hold.")
             .attr(Attribute::string("claim").required().describe("The claim (assertion attribute) to test, e.g. `project`."))
-            .attr(Attribute::string("operator").required().describe(
-                "`EQUALS`, `EQUALS_IGNORE_CASE`, `IN`, `NOT_EQUALS`, `NOT_EQUALS_IGNORE_CASE` or `CONTAINS`.",
-            ))
-            .attr(Attribute::string("value").required().describe("A plain string (no JSON quoting). For `IN`, the accepted values separated by commas."));
+            .attr(
+                Attribute::string("operator")
+                    .required()
+                    .describe("`EQUALS`, `EQUALS_IGNORE_CASE`, `IN`, `NOT_EQUALS`, `NOT_EQUALS_IGNORE_CASE` or `CONTAINS`."),
+            )
+            .attr(
+                Attribute::string("value")
+                    .required()
+                    .describe("A plain string (no JSON quoting). For `IN`, the accepted values separated by commas."),
+            );
         Schema::new(
             0,
             Block::new("A dynamic rule of an access group: federated users whose login claims meet the conditions join the group for a number of hours.")
@@ -179,17 +188,29 @@ impl Resource for AccessGroupDynamicRule {
             let at = |attr: &str| AttributePath::attr("condition").then_index(i as i64).then_attr(attr);
             if let Some(Value::String(op)) = c.get("operator") {
                 if !OPERATORS.contains(&op.as_str()) {
-                    diags.add_attr_error(at("operator"), "Invalid operator", format!("{op:?} is not an operator; use one of {}.", OPERATORS.join(", ")));
+                    diags.add_attr_error(
+                        at("operator"),
+                        "Invalid operator",
+                        format!("{op:?} is not an operator; use one of {}.", OPERATORS.join(", ")),
+                    );
                 }
             }
             if let Some(Value::String(claim)) = c.get("claim") {
                 if claim.trim().is_empty() {
-                    diags.add_attr_error(at("claim"), "Empty claim", "claim must name an attribute of the login assertion, e.g. \"project\".");
+                    diags.add_attr_error(
+                        at("claim"),
+                        "Empty claim",
+                        "claim must name an attribute of the login assertion, e.g. \"project\".",
+                    );
                 }
             }
             if let (Some(Value::String(op)), Some(Value::String(v))) = (c.get("operator"), c.get("value")) {
                 if op == "IN" && in_items(v).is_empty() {
-                    diags.add_attr_error(at("value"), "Empty value", "For IN, list the accepted values separated by commas, e.g. \"ml,finance\".");
+                    diags.add_attr_error(
+                        at("value"),
+                        "Empty value",
+                        "For IN, list the accepted values separated by commas, e.g. \"ml,finance\".",
+                    );
                 }
             }
         }
@@ -197,7 +218,10 @@ impl Resource for AccessGroupDynamicRule {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let group = model.access_group_id.clone();
         let doing = format!("creating dynamic rule {} in access group {group}", model.name);
         let created = match state.client.create_rule(&group, &model.body()).await {
@@ -224,7 +248,10 @@ impl Resource for AccessGroupDynamicRule {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let Some((group, rule_id)) = prior.ids() else {
             return (None, Diagnostics::error("Dynamic rule has no id", "the state of this rule has no id; import it again"));
         };
@@ -236,7 +263,15 @@ impl Resource for AccessGroupDynamicRule {
             attempts += 1;
             let etag = match client.get_rule(&group, &rule_id).await {
                 Ok(Some((_, etag))) => etag.unwrap_or_else(|| "*".into()),
-                Ok(None) => return (None, Diagnostics::error("Dynamic rule is gone", format!("{doing}: rule {rule_id} no longer exists; run terraform apply again to create it"))),
+                Ok(None) => {
+                    return (
+                        None,
+                        Diagnostics::error(
+                            "Dynamic rule is gone",
+                            format!("{doing}: rule {rule_id} no longer exists; run terraform apply again to create it"),
+                        ),
+                    )
+                }
                 Err(e) => return (None, api_error(&doing, &e)),
             };
             match client.replace_rule(&group, &rule_id, &etag, &body).await {
@@ -255,7 +290,10 @@ impl Resource for AccessGroupDynamicRule {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let Some((group, rule_id)) = prior.ids() else { return Diagnostics::new() };
         match state.client.delete_rule(&group, &rule_id).await {
             Ok(()) => Diagnostics::new(),
@@ -265,12 +303,18 @@ impl Resource for AccessGroupDynamicRule {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let Some((group, rule_id)) = split_id(id) else {
-            return Err(Diagnostics::error("Invalid import ID", format!("{id:?} is not GROUP_ID/RULE_ID, e.g. AccessGroupId-…/ClaimRule-….")));
+            return Err(Diagnostics::error(
+                "Invalid import ID",
+                format!("{id:?} is not GROUP_ID/RULE_ID, e.g. AccessGroupId-…/ClaimRule-…."),
+            ));
         };
         let client = &provider(ctx)?.client;
         match client.get_rule(group, rule_id).await {
             Ok(Some((rule, _))) => encode(&Model::from_rule(&rule, group, None)),
-            Ok(None) => Err(Diagnostics::error("Dynamic rule not found", format!("access group {group} has no rule {rule_id} (or the group does not exist)."))),
+            Ok(None) => Err(Diagnostics::error(
+                "Dynamic rule not found",
+                format!("access group {group} has no rule {rule_id} (or the group does not exist)."),
+            )),
             Err(e) => Err(api_error(&format!("importing dynamic rule {id}"), &e)),
         }
     }
@@ -317,7 +361,8 @@ mod tests {
             &ty,
         )
         .expect("value");
-        let paths: Vec<String> = AccessGroupDynamicRule.validate(&v).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
+        let paths: Vec<String> =
+            AccessGroupDynamicRule.validate(&v).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
         assert_eq!(paths, vec!["expiration_hours".to_string(), "condition[0].operator".to_string()]);
     }
 }

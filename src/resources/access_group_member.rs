@@ -70,7 +70,10 @@ impl Resource for AccessGroupMember {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let client = &state.client;
         let (group, iam_id) = (model.access_group_id.as_str(), model.iam_id.as_str());
         let doing = format!("adding {iam_id} to access group {group}");
@@ -78,10 +81,15 @@ impl Resource for AccessGroupMember {
             return (None, api_error(&doing, &e));
         }
         let result = Model { id: Some(format!("{group}/{iam_id}")), ..model.clone() };
-        let waited = poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("{iam_id} to be listed in access group {group}"), || async move {
-            Ok(if is_static_member(client, group, iam_id).await? == Some(true) { Poll::Ready(()) } else { Poll::Pending("not yet listed".into()) })
-        })
-        .await;
+        let waited =
+            poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("{iam_id} to be listed in access group {group}"), || async move {
+                Ok(if is_static_member(client, group, iam_id).await? == Some(true) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending("not yet listed".into())
+                })
+            })
+            .await;
         let diags = match waited {
             Ok(()) => Diagnostics::new(),
             Err(e) => api_error(&doing, &e),
@@ -105,7 +113,10 @@ impl Resource for AccessGroupMember {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         match state.client.remove_member(&prior.access_group_id, &prior.iam_id).await {
             Ok(()) => Diagnostics::new(),
             Err(e) => api_error(&format!("removing {} from access group {}", prior.iam_id, prior.access_group_id), &e),
@@ -119,7 +130,10 @@ impl Resource for AccessGroupMember {
         let client = &provider(ctx)?.client;
         match is_static_member(client, group, iam_id).await {
             Ok(Some(true)) => encode(&Model { id: Some(id.to_string()), access_group_id: group.to_string(), iam_id: iam_id.to_string() }),
-            Ok(_) => Err(Diagnostics::error("Membership not found", format!("{iam_id} is not a static member of access group {group} (or the group does not exist)."))),
+            Ok(_) => Err(Diagnostics::error(
+                "Membership not found",
+                format!("{iam_id} is not a static member of access group {group} (or the group does not exist)."),
+            )),
             Err(e) => Err(api_error(&format!("importing {id}"), &e)),
         }
     }

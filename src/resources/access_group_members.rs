@@ -17,8 +17,11 @@ pub const TYPE_NAME: &str = "ibmqr_access_group_members";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The three member attributes, the kind each holds and the prefix that kind's IDs start with.
-pub const MEMBER_ATTRIBUTES: [(&str, MemberKind, &str); 3] =
-    [("iam_ids", MemberKind::User, "IBMid-"), ("service_ids", MemberKind::Service, "iam-ServiceId-"), ("profile_ids", MemberKind::Profile, "iam-Profile-")];
+pub const MEMBER_ATTRIBUTES: [(&str, MemberKind, &str); 3] = [
+    ("iam_ids", MemberKind::User, "IBMid-"),
+    ("service_ids", MemberKind::Service, "iam-ServiceId-"),
+    ("profile_ids", MemberKind::Profile, "iam-Profile-"),
+];
 
 pub struct AccessGroupMembers;
 
@@ -96,10 +99,13 @@ async fn current_members(client: &Client, group_id: &str) -> Result<Option<BTree
 async fn reconcile(ctx: &Ctx, group_id: &str, desired: &BTreeSet<String>) -> Result<(), Diagnostics> {
     let client = &provider(ctx)?.client;
     let doing = format!("setting the members of access group {group_id}");
-    let current = current_members(client, group_id)
-        .await
-        .map_err(|e| api_error(&doing, &e))?
-        .ok_or_else(|| Diagnostics::attr_error(AttributePath::attr("access_group_id"), "Access group not found", format!("{doing}: the group does not exist")))?;
+    let current = current_members(client, group_id).await.map_err(|e| api_error(&doing, &e))?.ok_or_else(|| {
+        Diagnostics::attr_error(
+            AttributePath::attr("access_group_id"),
+            "Access group not found",
+            format!("{doing}: the group does not exist"),
+        )
+    })?;
     let to_add: Vec<String> = desired.difference(&current).cloned().collect();
     let to_remove: Vec<String> = current.difference(desired).cloned().collect();
     if !to_add.is_empty() {
@@ -131,7 +137,12 @@ impl Resource for AccessGroupMembers {
             0,
             Block::new("The complete static member list of one access group. Members added any other way are removed.")
                 .attr(Attribute::string("id").computed().describe("The access group's ID."))
-                .attr(Attribute::string("access_group_id").required().force_new().describe("The access group. Changing it replaces the resource."))
+                .attr(
+                    Attribute::string("access_group_id")
+                        .required()
+                        .force_new()
+                        .describe("The access group. Changing it replaces the resource."),
+                )
                 .attr(Attribute::string_set("iam_ids").optional().describe("Users, by IAM ID (`IBMid-…`)."))
                 .attr(Attribute::string_set("service_ids").optional().describe("Service IDs, by IAM ID (`iam-ServiceId-…`)."))
                 .attr(Attribute::string_set("profile_ids").optional().describe("Trusted profiles, by IAM ID (`iam-Profile-…`).")),
@@ -176,7 +187,10 @@ impl Resource for AccessGroupMembers {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let members: Vec<String> = prior.desired().into_iter().collect();
         if members.is_empty() {
             return Diagnostics::new();
@@ -191,7 +205,10 @@ impl Resource for AccessGroupMembers {
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let client = &provider(ctx)?.client;
         found_for_import(client.get_access_group(id).await, &format!("importing the members of access group {id}"), || {
-            Diagnostics::error("Access group not found", format!("no access group has the id {id:?}; import takes the group's ID (AccessGroupId-…)."))
+            Diagnostics::error(
+                "Access group not found",
+                format!("no access group has the id {id:?}; import takes the group's ID (AccessGroupId-…)."),
+            )
         })?;
         encode(&Model { id: Some(id.to_string()), access_group_id: id.to_string(), ..Default::default() })
     }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{state_from, 
-    from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, NestedBlock, Plan, Resource,
-    Schema, StateResult, Tf, Value,
+use crate::framework::{
+    from_value, from_value_with_unknowns, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, NestedBlock, Plan,
+    Resource, Schema, StateResult, Tf, Value,
 };
 use crate::ibmcloud::{self, poll_until, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
 
@@ -191,8 +191,7 @@ async fn resolve_roles(ctx: &Ctx, state: &ProviderState, service: &str, roles: &
 /// The policy's roles in the user's form where it names the same role, else canonical
 /// (platform/service roles by name, custom roles by CRN).
 async fn roles_in_user_form(state: &ProviderState, service: &str, policy: &Policy, prior: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut remaining: Vec<(String, Option<String>)> =
-        policy.roles.iter().map(|r| (r.role_id.clone(), r.display_name.clone())).collect();
+    let mut remaining: Vec<(String, Option<String>)> = policy.roles.iter().map(|r| (r.role_id.clone(), r.display_name.clone())).collect();
     let mut out = BTreeSet::new();
     let mut unmatched = Vec::new();
     for wanted in prior {
@@ -324,7 +323,11 @@ impl Resource for AccessGroupPolicy {
         }
         if let Some(Value::Set(roles)) = config.get("roles") {
             if roles.is_empty() {
-                diags.add_attr_error(AttributePath::attr("roles"), "No roles", "A policy needs at least one role, e.g. [\"Viewer\", \"Reader\"].");
+                diags.add_attr_error(
+                    AttributePath::attr("roles"),
+                    "No roles",
+                    "A policy needs at least one role, e.g. [\"Viewer\", \"Reader\"].",
+                );
             }
             if roles.iter().filter_map(Value::as_str).any(|r| r.trim().is_empty()) {
                 diags.add_attr_error(AttributePath::attr("roles"), "Empty role", "Role names and CRNs must not be empty.");
@@ -404,7 +407,9 @@ impl Resource for AccessGroupPolicy {
             diags.add_attr_error(
                 AttributePath::attr("resource").then_index(0).then_attr("service"),
                 "Unknown service",
-                format!("IBM Cloud lists no roles for service {service:?}; check the service name (Qiskit Runtime is \"quantum-computing\")."),
+                format!(
+                    "IBM Cloud lists no roles for service {service:?}; check the service name (Qiskit Runtime is \"quantum-computing\")."
+                ),
             );
             return diags;
         }
@@ -451,7 +456,10 @@ impl Resource for AccessGroupPolicy {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let body = match policy_body(ctx, state, &model).await {
             Ok(b) => b,
             Err(d) => return (None, d),
@@ -482,7 +490,10 @@ impl Resource for AccessGroupPolicy {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Policy has no id", "the state of this policy has no id; import it again"));
         };
@@ -504,7 +515,10 @@ impl Resource for AccessGroupPolicy {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let Some(id) = prior.id else { return Diagnostics::new() };
         // Already gone counts as deleted (the client treats 404 so).
         match state.client.delete_policy(&id).await {
@@ -520,7 +534,9 @@ impl Resource for AccessGroupPolicy {
             Ok(_) => {
                 return Err(Diagnostics::error(
                     "Policy not found",
-                    format!("no access policy has the id {id:?}. Import takes the policy ID (from `ibmcloud iam access-group-policies <group>`)."),
+                    format!(
+                    "no access policy has the id {id:?}. Import takes the policy ID (from `ibmcloud iam access-group-policies <group>`)."
+                ),
                 ))
             }
             Err(e) => return Err(api_error(&format!("importing access group policy {id}"), &e)),

@@ -10,8 +10,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{decode, state_from, 
-    from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
+use crate::framework::{
+    decode, from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
 };
 use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, UserDomainRestriction, IBMID_REALM};
 
@@ -250,7 +250,11 @@ impl Resource for AccountSettingsResource {
             let Some(Value::Number(n)) = config.get(name) else { continue };
             let whole = n.as_i64().filter(|v| (min..=max).contains(&v));
             if whole.is_none() {
-                let range = if *max == i64::MAX { format!("a whole number of at least {min}") } else { format!("a whole number from {min} to {max}") };
+                let range = if *max == i64::MAX {
+                    format!("a whole number of at least {min}")
+                } else {
+                    format!("a whole number from {min} to {max}")
+                };
                 diags.add_attr_error(AttributePath::attr(name), format!("Invalid {name}"), format!("{name} must be {range}; it is {n}."));
             }
         }
@@ -262,7 +266,9 @@ impl Resource for AccountSettingsResource {
                         diags.add_attr_error(
                             AttributePath::attr(name).then_index(i as i64),
                             format!("Invalid {name} entry"),
-                            format!("{s:?} must be one non-empty entry without spaces or commas; write each entry as its own list element."),
+                            format!(
+                                "{s:?} must be one non-empty entry without spaces or commas; write each entry as its own list element."
+                            ),
                         );
                     }
                 }
@@ -287,7 +293,10 @@ impl Resource for AccountSettingsResource {
     async fn create(&self, ctx: &Ctx, planned: &Value, config: &Value) -> StateResult {
         // A missing provider is reported first, then a bad config, then a bad plan.
         let opened = provider(ctx).and_then(|s| Ok((s, managed_from_config(config)?, decode::<Model>(planned)?)));
-        let (state, wanted, mut model) = match opened { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, wanted, mut model) = match opened {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let account_id = match state.client.identity().await {
             Ok(id) => id.account_id,
             Err(e) => return (None, api_error("reading the account of the provider", &e)),
@@ -313,7 +322,8 @@ impl Resource for AccountSettingsResource {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, config: &Value) -> StateResult {
-        let (prior, mut model, wanted) = match (from_value::<Model>(prior_value), from_value::<Model>(planned), managed_from_config(config)) {
+        let (prior, mut model, wanted) = match (from_value::<Model>(prior_value), from_value::<Model>(planned), managed_from_config(config))
+        {
             (Ok(p), Ok(m), Ok(w)) => (p, m, w),
             (_, _, Err(d)) => return (None, d),
             (Err(e), _, _) | (_, Err(e), _) => return (None, e.into()),
@@ -342,8 +352,11 @@ impl Resource for AccountSettingsResource {
                 format!("import takes the provider's account ID, {own:?}; {id:?} is another account. Configure the provider for that account to manage its settings."),
             ));
         }
-        let settings =
-            state.client.get_account_settings(id).await.map_err(|e| api_error(&format!("importing the IAM settings of account {id}"), &e))?;
+        let settings = state
+            .client
+            .get_account_settings(id)
+            .await
+            .map_err(|e| api_error(&format!("importing the IAM settings of account {id}"), &e))?;
         encode(&model_from_settings(&settings, id))
     }
 }

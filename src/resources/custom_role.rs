@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{state_from, 
-    from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema,
+use crate::framework::{
+    from_value, from_value_with_unknowns, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema,
     StateResult, Tf, Value,
 };
 use crate::ibmcloud::{self, CustomRoleUpdate, NewCustomRole};
@@ -114,7 +114,11 @@ impl Resource for CustomRole {
         if let Some(Value::String(display)) = config.get("display_name") {
             let n = display.chars().count();
             if !(1..=50).contains(&n) {
-                diags.add_attr_error(AttributePath::attr("display_name"), "Invalid display_name", format!("display_name must be 1 to 50 characters long; it has {n}."));
+                diags.add_attr_error(
+                    AttributePath::attr("display_name"),
+                    "Invalid display_name",
+                    format!("display_name must be 1 to 50 characters long; it has {n}."),
+                );
             }
         }
         if let Some(Value::String(description)) = config.get("description") {
@@ -129,14 +133,20 @@ impl Resource for CustomRole {
         }
         if let Some(Value::Set(actions)) = config.get("actions") {
             if actions.is_empty() {
-                diags.add_attr_error(AttributePath::attr("actions"), "No actions", "A custom role needs at least one action, e.g. \"quantum-computing.job.read\".");
+                diags.add_attr_error(
+                    AttributePath::attr("actions"),
+                    "No actions",
+                    "A custom role needs at least one action, e.g. \"quantum-computing.job.read\".",
+                );
             }
             for action in actions.iter().filter_map(Value::as_str) {
                 if !action.contains('.') {
                     diags.add_attr_error(
                         AttributePath::attr("actions"),
                         "Invalid action",
-                        format!("{action:?} is not a full action name; write it as SERVICE.RESOURCE.VERB, e.g. \"quantum-computing.job.read\"."),
+                        format!(
+                            "{action:?} is not a full action name; write it as SERVICE.RESOURCE.VERB, e.g. \"quantum-computing.job.read\"."
+                        ),
                     );
                 }
             }
@@ -164,7 +174,9 @@ impl Resource for CustomRole {
             diags.add_attr_error(
                 AttributePath::attr("service"),
                 "Unknown service",
-                format!("IBM Cloud lists no actions for service {service:?}; check the service name (Qiskit Runtime is \"quantum-computing\")."),
+                format!(
+                    "IBM Cloud lists no actions for service {service:?}; check the service name (Qiskit Runtime is \"quantum-computing\")."
+                ),
             );
             return diags;
         }
@@ -182,7 +194,10 @@ impl Resource for CustomRole {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let client = &state.client;
         let account_id = match client.identity().await {
             Ok(id) => id.account_id,
@@ -228,7 +243,10 @@ impl Resource for CustomRole {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (_, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (_, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Custom role has no id", "the state of this custom role has no id; import it again"));
         };
@@ -247,14 +265,21 @@ impl Resource for CustomRole {
         let expected = model.actions.clone();
         let display = model.display_name.clone();
         let result = Model { id: Some(id.clone()), crn: prior.crn.clone(), ..model };
-        if let Err(d) = wait_for_role(ctx, &id, |role| role.display_name == display && role.actions.iter().cloned().collect::<BTreeSet<_>>() == expected).await {
+        if let Err(d) = wait_for_role(ctx, &id, |role| {
+            role.display_name == display && role.actions.iter().cloned().collect::<BTreeSet<_>>() == expected
+        })
+        .await
+        {
             return (encode(&result).ok(), d);
         }
         state_from(encode(&result))
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let Some(id) = prior.id else { return Diagnostics::new() };
         // Already gone counts as deleted (the client treats 404 so).
         match state.client.delete_custom_role(&id).await {

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
 use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
-use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value};
+use crate::framework::{
+    from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
+};
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
@@ -50,7 +52,11 @@ async fn plan_id_to_send(state: &ProviderState, model: &Model) -> Result<String,
     };
     match state.plan_catalog.id_of(&state.client, name).await {
         Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(Diagnostics::attr_error(AttributePath::attr("plan"), "Unknown plan", format!("{name:?} is not a Qiskit Runtime plan in the Global Catalog; set plan_id instead."))),
+        Ok(None) => Err(Diagnostics::attr_error(
+            AttributePath::attr("plan"),
+            "Unknown plan",
+            format!("{name:?} is not a Qiskit Runtime plan in the Global Catalog; set plan_id instead."),
+        )),
         Err(e) => Err(api_error(&format!("looking up plan {name:?} in the Global Catalog"), &e)),
     }
 }
@@ -119,11 +125,7 @@ fn keep_user_tag_forms(api: &[String], prior: Option<&BTreeSet<String>>) -> Opti
     if api.is_empty() && prior.is_none() {
         return None;
     }
-    Some(
-        api.iter()
-            .map(|t| prior.and_then(|p| p.iter().find(|u| u.to_lowercase() == *t)).cloned().unwrap_or_else(|| t.clone()))
-            .collect(),
-    )
+    Some(api.iter().map(|t| prior.and_then(|p| p.iter().find(|u| u.to_lowercase() == *t)).cloned().unwrap_or_else(|| t.clone())).collect())
 }
 
 fn lower(tags: Option<&BTreeSet<String>>) -> BTreeSet<String> {
@@ -147,7 +149,11 @@ fn check_seconds(config: &Value, attr: &str, diags: &mut Diagnostics) {
     if let Some(Value::Number(n)) = config.get(attr) {
         let whole = n.as_u64().is_some() || n.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0 && f < 1e15);
         if !whole {
-            diags.add_attr_error(AttributePath::attr(attr), "Invalid number of seconds", format!("{attr} must be a whole number of seconds, 0 or more; it is {n}."));
+            diags.add_attr_error(
+                AttributePath::attr(attr),
+                "Invalid number of seconds",
+                format!("{attr} must be a whole number of seconds, 0 or more; it is {n}."),
+            );
         }
     }
 }
@@ -225,29 +231,49 @@ impl Resource for Instance {
         let mut diags = validate_timeouts(config, &TIMEOUT_OPS);
         if let Some(name) = known_str(config, "name") {
             if !name_ok(name) {
-                diags.add_attr_error(AttributePath::attr("name"), "Invalid instance name", format!("{name:?}: use up to 180 letters, digits, spaces and - . _ :"));
+                diags.add_attr_error(
+                    AttributePath::attr("name"),
+                    "Invalid instance name",
+                    format!("{name:?}: use up to 180 letters, digits, spaces and - . _ :"),
+                );
             }
         }
         let plan = config.get("plan").cloned().unwrap_or_default();
         let plan_id = config.get("plan_id").cloned().unwrap_or_default();
         match (plan.is_null(), plan_id.is_null()) {
-            (true, true) => diags.add_attr_error(AttributePath::attr("plan"), "No plan", "Set plan (e.g. \"open\" or \"pay-as-you-go\") or plan_id."),
-            (false, false) => diags.add_attr_error(AttributePath::attr("plan_id"), "Both plan and plan_id", "Set plan or plan_id, not both."),
+            (true, true) => {
+                diags.add_attr_error(AttributePath::attr("plan"), "No plan", "Set plan (e.g. \"open\" or \"pay-as-you-go\") or plan_id.")
+            }
+            (false, false) => {
+                diags.add_attr_error(AttributePath::attr("plan_id"), "Both plan and plan_id", "Set plan or plan_id, not both.")
+            }
             _ => {}
         }
         // Whether a name is a plan is checked against the Global Catalog in modify_plan: validate
         // runs in an unconfigured provider.
         for attr in ["plan", "plan_id"] {
             if config.get(attr).and_then(Value::as_str).is_some_and(|v| v.trim().is_empty()) {
-                diags.add_attr_error(AttributePath::attr(attr), "Empty plan", format!("{attr} is empty; name a plan (e.g. \"open\") or remove it."));
+                diags.add_attr_error(
+                    AttributePath::attr(attr),
+                    "Empty plan",
+                    format!("{attr} is empty; name a plan (e.g. \"open\") or remove it."),
+                );
             }
         }
         let effective = plan.as_str().or_else(|| plan_id.as_str().and_then(built_in_name));
         if let Some(region) = known_str(config, "region") {
             if !REGIONS.contains(&region) {
-                diags.add_attr_error(AttributePath::attr("region"), "Unknown region", format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."));
+                diags.add_attr_error(
+                    AttributePath::attr("region"),
+                    "Unknown region",
+                    format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."),
+                );
             } else if effective == Some("open") && region != "us-east" {
-                diags.add_attr_error(AttributePath::attr("region"), "Open plan not in this region", format!("the open plan is only offered in us-east, not in {region}; use region = \"us-east\" or another plan."));
+                diags.add_attr_error(
+                    AttributePath::attr("region"),
+                    "Open plan not in this region",
+                    format!("the open plan is only offered in us-east, not in {region}; use region = \"us-east\" or another plan."),
+                );
             }
         }
         if effective.is_some_and(is_pay_as_you_go) && config.get("usage_allocation_seconds").is_some_and(|v| !v.is_null()) {
@@ -261,12 +287,20 @@ impl Resource for Instance {
         check_seconds(config, "usage_allocation_seconds", &mut diags);
         for tag in config.get("tags").map(Value::elements).unwrap_or_default().iter().filter_map(Value::as_str) {
             if !tag_ok(tag) {
-                diags.add_attr_error(AttributePath::attr("tags"), "Invalid tag", format!("{tag:?}: tags are 1 to 128 letters, digits, spaces and _ - . : (no commas)."));
+                diags.add_attr_error(
+                    AttributePath::attr("tags"),
+                    "Invalid tag",
+                    format!("{tag:?}: tags are 1 to 128 letters, digits, spaces and _ - . : (no commas)."),
+                );
             }
         }
         for backend in config.get("backends").map(Value::elements).unwrap_or_default().iter().filter_map(Value::as_str) {
             if backend.trim().is_empty() {
-                diags.add_attr_error(AttributePath::attr("backends"), "Empty backend name", "backends holds backend names such as \"ibm_torino\", or \"ANY\".");
+                diags.add_attr_error(
+                    AttributePath::attr("backends"),
+                    "Empty backend name",
+                    "backends holds backend names such as \"ibm_torino\", or \"ANY\".",
+                );
             }
         }
         diags
@@ -299,7 +333,9 @@ impl Resource for Instance {
         } else if let Some(id) = config_plan_id.as_str() {
             let name = match built_in_name(id) {
                 Some(n) => Value::string(n),
-                None if prior_str("plan_id").as_deref() == Some(id) => plan.prior.as_ref().and_then(|p| p.get("plan")).cloned().unwrap_or_default(),
+                None if prior_str("plan_id").as_deref() == Some(id) => {
+                    plan.prior.as_ref().and_then(|p| p.get("plan")).cloned().unwrap_or_default()
+                }
                 // A plan ID the catalog does not list is still sent as written: its name is null.
                 None => match provider(ctx) {
                     Ok(state) => match state.plan_catalog.name_of(&state.client, id).await {
@@ -341,7 +377,10 @@ impl Resource for Instance {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let client = &state.client;
         let doing = format!("creating Qiskit Runtime instance {}", model.name);
         let plan_id = match plan_id_to_send(state, &model).await {
@@ -352,7 +391,16 @@ impl Resource for Instance {
             Some(id) => id.clone(),
             None => match client.default_resource_group().await {
                 Ok(Some(g)) => g.id,
-                Ok(None) => return (None, Diagnostics::attr_error(AttributePath::attr("resource_group_id"), "No default resource group", format!("{doing}: the account has no default resource group; set resource_group_id."))),
+                Ok(None) => {
+                    return (
+                        None,
+                        Diagnostics::attr_error(
+                            AttributePath::attr("resource_group_id"),
+                            "No default resource group",
+                            format!("{doing}: the account has no default resource group; set resource_group_id."),
+                        ),
+                    )
+                }
                 Err(e) => return (None, api_error(&format!("{doing}: finding the default resource group"), &e)),
             },
         };
@@ -400,7 +448,8 @@ impl Resource for Instance {
             Ok(_) => return Ok(None),
             Err(e) => return Err(api_error(&doing, &e)),
         };
-        let tags = state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
+        let tags =
+            state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
         let plan = plan_name_for_state(state, &instance.resource_plan_id, &prior)
             .await
             .map_err(|e| api_error(&format!("{doing}: looking up its plan in the Global Catalog"), &e))?;
@@ -408,7 +457,10 @@ impl Resource for Instance {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let client = &state.client;
         let Some(crn) = prior.crn.clone() else {
             return (None, Diagnostics::error("Instance has no CRN", "the state of this instance has no CRN; import it again"));
@@ -446,7 +498,10 @@ impl Resource for Instance {
                     && want_plan_id == i.resource_plan_id
                     && want.instance_limit_seconds.is_none_or(|n| i.extension_u64("instance_limit_seconds") == Some(n))
                     && want.usage_allocation_seconds.is_none_or(|n| i.extension_u64("usage_allocation_seconds") == Some(n))
-                    && want.backends.as_ref().is_none_or(|b| i.extension_strings("backends").map(|x| x.into_iter().collect::<BTreeSet<_>>()).as_ref() == Some(b))
+                    && want
+                        .backends
+                        .as_ref()
+                        .is_none_or(|b| i.extension_strings("backends").map(|x| x.into_iter().collect::<BTreeSet<_>>()).as_ref() == Some(b))
             };
             match wait_until(ctx, client, &crn, timeout, "showing the change", shows_change).await {
                 Ok(i) => {
@@ -473,7 +528,10 @@ impl Resource for Instance {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let Some(crn) = prior.crn.clone() else { return Diagnostics::new() };
         let client = &state.client;
         let doing = format!("deleting Qiskit Runtime instance {}", prior.name);
@@ -530,9 +588,13 @@ impl Resource for Instance {
             Err(e) => return Err(api_error(&doing, &e)),
         };
         if instance.resource_id != QUANTUM_RESOURCE_ID {
-            return Err(Diagnostics::error("Not a Qiskit Runtime instance", format!("{doing}: it is an instance of another service ({}).", instance.resource_id)));
+            return Err(Diagnostics::error(
+                "Not a Qiskit Runtime instance",
+                format!("{doing}: it is an instance of another service ({}).", instance.resource_id),
+            ));
         }
-        let tags = state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
+        let tags =
+            state.client.list_attached_tags(&instance.crn).await.map_err(|e| api_error(&format!("{doing}: listing its tags"), &e))?;
         let plan = plan_name_for_state(state, &instance.resource_plan_id, &Model::default())
             .await
             .map_err(|e| api_error(&format!("{doing}: looking up its plan in the Global Catalog"), &e))?;
@@ -620,19 +682,25 @@ mod tests {
     fn validate_names_the_attribute() {
         let d = Instance.validate(&config(json!({"name": "qr", "plan": "open", "region": "eu-de"})));
         assert_eq!(paths(&d), vec!["region"]);
-        let d = Instance.validate(&config(json!({"name": "qr", "plan": "pay-as-you-go", "region": "us-east", "usage_allocation_seconds": 60})));
+        let d =
+            Instance.validate(&config(json!({"name": "qr", "plan": "pay-as-you-go", "region": "us-east", "usage_allocation_seconds": 60})));
         assert_eq!(paths(&d), vec!["usage_allocation_seconds"]);
         let d = Instance.validate(&config(json!({"name": "qr", "plan": " ", "region": "us-east"})));
         assert_eq!(paths(&d), vec!["plan"]);
         // Names are checked against the catalog at plan time, not here.
         assert!(!Instance.validate(&config(json!({"name": "qr", "plan": "lite", "region": "us-east"}))).has_errors());
-        let d = Instance.validate(&config(json!({"name": "qr", "plan": "paygo-standard", "region": "us-east", "usage_allocation_seconds": 60})));
+        let d = Instance
+            .validate(&config(json!({"name": "qr", "plan": "paygo-standard", "region": "us-east", "usage_allocation_seconds": 60})));
         assert_eq!(paths(&d), vec!["usage_allocation_seconds"], "paygo-standard is pay-as-you-go");
         let d = Instance.validate(&config(json!({"name": "qr", "plan_id": BUILT_IN_PLANS[0].1, "region": "eu-de"})));
         assert_eq!(paths(&d), vec!["region"], "plan_id of the open plan counts as open");
-        let d = Instance.validate(&config(json!({"name": "qr", "plan": "flex", "region": "us-east", "tags": ["a,b"], "usage_allocation_seconds": 1.5})));
+        let d = Instance.validate(&config(
+            json!({"name": "qr", "plan": "flex", "region": "us-east", "tags": ["a,b"], "usage_allocation_seconds": 1.5}),
+        ));
         assert_eq!(paths(&d), vec!["usage_allocation_seconds", "tags"]);
-        assert!(!Instance.validate(&config(json!({"name": "qr", "plan": "flex", "region": "eu-de", "usage_allocation_seconds": 60}))).has_errors());
+        assert!(!Instance
+            .validate(&config(json!({"name": "qr", "plan": "flex", "region": "eu-de", "usage_allocation_seconds": 60})))
+            .has_errors());
     }
 
     #[test]

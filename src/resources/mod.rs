@@ -73,14 +73,24 @@ pub fn provider_and<'a, M: DeserializeOwned>(ctx: &'a Ctx, value: &Value) -> Res
 
 /// The opening of update: the configured provider, the decoded prior state and the decoded plan,
 /// errors reported in that order.
-pub fn provider_and_both<'a, M: DeserializeOwned>(ctx: &'a Ctx, prior: &Value, planned: &Value) -> Result<(&'a ProviderState, M, M), Diagnostics> {
+pub fn provider_and_both<'a, M: DeserializeOwned>(
+    ctx: &'a Ctx,
+    prior: &Value,
+    planned: &Value,
+) -> Result<(&'a ProviderState, M, M), Diagnostics> {
     Ok((provider(ctx)?, decode(prior)?, decode(planned)?))
 }
 
 /// Reads an object with `get` until it is visible and `ready` holds, within `timeout`: IBM's reads
 /// lag behind its writes, so right after create/update a 404 or old data means "not yet".
 /// `what` names the object in messages (`custom role ID`).
-pub async fn wait_until_visible<T, Get, Fut>(ctx: &Ctx, timeout: Duration, what: &str, get: Get, ready: impl Fn(&T) -> bool) -> Result<T, Diagnostics>
+pub async fn wait_until_visible<T, Get, Fut>(
+    ctx: &Ctx,
+    timeout: Duration,
+    what: &str,
+    get: Get,
+    ready: impl Fn(&T) -> bool,
+) -> Result<T, Diagnostics>
 where
     Get: Fn() -> Fut,
     Fut: Future<Output = Result<Option<T>, ibmcloud::Error>>,
@@ -99,7 +109,11 @@ where
 
 /// The object an import ID names: an API error becomes `api_error(doing, ..)`, none found becomes
 /// `not_found()` (which says what the ID should be).
-pub fn found_for_import<T>(lookup: Result<Option<T>, ibmcloud::Error>, doing: &str, not_found: impl FnOnce() -> Diagnostics) -> Result<T, Diagnostics> {
+pub fn found_for_import<T>(
+    lookup: Result<Option<T>, ibmcloud::Error>,
+    doing: &str,
+    not_found: impl FnOnce() -> Diagnostics,
+) -> Result<T, Diagnostics> {
     match lookup {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(not_found()),

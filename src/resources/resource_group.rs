@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
-use crate::framework::{state_from, from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
+use crate::framework::{
+    from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value,
+};
 use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
@@ -89,14 +91,23 @@ impl Resource for ResourceGroup {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let client = &state.client;
         let created = match client.create_resource_group(&model.name).await {
             Ok(g) => g,
             Err(e) => return (None, create_error(client, &model.name, &e).await),
         };
         // From here on the group exists: every answer keeps it in state.
-        let mut result = Model { id: Some(created.id.clone()), crn: Some(created.crn.clone()), state: Some("ACTIVE".into()), is_default: Some(false), ..model.clone() };
+        let mut result = Model {
+            id: Some(created.id.clone()),
+            crn: Some(created.crn.clone()),
+            state: Some("ACTIVE".into()),
+            is_default: Some(false),
+            ..model.clone()
+        };
         let timeout = timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT);
         let name = model.name.clone();
         match wait_for_group(ctx, client, &created.id, timeout, |g| g.name == name).await {
@@ -119,7 +130,10 @@ impl Resource for ResourceGroup {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let Some(id) = prior.id.clone() else {
             return (None, Diagnostics::error("Resource group has no id", "the state of this resource group has no id; import it again"));
         };
@@ -140,7 +154,10 @@ impl Resource for ResourceGroup {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let Some(id) = prior.id.clone() else { return Diagnostics::new() };
         let client = &state.client;
         let timeout = timeout_for(prior_value, "delete", DEFAULT_DELETE_TIMEOUT);
@@ -223,7 +240,13 @@ fn not_empty(name: &str, left: &Leftovers, refusal: &ibmcloud::Error) -> Diagnos
 }
 
 /// Reads the group until it is visible and `ready` holds, within `timeout`.
-async fn wait_for_group(ctx: &Ctx, client: &Client, id: &str, timeout: Duration, ready: impl Fn(&Group) -> bool) -> Result<Group, Diagnostics> {
+async fn wait_for_group(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+    ready: impl Fn(&Group) -> bool,
+) -> Result<Group, Diagnostics> {
     let get = || async move { client.get_resource_group(id).await };
     wait_until_visible(ctx, timeout, &format!("resource group {id}"), get, ready).await
 }
@@ -233,7 +256,9 @@ async fn create_error(client: &Client, name: &str, err: &ibmcloud::Error) -> Dia
     if err.api_code() == Some(GROUP_NAME_TAKEN) {
         let existing = client.list_resource_groups(Some(name), false).await.ok().and_then(|l| l.into_iter().find(|g| g.name == name));
         let hint = match existing {
-            Some(g) => format!(" To manage it with Terraform, import it:\n  terraform import {TYPE_NAME}.<name> {}\nor choose another name.", g.id),
+            Some(g) => {
+                format!(" To manage it with Terraform, import it:\n  terraform import {TYPE_NAME}.<name> {}\nor choose another name.", g.id)
+            }
             None => " Choose another name.".to_string(),
         };
         return Diagnostics::attr_error(
@@ -251,7 +276,9 @@ mod tests {
 
     #[test]
     fn validate_names_the_attribute() {
-        let v = Value::from_json(&serde_json::json!({"name": " dev", "timeouts": {"delete": "soon"}}), &ResourceGroup.schema().value_type()).expect("value");
+        let v =
+            Value::from_json(&serde_json::json!({"name": " dev", "timeouts": {"delete": "soon"}}), &ResourceGroup.schema().value_type())
+                .expect("value");
         let d = ResourceGroup.validate(&v);
         let paths: Vec<String> = d.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
         assert!(paths.iter().any(|p| p == "name"), "{paths:?}");

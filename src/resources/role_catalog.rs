@@ -46,11 +46,7 @@ pub fn service_actions(roles: &RoleList) -> BTreeSet<String> {
 
 /// The candidate closest to `wanted`, for "did you mean" hints.
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a String>) -> Option<&'a String> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(wanted, c), c))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    candidates.into_iter().map(|c| (strsim::jaro_winkler(wanted, c), c)).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, c)| c)
 }
 
 #[cfg(test)]

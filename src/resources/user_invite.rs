@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value};
+use crate::framework::{
+    from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
+};
 use crate::ibmcloud::user_management::{same_email, UserProfile};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
@@ -70,7 +72,10 @@ fn failed_invite(email: &str, user: &UserProfile) -> Diagnostics {
     Diagnostics::attr_error(
         AttributePath::attr("email"),
         "Invitation failed",
-        format!("IBM Cloud could not invite {email}: state {} ({reason}). Check the address and the account's allowed invitation domains.", user.state),
+        format!(
+            "IBM Cloud could not invite {email}: state {} ({reason}). Check the address and the account's allowed invitation domains.",
+            user.state
+        ),
     )
 }
 
@@ -102,12 +107,20 @@ impl Resource for UserInvite {
         let mut diags = Diagnostics::new();
         if let Some(Value::String(email)) = config.get("email") {
             if !plausible_email(email) {
-                diags.add_attr_error(AttributePath::attr("email"), "Invalid email", format!("{email:?} is not an email address such as \"ada@example.com\"."));
+                diags.add_attr_error(
+                    AttributePath::attr("email"),
+                    "Invalid email",
+                    format!("{email:?} is not an email address such as \"ada@example.com\"."),
+                );
             }
         }
         for id in config.get("access_group_ids").map(Value::elements).unwrap_or_default().iter().filter_map(Value::as_str) {
             if id.trim().is_empty() {
-                diags.add_attr_error(AttributePath::attr("access_group_ids"), "Empty access group ID", "access_group_ids holds an empty ID; use the groups' IDs (AccessGroupId-…).");
+                diags.add_attr_error(
+                    AttributePath::attr("access_group_ids"),
+                    "Empty access group ID",
+                    "access_group_ids holds an empty ID; use the groups' IDs (AccessGroupId-…).",
+                );
             }
         }
         diags
@@ -129,7 +142,10 @@ impl Resource for UserInvite {
     }
 
     async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, model) = match provider_and::<Model>(ctx, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         let client = &state.client;
         let email = model.email.clone();
         let wanted = model.groups();
@@ -172,7 +188,12 @@ impl Resource for UserInvite {
         let sent = Model { adopted: Some(false), preexisting_access_group_ids: Some(BTreeSet::new()), ..model.clone() };
         let user = match settled {
             Ok(Some(u)) => u,
-            Ok(None) => return (encode(&sent).ok(), Diagnostics::error("Invitation not found", format!("{doing}: the invited person never showed up"))),
+            Ok(None) => {
+                return (
+                    encode(&sent).ok(),
+                    Diagnostics::error("Invitation not found", format!("{doing}: the invited person never showed up")),
+                )
+            }
             Err(e) => return (encode(&sent).ok(), api_error(&doing, &e)),
         };
         let result = Model {
@@ -227,15 +248,28 @@ impl Resource for UserInvite {
     }
 
     async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) { Ok(opened) => opened, Err(d) => return (None, d) };
+        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
+            Ok(opened) => opened,
+            Err(d) => return (None, d),
+        };
         // A change of letter case in `email` needs no API call: IBM compares emails ignoring case.
         let Some(iam_id) = prior.iam_id.clone() else {
-            return (None, Diagnostics::error("User invite has no iam_id", "the state of this invite has no iam_id; import it again by email"));
+            return (
+                None,
+                Diagnostics::error("User invite has no iam_id", "the state of this invite has no iam_id; import it again by email"),
+            );
         };
         let client = &state.client;
         let (before, after) = (prior.groups(), model.groups());
         let preexisting = prior.preexisting_access_group_ids.clone().unwrap_or_default();
-        let mut result = Model { id: prior.id.clone(), iam_id: prior.iam_id.clone(), state: prior.state.clone(), adopted: prior.adopted, preexisting_access_group_ids: prior.preexisting_access_group_ids.clone(), ..model.clone() };
+        let mut result = Model {
+            id: prior.id.clone(),
+            iam_id: prior.iam_id.clone(),
+            state: prior.state.clone(),
+            adopted: prior.adopted,
+            preexisting_access_group_ids: prior.preexisting_access_group_ids.clone(),
+            ..model.clone()
+        };
         let mut current = before.clone();
         for group in after.difference(&before) {
             if let Err(e) = client.add_members(group, std::slice::from_ref(&iam_id)).await {
@@ -258,7 +292,10 @@ impl Resource for UserInvite {
     }
 
     async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) { Ok(opened) => opened, Err(d) => return d };
+        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
+            Ok(opened) => opened,
+            Err(d) => return d,
+        };
         let client = &state.client;
         let iam_id = match prior.iam_id.clone() {
             Some(iam_id) => iam_id,
@@ -289,7 +326,10 @@ impl Resource for UserInvite {
         let client = &provider(ctx)?.client;
         let doing = format!("importing user {id}");
         let Some(user) = client.find_user_by_email(id).await.map_err(|e| api_error(&doing, &e))? else {
-            return Err(Diagnostics::error("User not found", format!("nobody with the email {id:?} is in the account. Import takes the person's email.")));
+            return Err(Diagnostics::error(
+                "User not found",
+                format!("nobody with the email {id:?} is in the account. Import takes the person's email."),
+            ));
         };
         let groups = groups_of(client, &user.iam_id).await.map_err(|e| api_error(&doing, &e))?;
         encode(&Model {

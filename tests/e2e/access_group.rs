@@ -53,11 +53,13 @@ fn create_update_import_and_destroy() {
 
     // Import into a fresh configuration, then no changes.
     let adopter = Workspace::new(&emu);
-    adopter.write(r#"
+    adopter.write(
+        r#"
 resource "ibmqr_access_group" "ml" {
   name = "project-ml2"
 }
-"#);
+"#,
+    );
     let imported = adopter.import("ibmqr_access_group.ml", &id);
     assert_eq!(imported.code, 0, "{}", imported.all());
     adopter.assert_no_changes();
@@ -126,23 +128,27 @@ fn data_source_finds_a_group_by_name() {
     ws.apply_ok();
     let id = group_id(&ws);
     let reader = Workspace::new(&emu);
-    reader.write(r#"
+    reader.write(
+        r#"
 data "ibmqr_access_group" "g" {
   name = "PROJECT-ML"
 }
 output "id"   { value = data.ibmqr_access_group.g.id }
 output "desc" { value = data.ibmqr_access_group.g.description }
-"#);
+"#,
+    );
     reader.apply_ok();
     let out = reader.output_json();
     assert_eq!(out["id"]["value"], json!(id));
     assert_eq!(out["desc"]["value"], "Machine learning project");
 
-    reader.write(r#"
+    reader.write(
+        r#"
 data "ibmqr_access_group" "g" {
   name = "no-such-group"
 }
-"#);
+"#,
+    );
     let plan = reader.plan();
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Access group not found"), "{}", plan.stderr);

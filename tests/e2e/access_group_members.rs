@@ -146,7 +146,11 @@ fn wrong_prefix_fails_at_plan() {
     ws.write(&members_config("ml", &["alice@example.com"], &["IBMid-x"], &[]));
     let plan = ws.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
-    assert!(plan.stderr.contains("Invalid member ID") && plan.stderr.contains("iam_ids") && plan.stderr.contains("service_ids"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("Invalid member ID") && plan.stderr.contains("iam_ids") && plan.stderr.contains("service_ids"),
+        "{}",
+        plan.stderr
+    );
     assert!(emu.objects("access_groups").is_empty());
 }
 
@@ -179,7 +183,10 @@ fn single_member_is_additive() {
     ws.apply_ok();
 
     // A new IAM ID (or group) replaces the membership.
-    ws.write(&format!("{GROUPS}{}", ONE.replace("iam-ServiceId-ci", "iam-Profile-bot").replace("ibmqr_access_group.ml.id", "ibmqr_access_group.fin.id")));
+    ws.write(&format!(
+        "{GROUPS}{}",
+        ONE.replace("iam-ServiceId-ci", "iam-Profile-bot").replace("ibmqr_access_group.ml.id", "ibmqr_access_group.fin.id")
+    ));
     let plan = ws.plan();
     assert_eq!(plan.code, 2);
     assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
@@ -189,7 +196,9 @@ fn single_member_is_additive() {
     ws.assert_no_changes();
 
     let adopter = Workspace::new(&emu);
-    adopter.write(&format!("resource \"ibmqr_access_group_member\" \"x\" {{\n  access_group_id = \"{fin}\"\n  iam_id = \"iam-Profile-bot\"\n}}\n"));
+    adopter.write(&format!(
+        "resource \"ibmqr_access_group_member\" \"x\" {{\n  access_group_id = \"{fin}\"\n  iam_id = \"iam-Profile-bot\"\n}}\n"
+    ));
     let imported = adopter.import("ibmqr_access_group_member.x", &format!("{fin}/iam-Profile-bot"));
     assert_eq!(imported.code, 0, "{}", imported.all());
     adopter.assert_no_changes();

@@ -14,7 +14,11 @@ fn instance_crn() -> String {
 /// Access groups and the instance, as the other modules would have created them.
 fn seed(emu: &Emulator) {
     for (id, name) in [(GROUP_A, "project-a"), (GROUP_B, "project-b")] {
-        emu.admin("PUT", &format!("/_emulator/objects/access_groups/{id}"), Some(serde_json::json!({"id": id, "name": name, "account_id": ACCOUNT_ID})));
+        emu.admin(
+            "PUT",
+            &format!("/_emulator/objects/access_groups/{id}"),
+            Some(serde_json::json!({"id": id, "name": name, "account_id": ACCOUNT_ID})),
+        );
     }
     let crn = instance_crn();
     emu.admin(
@@ -53,7 +57,8 @@ fn attr<'a>(p: &'a serde_json::Value, list: &str, name: &str) -> Option<&'a str>
 }
 
 fn role_ids(p: &serde_json::Value) -> Vec<String> {
-    let mut ids: Vec<String> = p["roles"].as_array().into_iter().flatten().filter_map(|r| r["role_id"].as_str().map(String::from)).collect();
+    let mut ids: Vec<String> =
+        p["roles"].as_array().into_iter().flatten().filter_map(|r| r["role_id"].as_str().map(String::from)).collect();
     ids.sort();
     ids
 }
@@ -124,7 +129,10 @@ resource "ibmqr_custom_role" "member" {
   actions      = ["quantum-computing.job.read", "quantum-computing.job.create"]
 }
 "#;
-    ws.write(&format!("{role}{}", policy(GROUP_A, r#""Viewer", "Manager", ibmqr_custom_role.member.crn"#, &format!("instance_id = \"{GUID}\""))));
+    ws.write(&format!(
+        "{role}{}",
+        policy(GROUP_A, r#""Viewer", "Manager", ibmqr_custom_role.member.crn"#, &format!("instance_id = \"{GUID}\""))
+    ));
     ws.apply_ok();
     let id = ws.output_json()["id"]["value"].as_str().expect("id").to_string();
 
@@ -152,7 +160,11 @@ fn drift_is_detected() {
     ws.apply_ok();
     let id = ws.output_json()["id"]["value"].as_str().expect("id").to_string();
 
-    emu.admin("PATCH", &format!("/_emulator/objects/policies/{id}"), Some(serde_json::json!({"roles": [{"role_id": VIEWER, "display_name": "Viewer"}]})));
+    emu.admin(
+        "PATCH",
+        &format!("/_emulator/objects/policies/{id}"),
+        Some(serde_json::json!({"roles": [{"role_id": VIEWER, "display_name": "Viewer"}]})),
+    );
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
@@ -183,7 +195,11 @@ fn invalid_input_fails_at_plan() {
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.stderr.contains("Unknown role") && plan.stderr.contains("\"Viewr\""), "{}", plan.stderr);
     assert!(plan.stderr.contains("Did you mean \"Viewer\""), "{}", plan.stderr);
-    assert!(flat(&plan.stderr).contains("Valid names: Viewer, Operator, Editor, Administrator, Reader, Writer, Manager."), "lists the valid names: {}", plan.stderr);
+    assert!(
+        flat(&plan.stderr).contains("Valid names: Viewer, Operator, Editor, Administrator, Reader, Writer, Manager."),
+        "lists the valid names: {}",
+        plan.stderr
+    );
     assert!(plan.stderr.contains("roles"), "names the attribute: {}", plan.stderr);
     assert!(policies(&emu).is_empty());
 }
@@ -208,7 +224,10 @@ resource "ibmqr_custom_role" "member" {{
     let out = ws.apply_ok();
     assert!(out.all().contains("Role not found yet"), "a warning, not an error, at plan: {}", out.all());
     let p = &policies(&emu)[0];
-    assert!(role_ids(p).contains(&format!("crn:v1:ibmcloud:public:iam-access-management::a/{ACCOUNT_ID}::customRole:QiskitRuntimeUser")), "{p}");
+    assert!(
+        role_ids(p).contains(&format!("crn:v1:ibmcloud:public:iam-access-management::a/{ACCOUNT_ID}::customRole:QiskitRuntimeUser")),
+        "{p}"
+    );
     ws.assert_no_changes(); // state keeps the custom role's name
 }
 

@@ -79,18 +79,22 @@ fn import_manages_only_configured_attributes() {
     let emu = Emulator::start();
     // Settings someone set in the console.
     let seeder = Workspace::new(&emu);
-    seeder.write(r#"resource "ibmqr_account_settings" "x" {
+    seeder.write(
+        r#"resource "ibmqr_account_settings" "x" {
   user_list_visibility = "restricted"
   mfa                  = "TOTP"
   allowed_ip_addresses = ["1.2.3.4"]
-}"#);
+}"#,
+    );
     seeder.apply_ok();
     seeder.state_rm("ibmqr_account_settings.x");
 
     let ws = Workspace::new(&emu);
-    ws.write(r#"resource "ibmqr_account_settings" "this" {
+    ws.write(
+        r#"resource "ibmqr_account_settings" "this" {
   user_list_visibility = "restricted"
-}"#);
+}"#,
+    );
     let imported = ws.import("ibmqr_account_settings.this", ACCOUNT_ID);
     assert_eq!(imported.code, 0, "{}", imported.all());
     ws.assert_no_changes();
@@ -117,13 +121,17 @@ fn import_manages_only_configured_attributes() {
 fn stale_entity_tag_is_read_again_and_retried() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(r#"resource "ibmqr_account_settings" "this" {
+    ws.write(
+        r#"resource "ibmqr_account_settings" "this" {
   service_id_creation = "restricted"
-}"#);
+}"#,
+    );
     emu.admin(
         "POST",
         "/_emulator/faults",
-        Some(serde_json::json!({"route": "PUT /v1/accounts/{account_id}/settings/identity", "status": 409, "count": 1, "code": "conflict"})),
+        Some(
+            serde_json::json!({"route": "PUT /v1/accounts/{account_id}/settings/identity", "status": 409, "count": 1, "code": "conflict"}),
+        ),
     );
     ws.apply_ok();
     let counts = emu.request_counts();
@@ -136,17 +144,25 @@ fn stale_entity_tag_is_read_again_and_retried() {
 fn invalid_values_fail_at_plan() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(r#"resource "ibmqr_account_settings" "this" {
+    ws.write(
+        r#"resource "ibmqr_account_settings" "this" {
   user_list_visibility = "hidden"
-}"#);
+}"#,
+    );
     let plan = ws.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
-    assert!(plan.stderr.contains("Invalid user_list_visibility") && flat(&plan.stderr).contains("use one of: restricted, unrestricted."), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("Invalid user_list_visibility") && flat(&plan.stderr).contains("use one of: restricted, unrestricted."),
+        "{}",
+        plan.stderr
+    );
     assert!(plan.stderr.contains("user_list_visibility = \"hidden\""), "points at the attribute: {}", plan.stderr);
 
-    ws.write(r#"resource "ibmqr_account_settings" "this" {
+    ws.write(
+        r#"resource "ibmqr_account_settings" "this" {
   session_invalidation_seconds = 60
-}"#);
+}"#,
+    );
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(flat(&plan.stderr).contains("session_invalidation_seconds must be a whole number from 900 to 7200"), "{}", plan.stderr);

@@ -36,10 +36,11 @@ fn create_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // In place: display_name and actions.
-    ws.write(&MEMBER_ROLE.replace("Qiskit Runtime user", "Qiskit member").replace(
-        r#""quantum-computing.device.read"]"#,
-        r#""quantum-computing.device.read", "quantum-computing.job.cancel"]"#,
-    ));
+    ws.write(
+        &MEMBER_ROLE
+            .replace("Qiskit Runtime user", "Qiskit member")
+            .replace(r#""quantum-computing.device.read"]"#, r#""quantum-computing.device.read", "quantum-computing.job.cancel"]"#),
+    );
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
@@ -54,7 +55,11 @@ fn create_update_replace_and_destroy() {
     ws.write(&MEMBER_ROLE.replace("\"QiskitRuntimeUser\"", "\"QiskitMember\""));
     let plan = ws.plan();
     assert_eq!(plan.code, 2);
-    assert!(plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to add") && plan.stdout.contains("1 to destroy"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to add") && plan.stdout.contains("1 to destroy"),
+        "{}",
+        plan.stdout
+    );
     ws.apply_ok();
     assert!(role_by_name(&emu, "QiskitRuntimeUser").is_none());
     assert!(role_by_name(&emu, "QiskitMember").is_some());
@@ -77,7 +82,6 @@ fn import_then_no_changes() {
     let imported = adopter.import("ibmqr_custom_role.member", &id);
     assert_eq!(imported.code, 0, "{}", imported.all());
     adopter.assert_no_changes();
-
 }
 
 #[test]
@@ -112,7 +116,11 @@ fn bad_name_and_unknown_action_fail_at_plan() {
     ws.write(&MEMBER_ROLE.replace("\"QiskitRuntimeUser\"", "\"qiskit-user\""));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
-    assert!(plan.stderr.contains("Invalid role name") && plan.stderr.contains("ibmqr_custom_role.member") && plan.stderr.contains("name"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("Invalid role name") && plan.stderr.contains("ibmqr_custom_role.member") && plan.stderr.contains("name"),
+        "{}",
+        plan.stderr
+    );
 
     ws.write(&MEMBER_ROLE.replace("quantum-computing.job.create", "quantum-computing.job.craete"));
     let plan = ws.plan();
@@ -142,7 +150,11 @@ fn throttling_and_unavailability_are_retried() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
     ws.write(MEMBER_ROLE);
-    emu.admin("POST", "/_emulator/faults", Some(serde_json::json!({"route": "POST /v2/roles", "status": 429, "count": 3, "retry_after": "1"})));
+    emu.admin(
+        "POST",
+        "/_emulator/faults",
+        Some(serde_json::json!({"route": "POST /v2/roles", "status": 429, "count": 3, "retry_after": "1"})),
+    );
     emu.admin("POST", "/_emulator/faults", Some(serde_json::json!({"route": "GET /v2/roles/{id}", "status": 503, "count": 1})));
     ws.apply_ok();
     let counts = emu.request_counts();

@@ -31,7 +31,10 @@ fn check(kind: &str, example_dir: &str, example_file: &str, type_name: &str, blo
         assert!(page.contains(&format!("`{name}`")), "docs/{kind}/{short}.md does not document `{name}`");
     }
     let example = read(root().join(format!("examples/{example_dir}/{type_name}/{example_file}")));
-    assert!(page.contains(example.trim()), "docs/{kind}/{short}.md does not show examples/{example_dir}/{type_name}/{example_file} as it is");
+    assert!(
+        page.contains(example.trim()),
+        "docs/{kind}/{short}.md does not show examples/{example_dir}/{type_name}/{example_file} as it is"
+    );
     if kind == "resources" {
         let import = read(root().join(format!("examples/resources/{type_name}/import.sh")));
         assert!(page.contains(import.trim()), "docs/resources/{short}.md does not show its import.sh");

@@ -92,7 +92,8 @@ fn lifecycle_update_in_place_replace_import_destroy() {
 
     // Import into a fresh configuration, then no changes.
     let adopter = Workspace::new(&emu);
-    let rule_only = RULE.split("resource \"ibmqr_access_group_dynamic_rule\"").nth(1).expect("rule").split("output").next().expect("rule body");
+    let rule_only =
+        RULE.split("resource \"ibmqr_access_group_dynamic_rule\"").nth(1).expect("rule").split("output").next().expect("rule body");
     adopter.write(&format!(
         "resource \"ibmqr_access_group_dynamic_rule\"{}",
         rule_only.replace("ibmqr_access_group.ml.id", &format!("\"{fin}\"")).replace("research, engineering", "research,engineering")
@@ -115,17 +116,25 @@ fn drift_and_json_quoted_values() {
     let path = format!("/_emulator/objects/access_group_rules/{rule}");
 
     // IBM answering with JSON-quoted values means the same: no changes.
-    emu.admin("PATCH", &path, Some(json!({"conditions": [
-        {"claim": "project", "operator": "CONTAINS", "value": "\"ml\""},
-        {"claim": "department", "operator": "IN", "value": "[\"research\",\"engineering\"]"}
-    ]})));
+    emu.admin(
+        "PATCH",
+        &path,
+        Some(json!({"conditions": [
+            {"claim": "project", "operator": "CONTAINS", "value": "\"ml\""},
+            {"claim": "department", "operator": "IN", "value": "[\"research\",\"engineering\"]"}
+        ]})),
+    );
     ws.assert_no_changes();
 
     // A real change behind Terraform's back is planned back.
-    emu.admin("PATCH", &path, Some(json!({"expiration": 3, "conditions": [
-        {"claim": "project", "operator": "CONTAINS", "value": "\"finance\""},
-        {"claim": "department", "operator": "IN", "value": "[\"research\",\"engineering\"]"}
-    ]})));
+    emu.admin(
+        "PATCH",
+        &path,
+        Some(json!({"expiration": 3, "conditions": [
+            {"claim": "project", "operator": "CONTAINS", "value": "\"finance\""},
+            {"claim": "department", "operator": "IN", "value": "[\"research\",\"engineering\"]"}
+        ]})),
+    );
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("finance"), "{}", plan.stdout);

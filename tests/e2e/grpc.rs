@@ -104,7 +104,8 @@ async fn validation_names_attributes() {
         .into_inner();
     assert_eq!(error_paths(&resp.diagnostics), vec!["region"]);
 
-    let role = json_value(serde_json::json!({"name": "bad name", "display_name": "x", "actions": ["quantum-computing.job.read"]}), &role_type());
+    let role =
+        json_value(serde_json::json!({"name": "bad name", "display_name": "x", "actions": ["quantum-computing.job.read"]}), &role_type());
     let resp = c
         .validate_resource_config(proto::validate_resource_config::Request {
             type_name: "ibmqr_custom_role".into(),
@@ -134,22 +135,20 @@ async fn full_lifecycle_over_grpc() {
     let emu = tokio::task::spawn_blocking(Emulator::start).await.expect("emulator");
     let (mut c, _stop) = start(Arc::new(IbmqrProvider)).await;
     let pty = provider_type();
-    let config = json_value(
-        serde_json::json!({"api_key": API_KEY, "endpoints": [{"iam": emu.url, "iam_policy": emu.url}]}),
-        &pty,
-    );
+    let config = json_value(serde_json::json!({"api_key": API_KEY, "endpoints": [{"iam": emu.url, "iam_policy": emu.url}]}), &pty);
     let resp = c
-        .configure_provider(proto::configure_provider::Request { terraform_version: "1.0.3".into(), config: dv(&config, &pty), client_capabilities: None })
+        .configure_provider(proto::configure_provider::Request {
+            terraform_version: "1.0.3".into(),
+            config: dv(&config, &pty),
+            client_capabilities: None,
+        })
         .await
         .expect("configure")
         .into_inner();
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
 
     let ty = role_type();
-    let cfg = json_value(
-        serde_json::json!({"name": "GrpcRole", "display_name": "gRPC", "actions": ["quantum-computing.job.read"]}),
-        &ty,
-    );
+    let cfg = json_value(serde_json::json!({"name": "GrpcRole", "display_name": "gRPC", "actions": ["quantum-computing.job.read"]}), &ty);
     let plan = c
         .plan_resource_change(proto::plan_resource_change::Request {
             type_name: "ibmqr_custom_role".into(),
@@ -182,14 +181,22 @@ async fn full_lifecycle_over_grpc() {
     let id = state.get("id").and_then(Value::as_str).expect("id").to_string();
 
     let read = c
-        .read_resource(proto::read_resource::Request { type_name: "ibmqr_custom_role".into(), current_state: dv(&state, &ty), ..Default::default() })
+        .read_resource(proto::read_resource::Request {
+            type_name: "ibmqr_custom_role".into(),
+            current_state: dv(&state, &ty),
+            ..Default::default()
+        })
         .await
         .expect("read")
         .into_inner();
     assert_eq!(Value::from_msgpack(&read.new_state.expect("state").msgpack, &ty).expect("decodes"), state);
 
     let imported = c
-        .import_resource_state(proto::import_resource_state::Request { type_name: "ibmqr_custom_role".into(), id: id.clone(), ..Default::default() })
+        .import_resource_state(proto::import_resource_state::Request {
+            type_name: "ibmqr_custom_role".into(),
+            id: id.clone(),
+            ..Default::default()
+        })
         .await
         .expect("import")
         .into_inner();
@@ -236,7 +243,11 @@ async fn full_lifecycle_over_grpc() {
         .into_inner();
     assert!(destroyed.diagnostics.is_empty());
     let read = c
-        .read_resource(proto::read_resource::Request { type_name: "ibmqr_custom_role".into(), current_state: dv(&state, &ty), ..Default::default() })
+        .read_resource(proto::read_resource::Request {
+            type_name: "ibmqr_custom_role".into(),
+            current_state: dv(&state, &ty),
+            ..Default::default()
+        })
         .await
         .expect("read")
         .into_inner();
@@ -309,7 +320,11 @@ async fn a_panic_becomes_an_error_diagnostic() {
         .into_inner();
     assert!(resp.diagnostics.iter().any(|d| d.detail.contains("boom in create")), "{:?}", resp.diagnostics);
     let resp = c
-        .read_resource(proto::read_resource::Request { type_name: "test_panic".into(), current_state: dv(&state, &ty), ..Default::default() })
+        .read_resource(proto::read_resource::Request {
+            type_name: "test_panic".into(),
+            current_state: dv(&state, &ty),
+            ..Default::default()
+        })
         .await
         .expect("the connection survives")
         .into_inner();

@@ -18,11 +18,7 @@ fn repo_root() -> PathBuf {
 /// Terraform must be there: tests fail, never skip, without it.
 pub fn terraform_bin() -> PathBuf {
     let path = std::env::var_os("IBMQR_TERRAFORM").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".tools/terraform"));
-    assert!(
-        path.is_file(),
-        "Terraform not found at {}: run `bash scripts/install-terraform.sh` (make test does it)",
-        path.display()
-    );
+    assert!(path.is_file(), "Terraform not found at {}: run `bash scripts/install-terraform.sh` (make test does it)", path.display());
     path
 }
 

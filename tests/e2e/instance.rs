@@ -103,9 +103,10 @@ fn create_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // In place: rename, limit, backends, tags.
-    let changed = CONFIG
-        .replace("\"qr-main\"", "\"qr-renamed\"")
-        .replace("tags              = [\"Env:Dev\", \"team-a\"]", "tags = [\"Env:Prod\"]\n  instance_limit_seconds = 900\n  backends = [\"ibm_torino\"]");
+    let changed = CONFIG.replace("\"qr-main\"", "\"qr-renamed\"").replace(
+        "tags              = [\"Env:Dev\", \"team-a\"]",
+        "tags = [\"Env:Prod\"]\n  instance_limit_seconds = 900\n  backends = [\"ibm_torino\"]",
+    );
     ws.write(&changed);
     let plan = ws.plan();
     assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
@@ -141,7 +142,14 @@ fn create_update_replace_and_destroy() {
 
     // resource_group_id replaces: move to the default group.
     let default_group = eu.replace("resource_group_id = ibmqr_resource_group.lab.id\n", "");
-    ws.write(&default_group.replace("resource \"ibmqr_instance\"", "data \"ibmqr_resource_group\" \"d\" {\n  is_default = true\n}\nresource \"ibmqr_instance\"").replace("purge_on_destroy", "resource_group_id = data.ibmqr_resource_group.d.id\n  purge_on_destroy"));
+    ws.write(
+        &default_group
+            .replace(
+                "resource \"ibmqr_instance\"",
+                "data \"ibmqr_resource_group\" \"d\" {\n  is_default = true\n}\nresource \"ibmqr_instance\"",
+            )
+            .replace("purge_on_destroy", "resource_group_id = data.ibmqr_resource_group.d.id\n  purge_on_destroy"),
+    );
     let plan = ws.plan();
     assert!(plan.code == 2 && plan.stdout.contains("must be replaced"), "{}", plan.all());
     ws.apply_ok();
@@ -213,14 +221,30 @@ fn invalid_input_fails_at_plan() {
     let ws = Workspace::new(&emu);
     for (config, attr, text) in [
         (CONFIG.replace("\"us-east\"", "\"eu-de\""), "region", "only offered in us-east"),
-        (CONFIG.replace("\"open\"", "\"pay-as-you-go\"").replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"), "usage_allocation_seconds", "no allocation"),
-        (CONFIG.replace("\"open\"", "\"paygo-standard\"").replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"), "usage_allocation_seconds", "no allocation"),
+        (
+            CONFIG
+                .replace("\"open\"", "\"pay-as-you-go\"")
+                .replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"),
+            "usage_allocation_seconds",
+            "no allocation",
+        ),
+        (
+            CONFIG
+                .replace("\"open\"", "\"paygo-standard\"")
+                .replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"),
+            "usage_allocation_seconds",
+            "no allocation",
+        ),
         (CONFIG.replace("\"open\"", "\"gold\""), "plan", "not a Qiskit Runtime plan"),
     ] {
         ws.write(&config);
         let plan = ws.plan();
         assert_eq!(plan.code, 1, "{}", plan.all());
-        assert!(plan.stderr.contains(text) && plan.stderr.contains("ibmqr_instance.qr") && plan.stderr.contains(attr), "{attr}: {}", plan.stderr);
+        assert!(
+            plan.stderr.contains(text) && plan.stderr.contains("ibmqr_instance.qr") && plan.stderr.contains(attr),
+            "{attr}: {}",
+            plan.stderr
+        );
     }
     // The unknown name's error lists the valid names, the catalog's legacy ones included.
     let plan = ws.plan();
@@ -290,8 +314,16 @@ fn legacy_plans_resolve_through_the_catalog() {
 
     // Import by CRN: the catalog maps each ID back to the name, so there is no diff.
     for (address, block, output) in [
-        ("ibmqr_instance.lite", "resource \"ibmqr_instance\" \"lite\" {\n  name = \"qr-lite\"\n  plan = \"lite\"\n  region = \"us-east\"\n}\n", "lite_crn"),
-        ("ibmqr_instance.std", "resource \"ibmqr_instance\" \"std\" {\n  name = \"qr-std\"\n  plan = \"paygo-standard\"\n  region = \"eu-de\"\n}\n", "std_crn"),
+        (
+            "ibmqr_instance.lite",
+            "resource \"ibmqr_instance\" \"lite\" {\n  name = \"qr-lite\"\n  plan = \"lite\"\n  region = \"us-east\"\n}\n",
+            "lite_crn",
+        ),
+        (
+            "ibmqr_instance.std",
+            "resource \"ibmqr_instance\" \"std\" {\n  name = \"qr-std\"\n  plan = \"paygo-standard\"\n  region = \"eu-de\"\n}\n",
+            "std_crn",
+        ),
     ] {
         let adopter = Workspace::new(&emu);
         adopter.write(block);

@@ -4,10 +4,7 @@ use crate::harness::{Emulator, Workspace, API_KEY};
 
 #[test]
 fn run_by_hand_explains_itself_and_exits_1() {
-    let out = Command::new(env!("CARGO_BIN_EXE_terraform-provider-ibmqr"))
-        .env_remove("TF_PLUGIN_MAGIC_COOKIE")
-        .output()
-        .expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_terraform-provider-ibmqr")).env_remove("TF_PLUGIN_MAGIC_COOKIE").output().expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("Terraform plugin"), "{text}");

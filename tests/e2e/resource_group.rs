@@ -80,7 +80,11 @@ fn bad_and_taken_names() {
     ws.write(&GROUP.replace("qiskit-dev", "Default"));
     let out = ws.apply();
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("already exists") && out.stderr.contains(&format!("terraform import ibmqr_resource_group.<name> {default_id}")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("already exists") && out.stderr.contains(&format!("terraform import ibmqr_resource_group.<name> {default_id}")),
+        "{}",
+        out.stderr
+    );
     assert_eq!(groups(&emu).len(), 1);
 }
 

@@ -95,7 +95,8 @@ fn invite_update_replace_import_drift_destroy() {
 
     // Import by email into a fresh configuration, then no changes.
     let adopter = Workspace::new(&emu);
-    adopter.write(&format!("resource \"ibmqr_user_invite\" \"p\" {{\n  email = \"ravi@example.edu\"\n  access_group_ids = [\"{fin}\"]\n}}\n"));
+    adopter
+        .write(&format!("resource \"ibmqr_user_invite\" \"p\" {{\n  email = \"ravi@example.edu\"\n  access_group_ids = [\"{fin}\"]\n}}\n"));
     let imported = adopter.import("ibmqr_user_invite.p", "Ravi@Example.edu");
     assert_eq!(imported.code, 0, "{}", imported.all());
     adopter.assert_no_changes();
@@ -138,9 +139,13 @@ fn active_person_is_adopted_and_kept_on_destroy() {
     let (ml, fin) = (out(&ws, "ml").as_str().unwrap().to_string(), out(&ws, "fin").as_str().unwrap().to_string());
     // Someone already ACTIVE in the account, already in the ML group.
     let iam_id = "IBMid-270000ACTIVE";
-    emu.admin("PUT", &format!("/_emulator/objects/users/{iam_id}"), Some(json!({
-        "id": iam_id, "iam_id": iam_id, "email": "Olga@Example.edu", "state": "ACTIVE", "realm": "IBMid", "account_id": ACCOUNT_ID
-    })));
+    emu.admin(
+        "PUT",
+        &format!("/_emulator/objects/users/{iam_id}"),
+        Some(json!({
+            "id": iam_id, "iam_id": iam_id, "email": "Olga@Example.edu", "state": "ACTIVE", "realm": "IBMid", "account_id": ACCOUNT_ID
+        })),
+    );
     emu.admin("PUT", &member_path(&ml, iam_id), Some(json!({"access_group_id": ml, "iam_id": iam_id, "type": "user"})));
 
     ws.write(&invite("olga@example.edu", "ibmqr_access_group.ml.id, ibmqr_access_group.fin.id"));
@@ -169,7 +174,11 @@ fn failed_invitation_reports_the_reason() {
     ws.write(&invite("eve@blocked.example", ""));
     let out = ws.apply();
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stderr.contains("Invitation failed") && out.stderr.contains("ERROR_WHILE_PROCESSING") && out.stderr.contains("blocked.example"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Invitation failed") && out.stderr.contains("ERROR_WHILE_PROCESSING") && out.stderr.contains("blocked.example"),
+        "{}",
+        out.stderr
+    );
     // The person is in state, so destroy cleans up.
     ws.destroy_ok();
     assert!(users(&emu).is_empty());
@@ -191,15 +200,10 @@ fn bad_email_fails_at_plan() {
 #[test]
 fn interrupted_invite_stays_in_state_and_destroy_removes_the_person() {
     let emu = Emulator::start();
-    emu.admin(
-        "PUT",
-        "/_emulator/objects/emulator_settings/user_management",
-        Some(serde_json::json!({"invite_processing_ms": 60000})),
-    );
+    emu.admin("PUT", "/_emulator/objects/emulator_settings/user_management", Some(serde_json::json!({"invite_processing_ms": 60000})));
     let ws = Workspace::new(&emu);
     ws.write(r#"resource "ibmqr_user_invite" "slow" { email = "slow@example.edu" }"#);
-    let (succeeded, took) =
-        ws.apply_interrupted_when(|| emu.request_counts()["counts"]["POST /v2/accounts/{account_id}/users"] == 1);
+    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_counts()["counts"]["POST /v2/accounts/{account_id}/users"] == 1);
     assert!(!succeeded);
     assert!(took < std::time::Duration::from_secs(40), "stopped promptly");
     let list = ws.terraform(&["state", "list"]);
