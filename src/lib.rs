@@ -5,11 +5,13 @@
 //! → `resources` / `data_sources` → `ibmcloud` (REST client). `emulator` is a separate
 //! reading of the same IBM API facts and shares no code with `ibmcloud`.
 
+pub mod configured;
 pub mod data_sources;
 pub mod emulator;
 pub mod framework;
 pub mod ibmcloud;
 pub mod logging;
+pub mod plan_checks;
 pub mod plugin;
 pub mod provider;
 pub mod resources;

@@ -8,8 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
+use crate::configured::ProviderState;
 use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, NestedBlock, Provider, Resource, Schema, Value};
-use crate::ibmcloud::{ApiKey, Client, ClientConfig, Endpoints};
+use crate::ibmcloud::{ApiKey, Client, ClientConfig, Endpoints, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT};
+use crate::plan_checks::QISKIT_REGIONS;
 use crate::{data_sources, resources};
 
 /// Endpoint keys of the `endpoints` block, one per IBM API.
@@ -21,8 +23,6 @@ pub const REGIONS: [&str; 11] =
     ["us-south", "us-east", "ca-tor", "br-sao", "eu-gb", "eu-de", "eu-es", "jp-tok", "jp-osa", "au-syd", "in-che"];
 
 const DEFAULT_REGION: &str = "us-east";
-const DEFAULT_MAX_RETRIES: u32 = 8;
-const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 60;
 
 #[derive(Default)]
 pub struct IbmqrProvider;
@@ -63,17 +63,19 @@ impl Provider for IbmqrProvider {
                         .optional()
                         .describe("Account to manage. Defaults to the account of the API key (the token's `account.bss` claim)."),
                 )
+                .attr(Attribute::string("region").optional().describe(&format!(
+                    "Default region of regional resources. Defaults to `IC_REGION`, then `IBMCLOUD_REGION`, then `{DEFAULT_REGION}`."
+                )))
                 .attr(
-                    Attribute::string("region")
-                        .optional()
-                        .describe("Default region. Defaults to `IC_REGION`, then `IBMCLOUD_REGION`, then `us-east`."),
+                    Attribute::number("max_retries").optional().describe(&format!(
+                        "Retries of a failed API request (429, 5xx, connection errors). Default {DEFAULT_MAX_RETRIES}."
+                    )),
                 )
                 .attr(
-                    Attribute::number("max_retries")
+                    Attribute::number("request_timeout_seconds")
                         .optional()
-                        .describe("Retries of a failed API request (429, 5xx, connection errors). Default 8."),
+                        .describe(&format!("Time limit of one API request. Default {}.", DEFAULT_REQUEST_TIMEOUT.as_secs())),
                 )
-                .attr(Attribute::number("request_timeout_seconds").optional().describe("Time limit of one API request. Default 60."))
                 .block(NestedBlock::list("endpoints", endpoints).max_items(1)),
         )
     }
@@ -127,20 +129,17 @@ impl Provider for IbmqrProvider {
             .collect();
         let endpoints = Endpoints::resolve(&overrides, &|name| env(name), &region)
             .map_err(|e| Diagnostics::attr_error(AttributePath::attr("endpoints"), "Invalid endpoint", e.to_string()))?;
-        let client_config = ClientConfig {
-            api_key: ApiKey::new(api_key),
-            account_id: model.account_id.filter(|a| !a.is_empty()),
-            region: region.clone(),
-            max_retries: model.max_retries.map_or(DEFAULT_MAX_RETRIES, |n| n.clamp(0, 100) as u32),
-            request_timeout: Duration::from_secs(
-                model.request_timeout_seconds.map_or(DEFAULT_REQUEST_TIMEOUT_SECONDS, |n| n.clamp(1, 3600) as u64),
-            ),
-            endpoints,
-            user_agent: format!("terraform-provider-ibmqr/{}", env!("CARGO_PKG_VERSION")),
-        };
+        let mut client_config = ClientConfig::new(ApiKey::new(api_key), endpoints);
+        client_config.account_id = model.account_id.filter(|a| !a.is_empty());
+        if let Some(n) = model.max_retries {
+            client_config.max_retries = n.clamp(0, 100) as u32;
+        }
+        if let Some(n) = model.request_timeout_seconds {
+            client_config.request_timeout = Duration::from_secs(n.clamp(1, 3600) as u64);
+        }
         let client =
             Client::new(client_config, cancel).map_err(|e| Diagnostics::error("Cannot set up the IBM Cloud client", e.to_string()))?;
-        Ok(Arc::new(resources::ProviderState::new(client, region)))
+        Ok(Arc::new(ProviderState::new(client, region)))
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
@@ -157,7 +156,11 @@ fn check_region(region: &str, diags: &mut Diagnostics) {
         diags.add_attr_error(
             AttributePath::attr("region"),
             "Unknown region",
-            format!("{region:?} is not an IBM Cloud region; use one of {}. Qiskit Runtime runs in us-east and eu-de.", REGIONS.join(", ")),
+            format!(
+                "{region:?} is not an IBM Cloud region; use one of {}. Qiskit Runtime runs in {}.",
+                REGIONS.join(", "),
+                QISKIT_REGIONS.join(" and ")
+            ),
         );
     }
 }

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::configured::{api_error, provider};
 use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Schema, Value};
-use crate::resources::access_group::check_name;
-use crate::resources::{api_error, provider};
+use crate::plan_checks::check_access_group_name;
 
 pub struct AccessGroupData;
 
@@ -41,7 +41,7 @@ impl DataSource for AccessGroupData {
 
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        check_name(config, &mut diags);
+        check_access_group_name(config, &mut diags);
         diags
     }
 

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::configured::{api_error, provider};
 use crate::framework::{to_value, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Value};
-use crate::resources::{api_error, provider};
 
 pub struct Account;
 

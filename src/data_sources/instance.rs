@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::configured::{api_error, provider};
 use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Schema, Value};
 use crate::ibmcloud::resource_controller::{InstanceFilter, QUANTUM_RESOURCE_ID};
-use crate::resources::instance::REGIONS;
-use crate::resources::{api_error, provider};
+use crate::plan_checks::QISKIT_REGIONS;
 
 pub struct Instance;
 
@@ -75,7 +75,7 @@ impl DataSource for Instance {
             diags.add_attr_error(AttributePath::attr("name"), "Which instance?", "Set crn, or name together with region.");
         }
         if let Some(Value::String(region)) = config.get("region") {
-            if !REGIONS.contains(&region.as_str()) {
+            if !QISKIT_REGIONS.contains(&region.as_str()) {
                 diags.add_attr_error(
                     AttributePath::attr("region"),
                     "Unknown region",

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::configured::{api_error, provider};
 use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Schema, Value};
-use crate::resources::{api_error, provider};
 
 pub struct ResourceGroup;
 
@@ -65,7 +65,7 @@ impl DataSource for ResourceGroup {
             _ => {}
         }
         if let Value::String(n) = &name {
-            crate::resources::resource_group::check_group_name(n, &mut diags);
+            crate::plan_checks::check_resource_group_name(n, &mut diags);
         }
         diags
     }

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::configured::role_catalog::service_actions;
+use crate::configured::{api_error, provider};
 use crate::framework::{from_value, to_value, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Type, Value};
 use crate::ibmcloud::Role;
-use crate::resources::role_catalog::service_actions;
-use crate::resources::{api_error, provider};
 
 pub struct ServiceRoles;
 

@@ -82,7 +82,6 @@ fn collect_replacements(block: &Block, prior: &Value, planned: &Value, at: Attri
 mod tests {
     use super::*;
     use crate::framework::schema::Attribute;
-    use crate::framework::value::Type;
 
     fn block() -> Block {
         Block::new("t")
@@ -120,6 +119,5 @@ mod tests {
         let plan = default_plan(&block(), Some(&prior), &config, &proposed);
         assert!(plan.requires_replace.is_empty());
         assert_eq!(plan.planned.get("id"), Some(&Value::string("x")));
-        let _ = Type::String;
     }
 }

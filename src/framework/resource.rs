@@ -31,10 +31,6 @@ impl Ctx {
             .and_then(|p| p.downcast_ref::<T>())
             .ok_or_else(|| Diagnostics::error("Provider not configured", "the ibmqr provider was used before it was configured"))
     }
-
-    pub fn is_configured(&self) -> bool {
-        self.provider.is_some()
-    }
 }
 
 /// A planned change, as the framework computed it; a resource may refine it.
@@ -50,10 +46,6 @@ pub struct Plan {
 impl Plan {
     pub fn is_create(&self) -> bool {
         self.prior.is_none()
-    }
-    /// True when the plan changes nothing.
-    pub fn is_noop(&self) -> bool {
-        self.prior.as_ref() == Some(&self.planned)
     }
 }
 

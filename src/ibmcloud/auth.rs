@@ -277,7 +277,6 @@ mod tests {
     fn api_key_never_prints() {
         let cfg = crate::ibmcloud::ClientConfig::new(
             crate::ibmcloud::ApiKey::new("supersecret"),
-            "us-east",
             crate::ibmcloud::Endpoints::uniform("http://127.0.0.1:1").unwrap(),
         );
         let text = format!("{cfg:?} {}", cfg.api_key);

@@ -439,7 +439,6 @@ mod tests {
         let client = Client::new(
             crate::ibmcloud::ClientConfig::new(
                 crate::ibmcloud::ApiKey::new("k"),
-                "us-east",
                 crate::ibmcloud::Endpoints::uniform("http://127.0.0.1:1").unwrap(),
             ),
             tokio_util::sync::CancellationToken::new(),

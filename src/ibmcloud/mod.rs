@@ -88,7 +88,6 @@ pub struct ClientConfig {
     pub api_key: ApiKey,
     /// Account to act on; when `None`, the account of the API key's token (`account.bss`).
     pub account_id: Option<String>,
-    pub region: String,
     /// Retries after the first attempt, for retryable failures (429, 5xx except 501, connection errors).
     pub max_retries: u32,
     /// Timeout of each single HTTP request (not of a whole retried call).
@@ -97,15 +96,19 @@ pub struct ClientConfig {
     pub user_agent: String,
 }
 
+/// Retries after a request's first attempt, unless the provider's `max_retries` says otherwise.
+pub const DEFAULT_MAX_RETRIES: u32 = 8;
+/// Time limit of one HTTP request, unless the provider's `request_timeout_seconds` says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl ClientConfig {
-    /// A config with the usual defaults: 5 retries, 60 s per request, our user agent.
-    pub fn new(api_key: ApiKey, region: impl Into<String>, endpoints: Endpoints) -> ClientConfig {
+    /// A config with the defaults above, the token's own account and our user agent.
+    pub fn new(api_key: ApiKey, endpoints: Endpoints) -> ClientConfig {
         ClientConfig {
             api_key,
             account_id: None,
-            region: region.into(),
-            max_retries: 5,
-            request_timeout: Duration::from_secs(60),
+            max_retries: DEFAULT_MAX_RETRIES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             endpoints,
             user_agent: format!("terraform-provider-ibmqr/{}", env!("CARGO_PKG_VERSION")),
         }
@@ -127,10 +130,7 @@ pub(crate) struct Inner {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("region", &self.inner.cfg.region)
-            .field("account_id", &self.inner.cfg.account_id)
-            .finish_non_exhaustive()
+        f.debug_struct("Client").field("account_id", &self.inner.cfg.account_id).finish_non_exhaustive()
     }
 }
 
@@ -159,17 +159,5 @@ impl Client {
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let tokens = auth::TokenCache::new(clock);
         Ok(Client { inner: Arc::new(Inner { http, cfg, cancel, tokens }) })
-    }
-
-    pub fn config(&self) -> &ClientConfig {
-        &self.inner.cfg
-    }
-
-    pub fn region(&self) -> &str {
-        &self.inner.cfg.region
-    }
-
-    pub fn cancel_token(&self) -> &CancellationToken {
-        &self.inner.cancel
     }
 }

@@ -137,7 +137,7 @@ fn token_reply(n: usize) -> Reply {
 }
 
 pub(crate) fn test_config(mock: &Mock, max_retries: u32) -> ClientConfig {
-    let mut cfg = ClientConfig::new(ApiKey::new(TEST_KEY), "us-east", Endpoints::uniform(&mock.base).unwrap());
+    let mut cfg = ClientConfig::new(ApiKey::new(TEST_KEY), Endpoints::uniform(&mock.base).unwrap());
     cfg.max_retries = max_retries;
     cfg.request_timeout = Duration::from_secs(5);
     cfg

@@ -12,7 +12,9 @@ use crate::framework::{
 };
 use crate::ibmcloud::access_groups::AccessGroup;
 
-use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
+use super::{found_for_import, provider_and, provider_and_both, wait_until_visible};
+use crate::configured::{api_error, provider};
+use crate::plan_checks::check_access_group_name;
 
 pub const TYPE_NAME: &str = "ibmqr_access_group";
 /// How long a new or changed group may take to show up in reads.
@@ -41,20 +43,6 @@ impl Model {
 
 fn encode(model: &Model) -> Result<Value, Diagnostics> {
     Ok(to_value(model, &AccessGroupResource.schema().value_type())?)
-}
-
-/// Shape checks shared with the data source.
-pub fn check_name(config: &Value, diags: &mut Diagnostics) {
-    if let Some(Value::String(name)) = config.get("name") {
-        let n = name.chars().count();
-        if n == 0 || n > 100 || name.trim().is_empty() {
-            diags.add_attr_error(
-                AttributePath::attr("name"),
-                "Invalid access group name",
-                format!("name must be 1 to 100 characters and not blank; it has {n}."),
-            );
-        }
-    }
 }
 
 fn duplicate_error(name: &str, existing: &AccessGroup) -> Diagnostics {
@@ -89,7 +77,7 @@ impl Resource for AccessGroupResource {
 
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        check_name(config, &mut diags);
+        check_access_group_name(config, &mut diags);
         if let Some(Value::String(d)) = config.get("description") {
             let n = d.chars().count();
             if !(1..=250).contains(&n) {

@@ -17,7 +17,8 @@ use crate::framework::{
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
 use crate::ibmcloud::{self, poll_until, Poll};
 
-use super::{api_error, provider, provider_and, provider_and_both};
+use super::{provider_and, provider_and_both};
+use crate::configured::{api_error, provider};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_dynamic_rule";
 pub const OPERATORS: [&str; 6] = ["EQUALS", "EQUALS_IGNORE_CASE", "IN", "NOT_EQUALS", "NOT_EQUALS_IGNORE_CASE", "CONTAINS"];

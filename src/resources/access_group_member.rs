@@ -10,7 +10,8 @@ use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ct
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider, provider_and};
+use super::provider_and;
+use crate::configured::{api_error, provider};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_member";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);

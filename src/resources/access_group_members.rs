@@ -11,7 +11,8 @@ use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ct
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, found_for_import, provider, provider_and};
+use super::{found_for_import, provider_and};
+use crate::configured::{api_error, provider};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_members";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);

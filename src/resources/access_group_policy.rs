@@ -17,8 +17,9 @@ use crate::framework::{
 };
 use crate::ibmcloud::{self, poll_until, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
 
-use super::role_catalog::closest;
-use super::{api_error, provider, provider_and, provider_and_both, wait_until_visible, ProviderState};
+use super::{provider_and, provider_and_both, wait_until_visible};
+use crate::configured::role_catalog::closest;
+use crate::configured::{api_error, provider, ProviderState};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_policy";
 const DEFAULT_SERVICE: &str = "quantum-computing";

@@ -15,7 +15,7 @@ use crate::framework::{
 };
 use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, UserDomainRestriction, IBMID_REALM};
 
-use super::{api_error, provider};
+use crate::configured::{api_error, provider};
 
 pub const TYPE_NAME: &str = "ibmqr_account_settings";
 

@@ -13,8 +13,9 @@ use crate::framework::{
 };
 use crate::ibmcloud::{self, CustomRoleUpdate, NewCustomRole};
 
-use super::role_catalog::closest;
-use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
+use super::{found_for_import, provider_and, provider_and_both, wait_until_visible};
+use crate::configured::role_catalog::closest;
+use crate::configured::{api_error, provider};
 
 pub const TYPE_NAME: &str = "ibmqr_custom_role";
 const DEFAULT_SERVICE: &str = "quantum-computing";

@@ -17,14 +17,15 @@ use crate::framework::{
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS, LEGACY_PLANS};
-use super::{api_error, provider, provider_and, provider_and_both, ProviderState};
+use super::{provider_and, provider_and_both};
+use crate::configured::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS, LEGACY_PLANS};
+use crate::configured::{api_error, provider, ProviderState};
+use crate::plan_checks::QISKIT_REGIONS;
 
 pub const TYPE_NAME: &str = "ibmqr_instance";
 const TIMEOUT_OPS: [&str; 3] = ["create", "update", "delete"];
 /// terraform-provider-ibm's defaults for resource instances.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-pub const REGIONS: [&str; 2] = ["us-east", "eu-de"];
 
 /// Plan names the documentation lists: the built-in ones, then the legacy ones (whose catalog
 /// IDs are not published, UNCERTAIN, so they are looked up in the Global Catalog).
@@ -262,7 +263,7 @@ impl Resource for Instance {
         }
         let effective = plan.as_str().or_else(|| plan_id.as_str().and_then(built_in_name));
         if let Some(region) = known_str(config, "region") {
-            if !REGIONS.contains(&region) {
+            if !QISKIT_REGIONS.contains(&region) {
                 diags.add_attr_error(
                     AttributePath::attr("region"),
                     "Unknown region",

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::configured::{api_error, provider, ProviderState};
 use crate::framework::{decode, Ctx, Diagnostics, Resource, Value};
-use crate::ibmcloud::{self, poll_until, Client, Poll};
+use crate::ibmcloud::{self, poll_until, Poll};
 
 pub mod access_group;
 pub mod access_group_dynamic_rule;
@@ -18,9 +19,7 @@ pub mod access_group_policy;
 pub mod account_settings;
 pub mod custom_role;
 pub mod instance;
-pub mod plan_catalog;
 pub mod resource_group;
-pub mod role_catalog;
 pub mod user_invite;
 
 /// Every resource type the provider serves.
@@ -37,32 +36,6 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(access_group_dynamic_rule::AccessGroupDynamicRule),
         Arc::new(user_invite::UserInvite),
     ]
-}
-
-/// What ConfigureProvider builds and every operation reaches through [`Ctx`].
-pub struct ProviderState {
-    pub client: Client,
-    pub region: String,
-    /// Roles and actions per service, fetched once per provider process.
-    pub roles: role_catalog::RoleCatalog,
-    /// Qiskit Runtime plans from the Global Catalog, fetched at most once per provider process.
-    pub plan_catalog: plan_catalog::PlanCatalog,
-}
-
-impl ProviderState {
-    pub fn new(client: Client, region: String) -> Self {
-        Self { client, region, roles: role_catalog::RoleCatalog::default(), plan_catalog: plan_catalog::PlanCatalog::default() }
-    }
-}
-
-/// The configured provider state of an operation.
-pub fn provider(ctx: &Ctx) -> Result<&ProviderState, Diagnostics> {
-    ctx.provider::<ProviderState>()
-}
-
-/// An IBM Cloud error as a diagnostic: `creating custom role QiskitUser: 409 role_conflict_error: …`.
-pub fn api_error(doing: &str, err: &ibmcloud::Error) -> Diagnostics {
-    Diagnostics::error("IBM Cloud request failed", format!("{doing}: {err}"))
 }
 
 /// The opening of create and delete: the configured provider and the decoded `value`

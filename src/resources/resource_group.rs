@@ -14,7 +14,9 @@ use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, found_for_import, provider, provider_and, provider_and_both, wait_until_visible};
+use super::{found_for_import, provider_and, provider_and_both, wait_until_visible};
+use crate::configured::{api_error, provider};
+use crate::plan_checks::check_resource_group_name;
 
 pub const TYPE_NAME: &str = "ibmqr_resource_group";
 const TIMEOUT_OPS: [&str; 2] = ["create", "delete"];
@@ -51,18 +53,6 @@ fn encode(model: &Model) -> Result<Value, Diagnostics> {
     Ok(to_value(model, &ResourceGroup.schema().value_type())?)
 }
 
-/// Shape of a group name, shared with the data source.
-pub fn check_group_name(name: &str, diags: &mut Diagnostics) {
-    let n = name.chars().count();
-    if name.trim().is_empty() || name.trim() != name || n > 40 {
-        diags.add_attr_error(
-            AttributePath::attr("name"),
-            "Invalid resource group name",
-            format!("{name:?} is not a usable group name: 1 to 40 characters, without leading or trailing spaces."),
-        );
-    }
-}
-
 #[async_trait]
 impl Resource for ResourceGroup {
     fn type_name(&self) -> &'static str {
@@ -85,7 +75,7 @@ impl Resource for ResourceGroup {
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = validate_timeouts(config, &TIMEOUT_OPS);
         if let Some(Value::String(name)) = config.get("name") {
-            check_group_name(name, &mut diags);
+            check_resource_group_name(name, &mut diags);
         }
         diags
     }

@@ -14,7 +14,8 @@ use crate::framework::{
 use crate::ibmcloud::user_management::{same_email, UserProfile};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{api_error, provider, provider_and, provider_and_both};
+use super::{provider_and, provider_and_both};
+use crate::configured::{api_error, provider};
 
 pub const TYPE_NAME: &str = "ibmqr_user_invite";
 /// How long an invite may stay `PROCESSING` before the create gives up (TF waits 5 minutes too).

@@ -117,8 +117,6 @@ async fn validation_names_attributes() {
         .into_inner();
     assert_eq!(error_paths(&resp.diagnostics), vec!["name"]);
 
-    let ds_ty = Type::object([("service", Type::String), ("id", Type::String), ("roles", Type::String), ("actions", Type::String)]);
-    let _ = ds_ty;
     let resp = c
         .validate_data_resource_config(proto::validate_data_resource_config::Request {
             type_name: "ibmqr_no_such_thing".into(),

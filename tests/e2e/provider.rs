@@ -1,6 +1,6 @@
 use std::process::Command;
 
-use crate::harness::{Emulator, Workspace, API_KEY};
+use crate::harness::{Emulator, Workspace};
 
 #[test]
 fn run_by_hand_explains_itself_and_exits_1() {
@@ -26,7 +26,6 @@ fn wrong_api_key_is_a_clear_error_that_never_shows_the_key() {
     ws.extra_env.push(("TF_LOG".into(), "TRACE".into()));
     let out = ws.terraform(&["plan", "-input=false", "-no-color"]);
     assert!(!out.all().contains(wrong), "the key leaked into logs");
-    let _ = API_KEY;
 }
 
 #[test]

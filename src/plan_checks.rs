@@ -1,0 +1,33 @@
+//! Plan-time checks of IBM's rules for names and regions that resources and their data sources
+//! share: each rule is written here once.
+
+use crate::framework::{AttributePath, Diagnostics, Value};
+
+/// The regions where Qiskit Runtime instances live.
+pub const QISKIT_REGIONS: [&str; 2] = ["us-east", "eu-de"];
+
+/// An access group's `name`: 1 to 100 characters, not blank.
+pub fn check_access_group_name(config: &Value, diags: &mut Diagnostics) {
+    if let Some(Value::String(name)) = config.get("name") {
+        let n = name.chars().count();
+        if n == 0 || n > 100 || name.trim().is_empty() {
+            diags.add_attr_error(
+                AttributePath::attr("name"),
+                "Invalid access group name",
+                format!("name must be 1 to 100 characters and not blank; it has {n}."),
+            );
+        }
+    }
+}
+
+/// A resource group's `name`: 1 to 40 characters, without leading or trailing spaces.
+pub fn check_resource_group_name(name: &str, diags: &mut Diagnostics) {
+    let n = name.chars().count();
+    if name.trim().is_empty() || name.trim() != name || n > 40 {
+        diags.add_attr_error(
+            AttributePath::attr("name"),
+            "Invalid resource group name",
+            format!("{name:?} is not a usable group name: 1 to 40 characters, without leading or trailing spaces."),
+        );
+    }
+}
