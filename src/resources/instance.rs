@@ -159,6 +159,29 @@ fn check_seconds(config: &Value, attr: &str, diags: &mut Diagnostics) {
     }
 }
 
+/// The one region where the `open` plan is offered.
+const OPEN_PLAN_REGION: &str = "us-east";
+
+/// Whether an instance of `plan` can live in `region`. `whose` says where the region came from
+/// when the user did not write it (` (the provider's region)`).
+fn check_region(region: &str, plan: Option<&str>, whose: &str, diags: &mut Diagnostics) {
+    if !QISKIT_REGIONS.contains(&region) {
+        diags.add_attr_error(
+            AttributePath::attr("region"),
+            "Unknown region",
+            format!("{region:?}{whose}: Qiskit Runtime instances live in {}; set region to one of them.", QISKIT_REGIONS.join(" or ")),
+        );
+    } else if plan == Some("open") && region != OPEN_PLAN_REGION {
+        diags.add_attr_error(
+            AttributePath::attr("region"),
+            "Open plan not in this region",
+            format!(
+                "the open plan is only offered in {OPEN_PLAN_REGION}, not in {region}{whose}; use region = \"{OPEN_PLAN_REGION}\" or another plan."
+            ),
+        );
+    }
+}
+
 fn known_str<'a>(v: &'a Value, attr: &str) -> Option<&'a str> {
     v.get(attr).and_then(Value::as_str)
 }
@@ -188,6 +211,40 @@ fn dedup_timestamp() -> String {
         .unwrap_or_else(|_| format!("{:?}", std::time::SystemTime::now()))
 }
 
+impl Instance {
+    /// An instance whose configuration leaves out `region` lives in its provider's region: the
+    /// plan says so, checks the instance's plan against it, and replaces an instance that lives
+    /// in another region (say, after the provider's region changed).
+    fn plan_default_region(&self, ctx: &Ctx, plan: &mut Plan) -> Diagnostics {
+        if !plan.config.get("region").is_none_or(Value::is_null) {
+            return Diagnostics::new();
+        }
+        let region = match provider(ctx) {
+            Ok(state) => state.region.clone(),
+            Err(d) => return d,
+        };
+        let config_str = |attr: &str| plan.config.get(attr).and_then(Value::as_str);
+        let plan_name = config_str("plan").or_else(|| config_str("plan_id").and_then(built_in_name));
+        let mut diags = Diagnostics::new();
+        check_region(&region, plan_name, " (the provider's region)", &mut diags);
+        if diags.has_errors() {
+            return diags;
+        }
+        let moved = plan.prior.as_ref().and_then(|p| known_str(p, "region")).is_some_and(|r| r != region);
+        plan.planned.set("region", Value::string(region));
+        if moved && plan.requires_replace.is_empty() {
+            plan.requires_replace.push(AttributePath::attr("region"));
+            // A new object: what IBM computes is not known until it exists.
+            for attr in self.schema().block.attributes.iter().filter(|a| a.computed && a.default.is_none() && a.name != "region") {
+                if plan.config.get(&attr.name).is_none_or(Value::is_null) {
+                    plan.planned.set(&attr.name, Value::Unknown);
+                }
+            }
+        }
+        diags
+    }
+}
+
 #[async_trait]
 impl Resource for Instance {
     fn type_name(&self) -> &'static str {
@@ -209,7 +266,10 @@ impl Resource for Instance {
                     plans.join(", ")
                 )))
                 .attr(Attribute::string("plan_id").optional().computed().describe("Catalog plan ID, instead of `plan`."))
-                .attr(Attribute::string("region").required().force_new().describe("`us-east` or `eu-de` (the `open` plan only in `us-east`). Changing it replaces the instance."))
+                .attr(Attribute::string("region").optional().computed().force_new().describe(&format!(
+                    "{} (the `open` plan only in `{OPEN_PLAN_REGION}`). Default: the provider's `region`. Changing it, or the provider's region when it is not set, replaces the instance.",
+                    QISKIT_REGIONS.map(|r| format!("`{r}`")).join(" or ")
+                )))
                 .attr(Attribute::string("resource_group_id").optional().computed().force_new().describe(
                     "Resource group. Default: the account's default group. Changing it replaces the instance.",
                 ))
@@ -263,19 +323,7 @@ impl Resource for Instance {
         }
         let effective = plan.as_str().or_else(|| plan_id.as_str().and_then(built_in_name));
         if let Some(region) = known_str(config, "region") {
-            if !QISKIT_REGIONS.contains(&region) {
-                diags.add_attr_error(
-                    AttributePath::attr("region"),
-                    "Unknown region",
-                    format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."),
-                );
-            } else if effective == Some("open") && region != "us-east" {
-                diags.add_attr_error(
-                    AttributePath::attr("region"),
-                    "Open plan not in this region",
-                    format!("the open plan is only offered in us-east, not in {region}; use region = \"us-east\" or another plan."),
-                );
-            }
+            check_region(region, effective, "", &mut diags);
         }
         if effective.is_some_and(is_pay_as_you_go) && config.get("usage_allocation_seconds").is_some_and(|v| !v.is_null()) {
             diags.add_attr_error(
@@ -310,6 +358,10 @@ impl Resource for Instance {
     async fn modify_plan(&self, ctx: &Ctx, plan: &mut Plan) -> Diagnostics {
         if plan.planned.is_null() {
             return Diagnostics::new();
+        }
+        let region_diags = self.plan_default_region(ctx, plan);
+        if region_diags.has_errors() {
+            return region_diags;
         }
         // Keep plan and plan_id in step: the one the user wrote decides, the other follows. The
         // four current plans are built in; other names and IDs go through the Global Catalog

@@ -1,4 +1,4 @@
-use crate::harness::{Emulator, Workspace};
+use crate::harness::{planned_actions, terraform_has, Emulator, Workspace};
 
 const MEMBER_ROLE: &str = r#"
 resource "ibmqr_custom_role" "member" {
@@ -82,6 +82,38 @@ fn import_then_no_changes() {
     let imported = adopter.import("ibmqr_custom_role.member", &id);
     assert_eq!(imported.code, 0, "{}", imported.all());
     adopter.assert_no_changes();
+}
+
+/// A role made outside this configuration is adopted by an `import` block (Terraform 1.5+):
+/// the plan says it imports and changes nothing, the apply creates nothing, and the next plan is
+/// empty. Older Terraform has no import blocks: it adopts the role with `terraform import`.
+#[test]
+fn import_block_adopts_an_existing_role() {
+    let emu = Emulator::start();
+    let maker = Workspace::new(&emu);
+    maker.write(MEMBER_ROLE);
+    maker.apply_ok();
+    let id = maker.output_json()["id"]["value"].as_str().expect("id").to_string();
+    let resource = MEMBER_ROLE.split("output").next().expect("resource part");
+
+    let adopter = Workspace::new(&emu);
+    if terraform_has((1, 5), "import blocks", "`terraform import` of the same role") {
+        adopter.write(&format!("{resource}\nimport {{\n  to = ibmqr_custom_role.member\n  id = \"{id}\"\n}}\n"));
+        let plan = adopter.plan_json();
+        let change = &plan["resource_changes"][0];
+        assert_eq!(change["address"], "ibmqr_custom_role.member", "{plan}");
+        assert_eq!(change["change"]["importing"]["id"], id.as_str(), "the plan imports the role: {plan}");
+        assert_eq!(planned_actions(&plan)["ibmqr_custom_role.member"], ["no-op"], "{plan}");
+        adopter.apply_ok();
+    } else {
+        adopter.write(resource);
+        let imported = adopter.import("ibmqr_custom_role.member", &id);
+        assert_eq!(imported.code, 0, "{}", imported.all());
+    }
+    let listed = adopter.terraform(&["state", "list"]);
+    assert_eq!(listed.stdout.trim(), "ibmqr_custom_role.member", "{}", listed.all());
+    adopter.assert_no_changes();
+    assert_eq!(emu.objects("roles").len(), 1, "adopted, not created again");
 }
 
 #[test]

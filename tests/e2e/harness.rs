@@ -1,9 +1,15 @@
 //! The one harness every end-to-end test shares: real Terraform (from .tools/, installed by
 //! `make test`), the provider binary cargo built for this test run, and a fresh emulator per test.
+//!
+//! `IBMQR_TERRAFORM` names the Terraform under test; `make test` runs the suite once with
+//! Terraform 1.0.3 and once with 1.15.5. A test that needs a newer Terraform asks
+//! [`terraform_has`] and checks what the older version can instead.
 
-use std::io::{BufRead, BufReader, Read};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const API_KEY: &str = "e2e-secret-api-key-0123456789";
@@ -20,6 +26,40 @@ pub fn terraform_bin() -> PathBuf {
     let path = std::env::var_os("IBMQR_TERRAFORM").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".tools/terraform"));
     assert!(path.is_file(), "Terraform not found at {}: run `bash scripts/install-terraform.sh` (make test does it)", path.display());
     path
+}
+
+/// The version of the Terraform under test, as (major, minor, patch); asked once per test run.
+pub fn terraform_version() -> (u64, u64, u64) {
+    static VERSION: OnceLock<(u64, u64, u64)> = OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let mut cmd = Command::new(terraform_bin());
+        cmd.arg("version").arg("-json").env("CHECKPOINT_DISABLE", "1").env("TF_CLI_CONFIG_FILE", "/dev/null");
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = run_with_timeout(cmd, COMMAND_TIMEOUT);
+        assert_eq!(out.code, 0, "`terraform version -json` failed:\n{}", out.all());
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("`terraform version -json` prints JSON");
+        let text = json["terraform_version"].as_str().expect("terraform_version");
+        let mut parts = text.split(['.', '-']).map(|p| p.parse::<u64>().expect("numeric version part"));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    })
+}
+
+/// Whether the Terraform under test is at least `min` (major, minor), which `feature` needs.
+/// When it is older, says on stderr what the test checks instead (`instead`), so that the run's
+/// output tells what that version left out.
+pub fn terraform_has(min: (u64, u64), feature: &str, instead: &str) -> bool {
+    let (major, minor, patch) = terraform_version();
+    let has = (major, minor) >= min;
+    if !has {
+        // Straight to the process's stderr, past libtest's capture, so that the run says it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: Terraform {major}.{minor}.{patch} lacks {feature} (Terraform {}.{}+): checking {instead} instead",
+            min.0,
+            min.1
+        );
+    }
+    has
 }
 
 fn provider_dir() -> PathBuf {
@@ -166,6 +206,8 @@ impl Workspace {
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PROVIDER")
             .env_remove("IBMCLOUD_API_KEY")
+            .env_remove("IC_REGION")
+            .env_remove("IBMCLOUD_REGION")
             .stdin(Stdio::null());
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
@@ -174,11 +216,17 @@ impl Workspace {
     }
 
     /// Starts `terraform apply`, sends SIGINT to its process group (as a user's Ctrl-C) once
-    /// `ready` holds, and returns whether it succeeded and how long it ran in all.
+    /// `ready` holds, and returns whether it succeeded and how long it ran in all. Asserts that
+    /// Terraform itself took the interrupt (it says so), so that a launcher which did not pass
+    /// the signal on to Terraform fails the test.
     pub fn apply_interrupted_when(&self, ready: impl Fn() -> bool) -> (bool, Duration) {
         use std::os::unix::process::CommandExt;
         let mut cmd = self.command(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null()).process_group(0);
+        // Files, not pipes: nobody reads while the test waits.
+        let stdout_path = self.path().join("interrupted.stdout");
+        let stderr_path = self.path().join("interrupted.stderr");
+        let file = |p: &Path| std::fs::File::create(p).expect("output file");
+        cmd.stdout(file(&stdout_path)).stderr(file(&stderr_path)).process_group(0);
         let mut child = cmd.spawn().expect("terraform starts");
         let started = Instant::now();
         while !ready() {
@@ -191,6 +239,9 @@ impl Workspace {
         }
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
+                let said =
+                    std::fs::read_to_string(&stdout_path).unwrap_or_default() + &std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                assert!(said.contains("Interrupt received"), "Terraform did not take the interrupt:\n{said}");
                 return (status.success(), started.elapsed());
             }
             if started.elapsed() > COMMAND_TIMEOUT {
@@ -221,6 +272,15 @@ impl Workspace {
     pub fn assert_no_changes(&self) {
         let out = self.plan();
         assert_eq!(out.code, 0, "expected no changes:\n{}", out.all());
+    }
+
+    /// The plan as data: `plan -out` then `show -json` of the saved plan. Asserts the plan ran.
+    pub fn plan_json(&self) -> serde_json::Value {
+        let out = self.terraform(&["plan", "-out=e2e.tfplan", "-input=false", "-no-color"]);
+        assert_eq!(out.code, 0, "plan failed:\n{}", out.all());
+        let shown = self.terraform(&["show", "-json", "-no-color", "e2e.tfplan"]);
+        assert_eq!(shown.code, 0, "show -json failed:\n{}", shown.all());
+        serde_json::from_str(&shown.stdout).expect("plan JSON")
     }
 
     pub fn import(&self, address: &str, id: &str) -> TfOutput {
@@ -276,4 +336,18 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> TfOutput {
         std::thread::sleep(Duration::from_millis(20));
     };
     TfOutput { code, stdout: out_reader.join().unwrap_or_default(), stderr: err_reader.join().unwrap_or_default() }
+}
+
+/// The planned actions per resource address in a [`Workspace::plan_json`] plan, e.g.
+/// `ibmqr_instance.eu` → `["delete", "create"]`.
+pub fn planned_actions(plan: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    let changes = plan["resource_changes"].as_array().cloned().unwrap_or_default();
+    changes
+        .iter()
+        .map(|change| {
+            let address = change["address"].as_str().expect("address").to_string();
+            let actions = change["change"]["actions"].as_array().expect("actions");
+            (address, actions.iter().map(|a| a.as_str().expect("action").to_string()).collect())
+        })
+        .collect()
 }

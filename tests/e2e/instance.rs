@@ -1,5 +1,5 @@
 use crate::custom_role::unwrap_record;
-use crate::harness::{Emulator, Workspace};
+use crate::harness::{planned_actions, Emulator, Workspace};
 
 const OPEN_PLAN_ID: &str = "850b21a7-71de-4e53-9441-1abdd202f35d";
 const PAYG_PLAN_ID: &str = "5304b575-3cff-4455-90dc-ae4367762093";
@@ -343,4 +343,89 @@ fn legacy_plans_resolve_through_the_catalog() {
 
     ws.destroy_ok();
     assert!(live(&emu).is_empty());
+}
+
+/// Two instances without `region`, one under the default provider (its region defaults to
+/// us-east) and one under an aliased provider in eu-de.
+fn aliased_config(eu_provider_region: &str) -> String {
+    format!(
+        r#"
+provider "ibmqr" {{
+  alias  = "eu"
+  region = "{eu_provider_region}"
+}}
+resource "ibmqr_instance" "home" {{
+  name = "qr-home"
+  plan = "open"
+}}
+resource "ibmqr_instance" "eu" {{
+  provider = ibmqr.eu
+  name     = "qr-eu"
+  plan     = "pay-as-you-go"
+}}
+output "regions" {{ value = [ibmqr_instance.home.region, ibmqr_instance.eu.region] }}
+output "eu_crn"  {{ value = ibmqr_instance.eu.crn }}
+"#
+    )
+}
+
+/// The region of the live instance named `name`, as the emulator stores it.
+fn region_of(emu: &Emulator, name: &str) -> String {
+    let instance = live(emu).into_iter().find(|i| i["name"] == name).unwrap_or_else(|| panic!("no live instance {name}"));
+    instance["region_id"].as_str().expect("region_id").to_string()
+}
+
+/// An instance without `region` takes its provider's: two aliased providers each put their
+/// instance in their own region; import keeps it; a provider moved to another region replaces
+/// only its own instance; and the open plan's region rule holds for a region that came from the
+/// provider.
+#[test]
+fn region_defaults_to_the_providers_region() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(&aliased_config("eu-de"));
+    ws.apply_ok();
+    assert_eq!(ws.output_json()["regions"]["value"], serde_json::json!(["us-east", "eu-de"]));
+    assert_eq!(region_of(&emu, "qr-home"), "us-east");
+    assert_eq!(region_of(&emu, "qr-eu"), "eu-de");
+    ws.assert_no_changes();
+
+    // Adopted by import into another configuration, the instance plans no change either.
+    let eu_crn = ws.output_json()["eu_crn"]["value"].as_str().expect("crn").to_string();
+    let eu_config = aliased_config("eu-de");
+    let eu_provider = eu_config.split("resource \"ibmqr_instance\"").next().expect("provider block");
+    let adopter = Workspace::new(&emu);
+    adopter.write(&format!(
+        "{eu_provider}\nresource \"ibmqr_instance\" \"eu\" {{\n  provider = ibmqr.eu\n  name     = \"qr-eu\"\n  plan     = \"pay-as-you-go\"\n}}\n"
+    ));
+    let imported = adopter.import("ibmqr_instance.eu", &eu_crn);
+    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.assert_no_changes();
+
+    // The aliased provider moves to us-east: its instance is replaced, the other is untouched.
+    ws.write(&aliased_config("us-east"));
+    let actions = planned_actions(&ws.plan_json());
+    assert_eq!(actions["ibmqr_instance.eu"], ["delete", "create"], "{actions:?}");
+    assert_eq!(actions["ibmqr_instance.home"], ["no-op"], "{actions:?}");
+
+    // An open instance cannot take eu-de from its provider: the plan fails on `region`.
+    ws.write(
+        r#"
+provider "ibmqr" {
+  alias  = "eu"
+  region = "eu-de"
+}
+resource "ibmqr_instance" "open_in_eu" {
+  provider = ibmqr.eu
+  name     = "qr-open"
+  plan     = "open"
+}
+"#,
+    );
+    let out = ws.plan();
+    assert_eq!(out.code, 1, "{}", out.all());
+    let said = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains("Open plan not in this region"), "{said}");
+    assert!(said.contains("not in eu-de (the provider's region)") && said.contains("region = \"us-east\""), "{said}");
+    assert!(said.contains("ibmqr_instance.open_in_eu"), "the error names the resource: {said}");
 }
