@@ -40,10 +40,10 @@ struct Cli {
 struct StderrLogger;
 
 impl log::Log for StderrLogger {
-    fn enabled(&self, _: &log::Metadata) -> bool {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
         true
     }
-    fn log(&self, record: &log::Record) {
+    fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
             eprintln!("ibmqr-emulator {} {}", record.level(), record.args());
         }

@@ -99,7 +99,7 @@ pub fn router(state: AppState) -> Router {
     Router::new().merge(ibm_apis).merge(admin::routes()).fallback(unknown_route).with_state(state)
 }
 
-async fn unknown_route(uri: axum::http::Uri) -> impl IntoResponse {
+async fn unknown_route(uri: http::Uri) -> impl IntoResponse {
     ApiError::not_found("not_found", format!("The emulator does not implement {}.", uri.path()))
 }
 

@@ -364,7 +364,7 @@ mod tests {
     fn an_out_of_range_member_status_is_a_failure_not_a_wrapped_success() {
         // 65736 would wrap to 200 as a u16.
         let body = serde_json::json!({"members": [{"iam_id": "IBMid-1", "status_code": 65736}, {"iam_id": "IBMid-2", "status_code": 200}]});
-        let failures = super::member_failures(&body, &[]);
+        let failures = member_failures(&body, &[]);
         assert_eq!(failures.iter().map(|f| f.iam_id.as_str()).collect::<Vec<_>>(), vec!["IBMid-1"]);
     }
 

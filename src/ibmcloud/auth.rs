@@ -230,11 +230,11 @@ fn scrub(msg: &str, key: &str) -> String {
 mod tests {
     #[test]
     fn renewal_times_never_overflow_on_absurd_server_numbers() {
-        let (refresh_at, expires_at) = super::renewal_times(i64::MAX - 10, Some(i64::MAX), None, None);
+        let (refresh_at, expires_at) = renewal_times(i64::MAX - 10, Some(i64::MAX), None, None);
         assert_eq!(expires_at, i64::MAX);
         assert!(refresh_at <= expires_at);
         // An expiry far in the past: the token counts as expired at once, so it is renewed.
-        assert_eq!(super::renewal_times(100, None, Some(i64::MIN), None), (i64::MIN, i64::MIN));
+        assert_eq!(renewal_times(100, None, Some(i64::MIN), None), (i64::MIN, i64::MIN));
     }
 
     use super::*;

@@ -450,7 +450,7 @@ mod tests {
         assert_send(client.get_custom_role("x"));
         assert_send(client.delete_custom_role("x"));
         assert_send(client.identity());
-        assert_send(client.collect_pages(Api::Iam, "/x", &[], "items", crate::ibmcloud::PageStyle::NextHref));
+        assert_send(client.collect_pages(Api::Iam, "/x", &[], "items", PageStyle::NextHref));
     }
 
     #[tokio::test]

@@ -7,13 +7,13 @@ pub mod server;
 
 /// Generated protocol types (from proto/tfplugin6.proto).
 pub mod proto {
-    #![allow(clippy::all, missing_docs)]
+    #![allow(clippy::all, missing_docs, unused_qualifications)] // generated code is not ours to lint
     tonic::include_proto!("tfplugin6");
 }
 
 /// go-plugin's controller and stdio services (from proto/go_plugin.proto).
 pub mod go_plugin {
-    #![allow(clippy::all, missing_docs)]
+    #![allow(clippy::all, missing_docs, unused_qualifications)] // generated code is not ours to lint
     tonic::include_proto!("plugin");
 }
 

@@ -303,10 +303,10 @@ impl Resource for Instance {
         let plan_id = config.get("plan_id").cloned().unwrap_or_default();
         match (plan.is_null(), plan_id.is_null()) {
             (true, true) => {
-                diags.add_attr_error(AttributePath::attr("plan"), "No plan", "Set plan (e.g. \"open\" or \"pay-as-you-go\") or plan_id.")
+                diags.add_attr_error(AttributePath::attr("plan"), "No plan", "Set plan (e.g. \"open\" or \"pay-as-you-go\") or plan_id.");
             }
             (false, false) => {
-                diags.add_attr_error(AttributePath::attr("plan_id"), "Both plan and plan_id", "Set plan or plan_id, not both.")
+                diags.add_attr_error(AttributePath::attr("plan_id"), "Both plan and plan_id", "Set plan or plan_id, not both.");
             }
             _ => {}
         }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's test command (`make test`): the unit tests once, then the end-to-end suite on each
+# Terraform version that scripts/install-terraform.sh put in .tools/, oldest first. Prints the
+# wall time of each pass. Fails, never skips, when a Terraform is missing.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+versions=(1.0.3 1.15.5)
+for version in "${versions[@]}"; do
+  [ -x ".tools/terraform-$version" ] || { echo "test: .tools/terraform-$version is missing: run scripts/install-terraform.sh" >&2; exit 1; }
+done
+
+# Build every test target first, so that the passes below time tests, not compilation.
+cargo test --all-targets --no-run --quiet
+
+timings=()
+started=$SECONDS
+cargo test --lib --bins -- --test-threads=2
+timings+=("unit tests: $((SECONDS - started)) s")
+for version in "${versions[@]}"; do
+  started=$SECONDS
+  echo "== end-to-end tests on Terraform $version"
+  IBMQR_TERRAFORM="$root/.tools/terraform-$version" cargo test --test e2e -- --test-threads=2
+  timings+=("end-to-end tests on Terraform $version: $((SECONDS - started)) s")
+done
+printf '%s\n' "${timings[@]}"
