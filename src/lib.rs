@@ -1,8 +1,10 @@
-//! ibmqr: a Terraform / OpenTofu provider for setting up IBM Cloud for Qiskit Runtime organizations.
+//! ibmqr: a Terraform provider (plugin protocol 6) for setting up IBM Cloud for Qiskit Runtime
+//! organizations.
 //!
 //! Layers, each knowing only those below it:
 //! `plugin` (tfplugin6 gRPC server) → `framework` (resource traits, values, diagnostics)
-//! → `resources` / `data_sources` → `ibmcloud` (REST client). `emulator` is a separate
+//! → `resources` / `data_sources` → `configured` (the client and per-process catalogs) and
+//! `plan_checks` (IBM's naming rules) → `ibmcloud` (REST client). `emulator` is a separate
 //! reading of the same IBM API facts and shares no code with `ibmcloud`.
 
 pub mod configured;

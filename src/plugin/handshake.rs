@@ -38,9 +38,7 @@ const PROTOCOL_VERSION: &str = "6";
 pub async fn run(provider: Arc<dyn Provider>) -> i32 {
     let versions = std::env::var("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_else(|_| PROTOCOL_VERSION.to_string());
     if !versions.split(',').any(|v| v.trim() == PROTOCOL_VERSION) {
-        eprintln!(
-            "terraform-provider-ibmqr speaks plugin protocol 6; this Terraform offers {versions}. Use Terraform 1.0 or later."
-        );
+        eprintln!("terraform-provider-ibmqr speaks plugin protocol 6; this Terraform offers {versions}. Use Terraform 1.0 or later.");
         return 1;
     }
     let client_cert = match std::env::var("PLUGIN_CLIENT_CERT") {

@@ -731,6 +731,61 @@ mod tests {
         d.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
     }
 
+    /// A context whose provider is configured for `region` (no request is made).
+    fn ctx_in(region: &str) -> Ctx {
+        let endpoints = ibmcloud::Endpoints::uniform("http://127.0.0.1:1").expect("endpoints");
+        let config = ibmcloud::ClientConfig::new(ibmcloud::ApiKey::new("k"), endpoints);
+        let client = Client::new(config, tokio_util::sync::CancellationToken::new()).expect("client");
+        Ctx::new(Some(std::sync::Arc::new(ProviderState::new(client, region.into()))), tokio_util::sync::CancellationToken::new())
+    }
+
+    fn plan_of(prior: Option<serde_json::Value>, config_json: serde_json::Value) -> Plan {
+        let config = config(config_json);
+        let prior = prior.map(|p| Value::from_json(&p, &Instance.schema().value_type()).expect("prior"));
+        Plan { prior, planned: config.clone(), config, requires_replace: vec![] }
+    }
+
+    #[test]
+    fn region_comes_from_the_provider_when_not_set() {
+        let mut plan = plan_of(None, json!({"name": "qr", "plan": "pay-as-you-go"}));
+        assert!(!Instance.plan_default_region(&ctx_in("eu-de"), &mut plan).has_errors());
+        assert_eq!(plan.planned.get("region"), Some(&Value::string("eu-de")));
+        assert!(plan.requires_replace.is_empty(), "a create replaces nothing");
+
+        // A written region wins over the provider's.
+        let mut plan = plan_of(None, json!({"name": "qr", "plan": "pay-as-you-go", "region": "us-east"}));
+        assert!(!Instance.plan_default_region(&ctx_in("eu-de"), &mut plan).has_errors());
+        assert_eq!(plan.planned.get("region"), Some(&Value::string("us-east")));
+    }
+
+    #[test]
+    fn an_instance_in_another_region_than_its_providers_is_replaced() {
+        let prior = json!({"id": "crn", "crn": "crn", "guid": "g", "name": "qr", "plan": "pay-as-you-go", "region": "us-east"});
+        let mut plan = plan_of(Some(prior.clone()), json!({"name": "qr", "plan": "pay-as-you-go"}));
+        plan.planned = Value::from_json(&prior, &Instance.schema().value_type()).expect("planned");
+        assert!(!Instance.plan_default_region(&ctx_in("eu-de"), &mut plan).has_errors());
+        assert_eq!(plan.requires_replace, vec![AttributePath::attr("region")]);
+        assert!(plan.planned.get("crn").expect("crn").is_unknown(), "a new instance gets a new CRN");
+
+        let mut plan = plan_of(Some(prior.clone()), json!({"name": "qr", "plan": "pay-as-you-go"}));
+        plan.planned = Value::from_json(&prior, &Instance.schema().value_type()).expect("planned");
+        assert!(!Instance.plan_default_region(&ctx_in("us-east"), &mut plan).has_errors());
+        assert!(plan.requires_replace.is_empty(), "same region: no replacement");
+    }
+
+    #[test]
+    fn the_providers_region_is_checked_like_a_written_one() {
+        let mut plan = plan_of(None, json!({"name": "qr", "plan": "open"}));
+        let d = Instance.plan_default_region(&ctx_in("eu-de"), &mut plan);
+        assert_eq!(paths(&d), vec!["region"]);
+        assert!(d.0[0].detail.contains("(the provider's region)"), "{d:?}");
+
+        let mut plan = plan_of(None, json!({"name": "qr", "plan": "flex"}));
+        let d = Instance.plan_default_region(&ctx_in("us-south"), &mut plan);
+        assert_eq!(paths(&d), vec!["region"]);
+        assert!(d.0[0].detail.contains("\"us-south\" (the provider's region)"), "{d:?}");
+    }
+
     #[test]
     fn validate_names_the_attribute() {
         let d = Instance.validate(&config(json!({"name": "qr", "plan": "open", "region": "eu-de"})));
