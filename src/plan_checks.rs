@@ -6,6 +6,29 @@ use crate::framework::{AttributePath, Diagnostics, Value};
 /// The regions where Qiskit Runtime instances live.
 pub const QISKIT_REGIONS: [&str; 2] = ["us-east", "eu-de"];
 
+/// The one region where the `open` plan is offered.
+pub const OPEN_PLAN_REGION: &str = "us-east";
+
+/// Whether a Qiskit Runtime instance of `plan` (when known) can live in `region`. `whose` says
+/// where the region came from when the user did not write it (` (the provider's region)`).
+pub fn check_qiskit_region(region: &str, plan: Option<&str>, whose: &str, diags: &mut Diagnostics) {
+    if !QISKIT_REGIONS.contains(&region) {
+        diags.add_attr_error(
+            AttributePath::attr("region"),
+            "Unknown region",
+            format!("{region:?}{whose}: Qiskit Runtime instances live in {}; set region to one of them.", QISKIT_REGIONS.join(" or ")),
+        );
+    } else if plan == Some("open") && region != OPEN_PLAN_REGION {
+        diags.add_attr_error(
+            AttributePath::attr("region"),
+            "Open plan not in this region",
+            format!(
+                "the open plan is only offered in {OPEN_PLAN_REGION}, not in {region}{whose}; use region = \"{OPEN_PLAN_REGION}\" or another plan."
+            ),
+        );
+    }
+}
+
 /// An access group's `name`: 1 to 100 characters, not blank.
 pub fn check_access_group_name(config: &Value, diags: &mut Diagnostics) {
     if let Some(Value::String(name)) = config.get("name") {

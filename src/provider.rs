@@ -23,6 +23,9 @@ pub const REGIONS: [&str; 11] =
     ["us-south", "us-east", "ca-tor", "br-sao", "eu-gb", "eu-de", "eu-es", "jp-tok", "jp-osa", "au-syd", "in-che"];
 
 const DEFAULT_REGION: &str = "us-east";
+/// The values `max_retries` and `request_timeout_seconds` may take.
+const MAX_RETRIES: std::ops::RangeInclusive<i64> = 0..=100;
+const REQUEST_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 1..=3600;
 
 #[derive(Default)]
 pub struct IbmqrProvider;
@@ -86,16 +89,24 @@ impl Provider for IbmqrProvider {
             check_region(region, &mut diags);
         }
         if let Some(Value::Number(n)) = config.get("max_retries") {
-            if !(0.0..=100.0).contains(&n.as_f64().unwrap_or(-1.0)) {
-                diags.add_attr_error(AttributePath::attr("max_retries"), "Invalid max_retries", "max_retries must be between 0 and 100.");
+            if !n.as_f64().is_some_and(|n| MAX_RETRIES.contains(&(n as i64)) && n.fract() == 0.0) {
+                diags.add_attr_error(
+                    AttributePath::attr("max_retries"),
+                    "Invalid max_retries",
+                    format!("max_retries must be a whole number from {} to {}.", MAX_RETRIES.start(), MAX_RETRIES.end()),
+                );
             }
         }
         if let Some(Value::Number(n)) = config.get("request_timeout_seconds") {
-            if !(1.0..=3600.0).contains(&n.as_f64().unwrap_or(0.0)) {
+            if !n.as_f64().is_some_and(|n| REQUEST_TIMEOUT_SECONDS.contains(&(n as i64)) && n.fract() == 0.0) {
                 diags.add_attr_error(
                     AttributePath::attr("request_timeout_seconds"),
                     "Invalid request_timeout_seconds",
-                    "request_timeout_seconds must be between 1 and 3600.",
+                    format!(
+                        "request_timeout_seconds must be a whole number from {} to {}.",
+                        REQUEST_TIMEOUT_SECONDS.start(),
+                        REQUEST_TIMEOUT_SECONDS.end()
+                    ),
                 );
             }
         }
@@ -132,10 +143,11 @@ impl Provider for IbmqrProvider {
         let mut client_config = ClientConfig::new(ApiKey::new(api_key), endpoints);
         client_config.account_id = model.account_id.filter(|a| !a.is_empty());
         if let Some(n) = model.max_retries {
-            client_config.max_retries = n.clamp(0, 100) as u32;
+            client_config.max_retries = n.clamp(*MAX_RETRIES.start(), *MAX_RETRIES.end()) as u32;
         }
         if let Some(n) = model.request_timeout_seconds {
-            client_config.request_timeout = Duration::from_secs(n.clamp(1, 3600) as u64);
+            client_config.request_timeout =
+                Duration::from_secs(n.clamp(*REQUEST_TIMEOUT_SECONDS.start(), *REQUEST_TIMEOUT_SECONDS.end()) as u64);
         }
         let client =
             Client::new(client_config, cancel).map_err(|e| Diagnostics::error("Cannot set up the IBM Cloud client", e.to_string()))?;
@@ -162,5 +174,34 @@ fn check_region(region: &str, diags: &mut Diagnostics) {
                 QISKIT_REGIONS.join(" and ")
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validate(json: serde_json::Value) -> Vec<String> {
+        let config = Value::from_json(&json, &IbmqrProvider.schema().value_type()).expect("config");
+        IbmqrProvider.validate(&config).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+    }
+
+    #[test]
+    fn retry_and_timeout_limits_are_whole_numbers_in_range() {
+        assert!(validate(serde_json::json!({"max_retries": 0, "request_timeout_seconds": 3600})).is_empty());
+        assert!(validate(serde_json::json!({"max_retries": 100, "request_timeout_seconds": 1})).is_empty());
+        assert_eq!(validate(serde_json::json!({"max_retries": 101})), vec!["max_retries"]);
+        assert_eq!(validate(serde_json::json!({"max_retries": 2.5})), vec!["max_retries"]);
+        assert_eq!(validate(serde_json::json!({"max_retries": -1})), vec!["max_retries"]);
+        assert_eq!(validate(serde_json::json!({"request_timeout_seconds": 0})), vec!["request_timeout_seconds"]);
+        assert_eq!(validate(serde_json::json!({"request_timeout_seconds": 0.5})), vec!["request_timeout_seconds"]);
+    }
+
+    #[test]
+    fn descriptions_name_the_client_defaults() {
+        let schema = IbmqrProvider.schema();
+        let described = |name: &str| schema.block.attributes.iter().find(|a| a.name == name).expect(name).description.clone();
+        assert!(described("max_retries").ends_with(&format!("Default {DEFAULT_MAX_RETRIES}.")));
+        assert!(described("request_timeout_seconds").ends_with(&format!("Default {}.", DEFAULT_REQUEST_TIMEOUT.as_secs())));
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::configured::{api_error, provider};
 use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Schema, Value};
 use crate::ibmcloud::resource_controller::{InstanceFilter, QUANTUM_RESOURCE_ID};
-use crate::plan_checks::QISKIT_REGIONS;
+use crate::plan_checks::{check_qiskit_region, QISKIT_REGIONS};
 
 pub struct Instance;
 
@@ -49,7 +49,10 @@ impl DataSource for Instance {
                 .attr(Attribute::string("id").computed().describe("The instance's CRN."))
                 .attr(Attribute::string("crn").optional().computed().describe("CRN of the instance to read. Or set `name` and `region`."))
                 .attr(Attribute::string("name").optional().computed().describe("Name of the instance to find, with `region`."))
-                .attr(Attribute::string("region").optional().computed().describe("Region of the instance to find by name: `us-east` or `eu-de`."))
+                .attr(Attribute::string("region").optional().computed().describe(&format!(
+                    "Region of the instance to find by name: {}.",
+                    QISKIT_REGIONS.map(|r| format!("`{r}`")).join(" or ")
+                )))
                 .attr(Attribute::string("guid").computed().describe("The instance's GUID."))
                 .attr(Attribute::string("state").computed().describe("State, e.g. `active`."))
                 .attr(Attribute::string("plan").computed().describe("Plan name: built in for the current plans, else from the Global Catalog; null when the catalog does not list the plan ID."))
@@ -75,13 +78,7 @@ impl DataSource for Instance {
             diags.add_attr_error(AttributePath::attr("name"), "Which instance?", "Set crn, or name together with region.");
         }
         if let Some(Value::String(region)) = config.get("region") {
-            if !QISKIT_REGIONS.contains(&region.as_str()) {
-                diags.add_attr_error(
-                    AttributePath::attr("region"),
-                    "Unknown region",
-                    format!("{region:?}: Qiskit Runtime instances live in us-east or eu-de."),
-                );
-            }
+            check_qiskit_region(region, None, "", &mut diags);
         }
         diags
     }

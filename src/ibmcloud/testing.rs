@@ -147,7 +147,6 @@ pub(crate) fn test_client(mock: &Mock, max_retries: u32) -> Client {
     Client::new(test_config(mock, max_retries), CancellationToken::new()).unwrap()
 }
 
-#[allow(dead_code)]
 pub(crate) fn query_map(q: &str) -> HashMap<String, String> {
     url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }

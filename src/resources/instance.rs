@@ -20,7 +20,7 @@ use crate::ibmcloud::{self, poll_until, Client, Poll};
 use super::{provider_and, provider_and_both};
 use crate::configured::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS, LEGACY_PLANS};
 use crate::configured::{api_error, provider, ProviderState};
-use crate::plan_checks::QISKIT_REGIONS;
+use crate::plan_checks::{check_qiskit_region, OPEN_PLAN_REGION, QISKIT_REGIONS};
 
 pub const TYPE_NAME: &str = "ibmqr_instance";
 const TIMEOUT_OPS: [&str; 3] = ["create", "update", "delete"];
@@ -159,29 +159,6 @@ fn check_seconds(config: &Value, attr: &str, diags: &mut Diagnostics) {
     }
 }
 
-/// The one region where the `open` plan is offered.
-const OPEN_PLAN_REGION: &str = "us-east";
-
-/// Whether an instance of `plan` can live in `region`. `whose` says where the region came from
-/// when the user did not write it (` (the provider's region)`).
-fn check_region(region: &str, plan: Option<&str>, whose: &str, diags: &mut Diagnostics) {
-    if !QISKIT_REGIONS.contains(&region) {
-        diags.add_attr_error(
-            AttributePath::attr("region"),
-            "Unknown region",
-            format!("{region:?}{whose}: Qiskit Runtime instances live in {}; set region to one of them.", QISKIT_REGIONS.join(" or ")),
-        );
-    } else if plan == Some("open") && region != OPEN_PLAN_REGION {
-        diags.add_attr_error(
-            AttributePath::attr("region"),
-            "Open plan not in this region",
-            format!(
-                "the open plan is only offered in {OPEN_PLAN_REGION}, not in {region}{whose}; use region = \"{OPEN_PLAN_REGION}\" or another plan."
-            ),
-        );
-    }
-}
-
 fn known_str<'a>(v: &'a Value, attr: &str) -> Option<&'a str> {
     v.get(attr).and_then(Value::as_str)
 }
@@ -226,7 +203,7 @@ impl Instance {
         let config_str = |attr: &str| plan.config.get(attr).and_then(Value::as_str);
         let plan_name = config_str("plan").or_else(|| config_str("plan_id").and_then(built_in_name));
         let mut diags = Diagnostics::new();
-        check_region(&region, plan_name, " (the provider's region)", &mut diags);
+        check_qiskit_region(&region, plan_name, " (the provider's region)", &mut diags);
         if diags.has_errors() {
             return diags;
         }
@@ -323,7 +300,7 @@ impl Resource for Instance {
         }
         let effective = plan.as_str().or_else(|| plan_id.as_str().and_then(built_in_name));
         if let Some(region) = known_str(config, "region") {
-            check_region(region, effective, "", &mut diags);
+            check_qiskit_region(region, effective, "", &mut diags);
         }
         if effective.is_some_and(is_pay_as_you_go) && config.get("usage_allocation_seconds").is_some_and(|v| !v.is_null()) {
             diags.add_attr_error(
@@ -419,7 +396,8 @@ impl Resource for Instance {
         for attr in self.schema().block.attributes.iter().filter(|a| a.computed && a.default.is_none()) {
             let configured = plan.config.get(&attr.name).is_some_and(|v| !v.is_null());
             let settings = ["instance_limit_seconds", "usage_allocation_seconds", "backends"].contains(&attr.name.as_str());
-            if !configured && (new_object || settings) && !["plan", "plan_id"].contains(&attr.name.as_str()) {
+            // `region` was planned by plan_default_region, and stays on a plan change.
+            if !configured && (new_object || settings) && !["plan", "plan_id", "region"].contains(&attr.name.as_str()) {
                 if new_object && attr.name == "resource_group_id" {
                     continue;
                 }
