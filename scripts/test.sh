@@ -21,7 +21,8 @@ timings+=("unit tests: $((SECONDS - started)) s")
 for version in "${versions[@]}"; do
   started=$SECONDS
   echo "== end-to-end tests on Terraform $version"
-  IBMQR_TERRAFORM="$root/.tools/terraform-$version" cargo test --test e2e -- --test-threads=2
+  IBMQR_TERRAFORM="$root/.tools/terraform-$version" IBMQR_TERRAFORM_VERSION="$version" \
+    cargo test --test e2e -- --test-threads=2
   timings+=("end-to-end tests on Terraform $version: $((SECONDS - started)) s")
 done
 timings+=("make test after the build: $((SECONDS - all_started)) s")

@@ -29,6 +29,8 @@ pub fn terraform_bin() -> PathBuf {
 }
 
 /// The version of the Terraform under test, as (major, minor, patch); asked once per test run.
+/// When `IBMQR_TERRAFORM_VERSION` names the version a pass expects (scripts/test.sh sets it), a
+/// Terraform that reports another fails every test.
 pub fn terraform_version() -> (u64, u64, u64) {
     static VERSION: OnceLock<(u64, u64, u64)> = OnceLock::new();
     *VERSION.get_or_init(|| {
@@ -39,6 +41,9 @@ pub fn terraform_version() -> (u64, u64, u64) {
         assert_eq!(out.code, 0, "`terraform version -json` failed:\n{}", out.all());
         let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("`terraform version -json` prints JSON");
         let text = json["terraform_version"].as_str().expect("terraform_version");
+        if let Ok(expected) = std::env::var("IBMQR_TERRAFORM_VERSION") {
+            assert_eq!(text, expected, "{} is not the Terraform this pass expects", terraform_bin().display());
+        }
         let mut parts = text.split(['.', '-']).map(|p| p.parse::<u64>().expect("numeric version part"));
         (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0))
     })
