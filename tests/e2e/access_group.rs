@@ -60,8 +60,7 @@ resource "ibmqr_access_group" "ml" {
 }
 "#,
     );
-    let imported = adopter.import("ibmqr_access_group.ml", &id);
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_access_group.ml", &id);
     adopter.assert_no_changes();
 
     ws.destroy_ok();

@@ -96,8 +96,7 @@ fn exclusive_member_list_lifecycle() {
     adopter.write(&format!(
         "resource \"ibmqr_access_group_members\" \"m\" {{\n  access_group_id = \"{fin}\"\n  iam_ids = [\"IBMid-alice\"]\n  service_ids = [\"iam-ServiceId-ci\"]\n  profile_ids = [\"iam-Profile-p1\"]\n}}\n"
     ));
-    let imported = adopter.import("ibmqr_access_group_members.m", &fin);
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_access_group_members.m", &fin);
     adopter.assert_no_changes();
 
     ws.destroy_ok();
@@ -199,8 +198,7 @@ fn single_member_is_additive() {
     adopter.write(&format!(
         "resource \"ibmqr_access_group_member\" \"x\" {{\n  access_group_id = \"{fin}\"\n  iam_id = \"iam-Profile-bot\"\n}}\n"
     ));
-    let imported = adopter.import("ibmqr_access_group_member.x", &format!("{fin}/iam-Profile-bot"));
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_access_group_member.x", &format!("{fin}/iam-Profile-bot"));
     adopter.assert_no_changes();
     let bad = adopter.import("ibmqr_access_group_member.x", "no-slash");
     assert_eq!(bad.code, 1);

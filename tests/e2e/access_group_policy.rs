@@ -140,8 +140,7 @@ resource "ibmqr_custom_role" "member" {
     let custom_crn = format!("crn:v1:ibmcloud:public:iam-access-management::a/{ACCOUNT_ID}::customRole:QiskitMember");
     let config = policy(GROUP_A, &format!(r#""Viewer", "Manager", "{custom_crn}""#), &format!("instance_id = \"{GUID}\""));
     adopter.write(config.split("output").next().expect("resource part"));
-    let imported = adopter.import("ibmqr_access_group_policy.project", &id);
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_access_group_policy.project", &id);
     adopter.assert_no_changes();
 
     let missing = Workspace::new(&emu);

@@ -95,8 +95,7 @@ fn import_manages_only_configured_attributes() {
   user_list_visibility = "restricted"
 }"#,
     );
-    let imported = ws.import("ibmqr_account_settings.this", ACCOUNT_ID);
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    ws.import_ok("ibmqr_account_settings.this", ACCOUNT_ID);
     ws.assert_no_changes();
 
     // Unmanaged settings may change; managed ones are planned back.

@@ -79,8 +79,7 @@ fn import_then_no_changes() {
     // A second configuration, without state, adopts the role by import.
     let adopter = Workspace::new(&emu);
     adopter.write(MEMBER_ROLE.split("output").next().expect("resource part"));
-    let imported = adopter.import("ibmqr_custom_role.member", &id);
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_custom_role.member", &id);
     adopter.assert_no_changes();
 }
 
@@ -107,8 +106,7 @@ fn import_block_adopts_an_existing_role() {
         adopter.apply_ok();
     } else {
         adopter.write(resource);
-        let imported = adopter.import("ibmqr_custom_role.member", &id);
-        assert_eq!(imported.code, 0, "{}", imported.all());
+        adopter.import_ok("ibmqr_custom_role.member", &id);
     }
     let listed = adopter.terraform(&["state", "list"]);
     assert_eq!(listed.stdout.trim(), "ibmqr_custom_role.member", "{}", listed.all());

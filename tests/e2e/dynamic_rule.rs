@@ -98,8 +98,7 @@ fn lifecycle_update_in_place_replace_import_destroy() {
         "resource \"ibmqr_access_group_dynamic_rule\"{}",
         rule_only.replace("ibmqr_access_group.ml.id", &format!("\"{fin}\"")).replace("research, engineering", "research,engineering")
     ));
-    let imported = adopter.import("ibmqr_access_group_dynamic_rule.r", &format!("{fin}/{new_rule}"));
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_access_group_dynamic_rule.r", &format!("{fin}/{new_rule}"));
     adopter.assert_no_changes();
 
     ws.destroy_ok();

@@ -292,6 +292,13 @@ impl Workspace {
         self.terraform(&["import", "-input=false", "-no-color", address, id])
     }
 
+    /// `terraform import` that must succeed.
+    pub fn import_ok(&self, address: &str, id: &str) -> TfOutput {
+        let out = self.import(address, id);
+        assert_eq!(out.code, 0, "import of {address} failed:\n{}", out.all());
+        out
+    }
+
     pub fn destroy_ok(&self) -> TfOutput {
         let out = self.terraform(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
         assert_eq!(out.code, 0, "destroy failed:\n{}", out.all());

@@ -177,8 +177,7 @@ fn import_by_crn_and_by_guid() {
     for id in [out["crn"]["value"].as_str().expect("crn"), out["guid"]["value"].as_str().expect("guid")] {
         let adopter = Workspace::new(&emu);
         adopter.write(&resource);
-        let imported = adopter.import("ibmqr_instance.qr", id);
-        assert_eq!(imported.code, 0, "{}", imported.all());
+        adopter.import_ok("ibmqr_instance.qr", id);
         adopter.assert_no_changes();
         let state = adopter.terraform(&["state", "show", "-no-color", "ibmqr_instance.qr"]);
         assert!(state.stdout.contains(out["crn"]["value"].as_str().expect("crn")), "state holds the CRN: {}", state.stdout);
@@ -328,8 +327,7 @@ fn legacy_plans_resolve_through_the_catalog() {
         let adopter = Workspace::new(&emu);
         adopter.write(block);
         let crn = out[output]["value"].as_str().expect("crn");
-        let imported = adopter.import(address, crn);
-        assert_eq!(imported.code, 0, "{}", imported.all());
+        adopter.import_ok(address, crn);
         adopter.assert_no_changes();
     }
 
@@ -398,8 +396,7 @@ fn region_defaults_to_the_providers_region() {
     adopter.write(&format!(
         "{eu_provider}\nresource \"ibmqr_instance\" \"eu\" {{\n  provider = ibmqr.eu\n  name     = \"qr-eu\"\n  plan     = \"pay-as-you-go\"\n}}\n"
     ));
-    let imported = adopter.import("ibmqr_instance.eu", &eu_crn);
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_instance.eu", &eu_crn);
     adopter.assert_no_changes();
 
     // The aliased provider moves to us-east: its instance is replaced, the other is untouched.

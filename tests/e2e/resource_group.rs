@@ -58,8 +58,7 @@ fn create_rename_drift_import_and_destroy() {
     // Import by id into a second configuration, then no changes.
     let adopter = Workspace::new(&emu);
     adopter.write("resource \"ibmqr_resource_group\" \"dev\" {\n  name = \"qiskit-prod\"\n}\n");
-    let imported = adopter.import("ibmqr_resource_group.dev", &id);
-    assert_eq!(imported.code, 0, "{}", imported.all());
+    adopter.import_ok("ibmqr_resource_group.dev", &id);
     adopter.assert_no_changes();
 
     ws.destroy_ok();
