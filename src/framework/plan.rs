@@ -14,12 +14,19 @@ pub fn default_plan(block: &Block, prior: Option<&Value>, config: &Value, propos
     let mut requires_replace = Vec::new();
     if let Some(prior) = prior {
         collect_replacements(block, prior, &planned, AttributePath::root(), &mut requires_replace);
-        if !requires_replace.is_empty() {
-            // A new object: what the API computes is not known until it exists.
-            fill_block(block, config, &mut planned, true);
-        }
     }
-    Plan { prior: prior.cloned(), config: config.clone(), planned, requires_replace }
+    let mut plan = Plan { prior: prior.cloned(), config: config.clone(), planned, requires_replace };
+    if !plan.requires_replace.is_empty() {
+        plan_new_object(block, &mut plan);
+    }
+    plan
+}
+
+/// Plans a replacement: what the API computes is not known until the new object exists, so
+/// every computed attribute the configuration leaves out becomes unknown. For a resource whose
+/// own `modify_plan` decides on a replacement the framework did not see.
+pub fn plan_new_object(block: &Block, plan: &mut Plan) {
+    fill_block(block, &plan.config, &mut plan.planned, true);
 }
 
 fn fill_block(block: &Block, config: &Value, planned: &mut Value, new_object: bool) {

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
+use crate::framework::plan::plan_new_object;
 use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
 use crate::framework::{
     from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
@@ -208,16 +209,12 @@ impl Instance {
             return diags;
         }
         let moved = plan.prior.as_ref().and_then(|p| known_str(p, "region")).is_some_and(|r| r != region);
-        plan.planned.set("region", Value::string(region));
         if moved && plan.requires_replace.is_empty() {
             plan.requires_replace.push(AttributePath::attr("region"));
-            // A new object: what IBM computes is not known until it exists.
-            for attr in self.schema().block.attributes.iter().filter(|a| a.computed && a.default.is_none() && a.name != "region") {
-                if plan.config.get(&attr.name).is_none_or(Value::is_null) {
-                    plan.planned.set(&attr.name, Value::Unknown);
-                }
-            }
+            plan_new_object(&self.schema().block, plan);
         }
+        // After plan_new_object, which leaves every computed attribute unknown, `region` too.
+        plan.planned.set("region", Value::string(region));
         diags
     }
 }
