@@ -69,16 +69,23 @@ fn create_update_replace_and_destroy() {
     assert!(emu.objects("roles").is_empty(), "destroy leaves no custom role behind");
 }
 
+/// The member role, made by one configuration, for another to adopt: its ID, and the resource
+/// block without the outputs.
+fn role_made_elsewhere(emu: &Emulator) -> (String, &'static str) {
+    let maker = Workspace::new(emu);
+    maker.write(MEMBER_ROLE);
+    maker.apply_ok();
+    let id = maker.output_json()["id"]["value"].as_str().expect("id").to_string();
+    (id, MEMBER_ROLE.split("output").next().expect("resource part"))
+}
+
 #[test]
 fn import_then_no_changes() {
     let emu = Emulator::start();
-    let ws = Workspace::new(&emu);
-    ws.write(MEMBER_ROLE);
-    ws.apply_ok();
-    let id = ws.output_json()["id"]["value"].as_str().expect("id").to_string();
+    let (id, resource) = role_made_elsewhere(&emu);
     // A second configuration, without state, adopts the role by import.
     let adopter = Workspace::new(&emu);
-    adopter.write(MEMBER_ROLE.split("output").next().expect("resource part"));
+    adopter.write(resource);
     adopter.import_ok("ibmqr_custom_role.member", &id);
     adopter.assert_no_changes();
 }
@@ -89,12 +96,7 @@ fn import_then_no_changes() {
 #[test]
 fn import_block_adopts_an_existing_role() {
     let emu = Emulator::start();
-    let maker = Workspace::new(&emu);
-    maker.write(MEMBER_ROLE);
-    maker.apply_ok();
-    let id = maker.output_json()["id"]["value"].as_str().expect("id").to_string();
-    let resource = MEMBER_ROLE.split("output").next().expect("resource part");
-
+    let (id, resource) = role_made_elsewhere(&emu);
     let adopter = Workspace::new(&emu);
     if terraform_has((1, 5), "import blocks", "`terraform import` of the same role") {
         adopter.write(&format!("{resource}\nimport {{\n  to = ibmqr_custom_role.member\n  id = \"{id}\"\n}}\n"));
