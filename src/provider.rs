@@ -1,6 +1,5 @@
 //! The `provider "ibmqr"` block: credentials, region, retry limits and endpoint overrides.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +8,9 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, AttributePath, Block, DataSource, Diagnostics, NestedBlock, Provider, Resource, Schema, Value};
+use crate::framework::{
+    AnyDataSource, AnyResource, Attribute, AttributePath, Block, Diagnostics, NestedBlock, OpError, OpResult, Provider, Schema, Value,
+};
 use crate::ibmcloud::{ApiKey, Client, ClientConfig, Endpoints, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT};
 use crate::plan_checks::QISKIT_REGIONS;
 use crate::{data_sources, resources};
@@ -47,6 +48,8 @@ fn env(name: &str) -> Option<String> {
 
 #[async_trait]
 impl Provider for IbmqrProvider {
+    type State = ProviderState;
+
     fn schema(&self) -> Schema {
         let mut endpoints = Block::new("Overrides of IBM Cloud API base URLs, for private endpoints or a local emulator.");
         for key in ENDPOINT_KEYS {
@@ -113,11 +116,11 @@ impl Provider for IbmqrProvider {
         diags
     }
 
-    async fn configure(&self, config: &Value, cancel: CancellationToken) -> Result<Arc<dyn Any + Send + Sync>, Diagnostics> {
+    async fn configure(&self, config: &Value, cancel: CancellationToken) -> OpResult<ProviderState> {
         let model: ProviderModel = crate::framework::from_value(config)?;
         let api_key = model.api_key.filter(|k| !k.trim().is_empty()).or_else(|| env("IC_API_KEY")).or_else(|| env("IBMCLOUD_API_KEY"));
         let Some(api_key) = api_key else {
-            return Err(Diagnostics::attr_error(
+            return Err(OpError::at(
                 AttributePath::attr("api_key"),
                 "No IBM Cloud API key",
                 "Set api_key in the provider \"ibmqr\" block, or the IC_API_KEY (or IBMCLOUD_API_KEY) environment variable.",
@@ -128,7 +131,7 @@ impl Provider for IbmqrProvider {
         let mut diags = Diagnostics::new();
         check_region(&region, &mut diags);
         if diags.has_errors() {
-            return Err(diags);
+            return Err(diags.into());
         }
         let overrides: BTreeMap<String, String> = model
             .endpoints
@@ -139,7 +142,7 @@ impl Provider for IbmqrProvider {
             .filter_map(|(k, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (k, v)))
             .collect();
         let endpoints = Endpoints::resolve(&overrides, &|name| env(name), &region)
-            .map_err(|e| Diagnostics::attr_error(AttributePath::attr("endpoints"), "Invalid endpoint", e.to_string()))?;
+            .map_err(|e| OpError::at(AttributePath::attr("endpoints"), "Invalid endpoint", e.to_string()))?;
         let mut client_config = ClientConfig::new(ApiKey::new(api_key), endpoints);
         client_config.account_id = model.account_id.filter(|a| !a.is_empty());
         if let Some(n) = model.max_retries {
@@ -149,16 +152,15 @@ impl Provider for IbmqrProvider {
             client_config.request_timeout =
                 Duration::from_secs(n.clamp(*REQUEST_TIMEOUT_SECONDS.start(), *REQUEST_TIMEOUT_SECONDS.end()) as u64);
         }
-        let client =
-            Client::new(client_config, cancel).map_err(|e| Diagnostics::error("Cannot set up the IBM Cloud client", e.to_string()))?;
-        Ok(Arc::new(ProviderState::new(client, region)))
+        let client = Client::new(client_config, cancel).map_err(|e| OpError::new("Cannot set up the IBM Cloud client", e.to_string()))?;
+        Ok(ProviderState::new(client, region))
     }
 
-    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+    fn resources(&self) -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         resources::all()
     }
 
-    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+    fn data_sources(&self) -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
         data_sources::all()
     }
 }

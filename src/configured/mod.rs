@@ -5,7 +5,10 @@
 pub mod plan_catalog;
 pub mod role_catalog;
 
-use crate::framework::{Ctx, Diagnostics};
+use std::fmt::Display;
+
+use crate::framework::legacy::Ctx;
+use crate::framework::{Context, Diagnostics, OpError, OpResult};
 use crate::ibmcloud::{self, Client};
 
 /// What ConfigureProvider builds and every operation reaches through [`Ctx`].
@@ -25,7 +28,7 @@ impl ProviderState {
     }
 }
 
-/// The configured provider state of an operation.
+/// The configured provider state of an operation (for resources not yet on the typed framework).
 pub fn provider(ctx: &Ctx) -> Result<&ProviderState, Diagnostics> {
     ctx.provider::<ProviderState>()
 }
@@ -33,4 +36,18 @@ pub fn provider(ctx: &Ctx) -> Result<&ProviderState, Diagnostics> {
 /// An IBM Cloud error as a diagnostic: `creating custom role QiskitUser: 409 role_conflict_error: …`.
 pub fn api_error(doing: &str, err: &ibmcloud::Error) -> Diagnostics {
     Diagnostics::error("IBM Cloud request failed", format!("{doing}: {err}"))
+}
+
+/// A client error, with what was being done: `client.get_role(id).await.context("reading role R")?`.
+impl<T> Context<T> for Result<T, ibmcloud::Error> {
+    fn context(self, doing: impl Display) -> OpResult<T> {
+        self.map_err(|e| api_error(&doing.to_string(), &e).into())
+    }
+}
+
+/// A client error where the call site needs no words of its own.
+impl From<ibmcloud::Error> for OpError {
+    fn from(e: ibmcloud::Error) -> Self {
+        api_error("calling IBM Cloud", &e).into()
+    }
 }

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::configured::{api_error, provider};
-use crate::framework::{to_value, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Value};
+use crate::framework::legacy::{Ctx, DataSource};
+use crate::framework::{to_value, Attribute, Block, Diagnostics, Schema, Value};
 
 pub struct Account;
 

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::{api_error, provider};
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, DataSource, Diagnostics, Schema, Value};
+use crate::framework::legacy::{Ctx, DataSource};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 use crate::ibmcloud::resource_controller::{InstanceFilter, QUANTUM_RESOURCE_ID};
 use crate::plan_checks::{check_qiskit_region, QISKIT_REGIONS};
 

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::framework::DataSource;
+use crate::configured::ProviderState;
+use crate::framework::legacy;
+use crate::framework::AnyDataSource;
 
 pub mod access_group;
 pub mod account;
@@ -10,12 +12,12 @@ pub mod instance;
 pub mod resource_group;
 pub mod service_roles;
 
-pub fn all() -> Vec<Arc<dyn DataSource>> {
+pub fn all() -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
     vec![
-        Arc::new(account::Account),
-        Arc::new(service_roles::ServiceRoles),
-        Arc::new(resource_group::ResourceGroup),
-        Arc::new(instance::Instance),
-        Arc::new(access_group::AccessGroupData),
+        legacy::data_source(account::Account),
+        legacy::data_source(service_roles::ServiceRoles),
+        legacy::data_source(resource_group::ResourceGroup),
+        legacy::data_source(instance::Instance),
+        legacy::data_source(access_group::AccessGroupData),
     ]
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::configured::role_catalog::service_actions;
 use crate::configured::{api_error, provider};
-use crate::framework::{from_value, to_value, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, Type, Value};
+use crate::framework::legacy::{Ctx, DataSource};
+use crate::framework::{from_value, to_value, Attribute, Block, Diagnostics, Schema, Type, Value};
 use crate::ibmcloud::Role;
 
 pub struct ServiceRoles;

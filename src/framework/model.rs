@@ -8,6 +8,7 @@ use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
 use super::diag::Diagnostics;
+use super::error::OpError;
 use super::path::{AttributePath, PathStep};
 use super::value::{Type, Value, ValueError, UNKNOWN_SENTINEL};
 
@@ -32,6 +33,45 @@ impl<T> Tf<T> {
     }
     pub fn is_null(&self) -> bool {
         matches!(self, Tf::Null)
+    }
+    pub fn is_known(&self) -> bool {
+        matches!(self, Tf::Known(_))
+    }
+    pub fn into_option(self) -> Option<T> {
+        match self {
+            Tf::Known(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn as_ref(&self) -> Tf<&T> {
+        match self {
+            Tf::Known(v) => Tf::Known(v),
+            Tf::Null => Tf::Null,
+            Tf::Unknown => Tf::Unknown,
+        }
+    }
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Tf<U> {
+        match self {
+            Tf::Known(v) => Tf::Known(f(v)),
+            Tf::Null => Tf::Null,
+            Tf::Unknown => Tf::Unknown,
+        }
+    }
+    /// The value of a required attribute at apply time, when Terraform has resolved every value.
+    pub fn require(&self, attr: &str) -> Result<&T, OpError> {
+        self.known().ok_or_else(|| {
+            OpError::at(
+                AttributePath::attr(attr),
+                format!("No {attr}"),
+                format!("{attr} has no known value at apply time; this is a bug in the ibmqr provider, please report it."),
+            )
+        })
+    }
+}
+
+impl Tf<String> {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.known().map(String::as_str)
     }
 }
 
@@ -99,7 +139,7 @@ fn decode_json<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, ValueE
     })
 }
 
-fn strip_unknown(value: &Value) -> Value {
+pub(crate) fn strip_unknown(value: &Value) -> Value {
     match value {
         Value::Unknown => Value::Null,
         Value::List(v) => Value::List(v.iter().map(strip_unknown).collect()),

@@ -2,11 +2,11 @@
 //! on create, prior computed values kept on update, and replacement for `force_new` attributes.
 
 use super::path::AttributePath;
-use super::resource::Plan;
 use super::schema::{Block, Nesting};
 use super::value::Value;
 
-pub fn default_plan(block: &Block, prior: Option<&Value>, config: &Value, proposed: &Value) -> Plan {
+/// The planned value and the attributes whose change replaces the object.
+pub fn default_plan(block: &Block, prior: Option<&Value>, config: &Value, proposed: &Value) -> (Value, Vec<AttributePath>) {
     let mut planned = proposed.clone();
     let is_create = prior.is_none();
     fill_block(block, config, &mut planned, is_create);
@@ -15,18 +15,17 @@ pub fn default_plan(block: &Block, prior: Option<&Value>, config: &Value, propos
     if let Some(prior) = prior {
         collect_replacements(block, prior, &planned, AttributePath::root(), &mut requires_replace);
     }
-    let mut plan = Plan { prior: prior.cloned(), config: config.clone(), planned, requires_replace };
-    if !plan.requires_replace.is_empty() {
-        plan_new_object(block, &mut plan);
+    if !requires_replace.is_empty() {
+        plan_new_object(block, config, &mut planned);
     }
-    plan
+    (planned, requires_replace)
 }
 
 /// Plans a replacement: what the API computes is not known until the new object exists, so
 /// every computed attribute the configuration leaves out becomes unknown. For a resource whose
 /// own `modify_plan` decides on a replacement the framework did not see.
-pub fn plan_new_object(block: &Block, plan: &mut Plan) {
-    fill_block(block, &plan.config, &mut plan.planned, true);
+pub fn plan_new_object(block: &Block, config: &Value, planned: &mut Value) {
+    fill_block(block, config, planned, true);
 }
 
 fn fill_block(block: &Block, config: &Value, planned: &mut Value, new_object: bool) {
@@ -105,9 +104,9 @@ mod tests {
     #[test]
     fn create_fills_defaults_and_marks_computed_unknown() {
         let config = val(serde_json::json!({"name": "A", "display_name": "a"}));
-        let plan = default_plan(&block(), None, &config, &config);
-        assert_eq!(plan.planned.get("service"), Some(&Value::string("quantum-computing")));
-        assert!(plan.planned.get("id").expect("id").is_unknown());
+        let (planned, _) = default_plan(&block(), None, &config, &config);
+        assert_eq!(planned.get("service"), Some(&Value::string("quantum-computing")));
+        assert!(planned.get("id").expect("id").is_unknown());
     }
 
     #[test]
@@ -116,15 +115,15 @@ mod tests {
         let config = val(serde_json::json!({"name": "B", "display_name": "a"}));
         let mut proposed = config.clone();
         proposed.set("id", Value::string("x"));
-        let plan = default_plan(&block(), Some(&prior), &config, &proposed);
-        assert_eq!(plan.requires_replace, vec![AttributePath::attr("name")]);
-        assert!(plan.planned.get("id").expect("id").is_unknown(), "a replaced object gets a new id");
+        let (planned, requires_replace) = default_plan(&block(), Some(&prior), &config, &proposed);
+        assert_eq!(requires_replace, vec![AttributePath::attr("name")]);
+        assert!(planned.get("id").expect("id").is_unknown(), "a replaced object gets a new id");
 
         let config = val(serde_json::json!({"name": "A", "display_name": "b"}));
         let mut proposed = config.clone();
         proposed.set("id", Value::string("x"));
-        let plan = default_plan(&block(), Some(&prior), &config, &proposed);
-        assert!(plan.requires_replace.is_empty());
-        assert_eq!(plan.planned.get("id"), Some(&Value::string("x")));
+        let (planned, requires_replace) = default_plan(&block(), Some(&prior), &config, &proposed);
+        assert!(requires_replace.is_empty());
+        assert_eq!(planned.get("id"), Some(&Value::string("x")));
     }
 }

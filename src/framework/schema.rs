@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::validate::{Check, Rule};
 use super::value::{Type, Value};
 
 #[derive(Clone, Debug, Default)]
@@ -18,6 +19,8 @@ pub struct Block {
     pub description: String,
     pub attributes: Vec<Attribute>,
     pub blocks: Vec<NestedBlock>,
+    /// Constraints across this block's attributes.
+    pub rules: Vec<Rule>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +53,8 @@ pub struct Attribute {
     pub force_new: bool,
     /// Planned when the configuration leaves the attribute out (makes it optional + computed).
     pub default: Option<Value>,
+    /// Constraints on the value, checked in ValidateResourceConfig and stated in the docs.
+    pub checks: Vec<Check>,
 }
 
 impl Attribute {
@@ -106,6 +111,10 @@ impl Attribute {
         self.description = text.to_string();
         self
     }
+    pub fn check(mut self, check: Check) -> Self {
+        self.checks.push(check);
+        self
+    }
 
     pub fn ty(&self) -> Type {
         self.ty.clone().unwrap_or(Type::String)
@@ -139,6 +148,10 @@ impl Block {
     }
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.blocks.push(b);
+        self
+    }
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
         self
     }
 

@@ -1,18 +1,35 @@
 //! The `timeouts` block (`create = "20m"` ...) and duration parsing.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::diag::Diagnostics;
+use super::model::Tf;
 use super::path::AttributePath;
 use super::schema::{Attribute, Block, NestedBlock};
+use super::validate::Check;
 use super::value::Value;
 
 pub fn timeouts_block(operations: &[&str]) -> NestedBlock {
     let mut block = Block::new("How long each operation may take, as a Go-style duration such as \"30s\", \"10m\" or \"1h30m\".");
     for op in operations {
-        block = block.attr(Attribute::string(op).optional().describe(&format!("Time limit for {op}.")));
+        block = block.attr(Attribute::string(op).optional().check(Check::duration()).describe(&format!("Time limit for {op}.")));
     }
     NestedBlock::single("timeouts", block)
+}
+
+/// The `timeouts` block as a model field: absent, or a time limit per operation.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(transparent)]
+pub struct Timeouts(Option<BTreeMap<String, Tf<String>>>);
+
+impl Timeouts {
+    /// The configured limit for `op`, or `default`.
+    pub fn limit(&self, op: &str, default: Duration) -> Duration {
+        self.0.as_ref().and_then(|ops| ops.get(op)).and_then(Tf::known).and_then(|text| parse_duration(text)).unwrap_or(default)
+    }
 }
 
 /// Parses "90s", "10m", "1h30m", "500ms".

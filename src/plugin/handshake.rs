@@ -35,7 +35,7 @@ pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76
 const PROTOCOL_VERSION: &str = "6";
 
 /// Serves `provider` the way Terraform expects; returns the process exit code.
-pub async fn run(provider: Arc<dyn Provider>) -> i32 {
+pub async fn run<P: Provider>(provider: Arc<P>) -> i32 {
     let versions = std::env::var("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_else(|_| PROTOCOL_VERSION.to_string());
     if !versions.split(',').any(|v| v.trim() == PROTOCOL_VERSION) {
         eprintln!("terraform-provider-ibmqr speaks plugin protocol 6; this Terraform offers {versions}. Use Terraform 1.0 or later.");
@@ -88,8 +88,8 @@ pub async fn run(provider: Arc<dyn Provider>) -> i32 {
 
 /// Serves the provider and go-plugin's side services on `incoming` until `shutdown` (or
 /// GRPCController.Shutdown) fires. Used without TLS by the gRPC-level tests.
-pub async fn serve<IO>(
-    provider: Arc<dyn Provider>,
+pub async fn serve<P: Provider, IO>(
+    provider: Arc<P>,
     incoming: impl futures::Stream<Item = Result<IO, std::io::Error>> + Send + 'static,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error>

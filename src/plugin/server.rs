@@ -3,7 +3,6 @@
 //! Every handler runs under a panic guard: a panic becomes an error diagnostic, never a dead
 //! connection. StopProvider cancels the token every operation carries.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -14,42 +13,44 @@ use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::framework::{plan::default_plan, Ctx, DataSource, Diagnostics, Provider, Resource, Value};
+use crate::framework::validate::validate_block;
+use crate::framework::{AnyDataSource, AnyResource, Ctx, Diagnostics, Provider, Schema, Value};
 
 use super::convert::{decode, diagnostics_to_proto, encode, path_to_proto, schema_to_proto};
 use super::proto;
 use super::proto::provider_server::Provider as ProviderRpc;
 
-type ProviderData = Arc<dyn Any + Send + Sync>;
-
-pub struct ProviderService {
-    provider: Arc<dyn Provider>,
-    resources: HashMap<&'static str, Arc<dyn Resource>>,
-    data_sources: HashMap<&'static str, Arc<dyn DataSource>>,
-    configured: RwLock<Option<ProviderData>>,
+pub struct ProviderService<P: Provider> {
+    provider: Arc<P>,
+    /// Built once per process, like every resource's.
+    provider_schema: Schema,
+    resources: HashMap<&'static str, Arc<dyn AnyResource<P::State>>>,
+    data_sources: HashMap<&'static str, Arc<dyn AnyDataSource<P::State>>>,
+    configured: RwLock<Option<Arc<P::State>>>,
     cancel: CancellationToken,
 }
 
-impl ProviderService {
-    pub fn new(provider: Arc<dyn Provider>, cancel: CancellationToken) -> Self {
+impl<P: Provider> ProviderService<P> {
+    pub fn new(provider: Arc<P>, cancel: CancellationToken) -> Self {
         let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
         let data_sources = provider.data_sources().into_iter().map(|d| (d.type_name(), d)).collect();
-        Self { provider, resources, data_sources, configured: RwLock::new(None), cancel }
+        let provider_schema = provider.schema();
+        Self { provider, provider_schema, resources, data_sources, configured: RwLock::new(None), cancel }
     }
 
-    fn ctx(&self) -> Ctx {
+    fn ctx(&self) -> Ctx<P::State> {
         let data = self.configured.read().ok().and_then(|g| g.clone());
         Ctx::new(data, self.cancel.clone())
     }
 
-    fn resource(&self, type_name: &str) -> Result<Arc<dyn Resource>, Diagnostics> {
+    fn resource(&self, type_name: &str) -> Result<Arc<dyn AnyResource<P::State>>, Diagnostics> {
         self.resources
             .get(type_name)
             .cloned()
             .ok_or_else(|| Diagnostics::error("Unknown resource type", format!("ibmqr has no resource type {type_name:?}")))
     }
 
-    fn data_source(&self, type_name: &str) -> Result<Arc<dyn DataSource>, Diagnostics> {
+    fn data_source(&self, type_name: &str) -> Result<Arc<dyn AnyDataSource<P::State>>, Diagnostics> {
         self.data_sources
             .get(type_name)
             .cloned()
@@ -83,7 +84,7 @@ fn diags(d: &Diagnostics) -> Vec<proto::Diagnostic> {
 type ListStream = Pin<Box<dyn futures::Stream<Item = Result<proto::list_resource::Event, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl ProviderRpc for ProviderService {
+impl<P: Provider> ProviderRpc for ProviderService<P> {
     async fn get_metadata(&self, _r: Request<proto::get_metadata::Request>) -> Result<Response<proto::get_metadata::Response>, Status> {
         use proto::get_metadata as m;
         let mut resources: Vec<_> = self.resources.keys().map(|t| m::ResourceMetadata { type_name: t.to_string() }).collect();
@@ -99,9 +100,9 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<proto::get_provider_schema::Response>, Status> {
         let work = async {
             proto::get_provider_schema::Response {
-                provider: Some(schema_to_proto(&self.provider.schema())),
-                resource_schemas: self.resources.iter().map(|(k, r)| (k.to_string(), schema_to_proto(&r.schema()))).collect(),
-                data_source_schemas: self.data_sources.iter().map(|(k, d)| (k.to_string(), schema_to_proto(&d.schema()))).collect(),
+                provider: Some(schema_to_proto(&self.provider_schema)),
+                resource_schemas: self.resources.iter().map(|(k, r)| (k.to_string(), schema_to_proto(r.schema()))).collect(),
+                data_source_schemas: self.data_sources.iter().map(|(k, d)| (k.to_string(), schema_to_proto(d.schema()))).collect(),
                 server_capabilities: Some(server_capabilities()),
                 ..Default::default()
             }
@@ -118,8 +119,12 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<proto::validate_provider_config::Response>, Status> {
         let req = r.into_inner();
         let work = async {
-            let d = match decode(req.config.as_ref(), &self.provider.schema().value_type()) {
-                Ok(config) => self.provider.validate(&config),
+            let d = match decode(req.config.as_ref(), &self.provider_schema.value_type()) {
+                Ok(config) => {
+                    let mut d = validate_block(&self.provider_schema.block, &config);
+                    d.extend(self.provider.validate(&config));
+                    d
+                }
                 Err(d) => d,
             };
             proto::validate_provider_config::Response { diagnostics: diags(&d) }
@@ -137,7 +142,7 @@ impl ProviderRpc for ProviderService {
         let work = async {
             let d = (|| {
                 let res = self.resource(&req.type_name)?;
-                let config = decode(req.config.as_ref(), &res.schema().value_type())?;
+                let config = decode(req.config.as_ref(), res.value_type())?;
                 Ok::<_, Diagnostics>(res.validate(&config))
             })()
             .unwrap_or_else(|d| d);
@@ -156,7 +161,7 @@ impl ProviderRpc for ProviderService {
         let work = async {
             let d = (|| {
                 let ds = self.data_source(&req.type_name)?;
-                let config = decode(req.config.as_ref(), &ds.schema().value_type())?;
+                let config = decode(req.config.as_ref(), ds.value_type())?;
                 Ok::<_, Diagnostics>(ds.validate(&config))
             })()
             .unwrap_or_else(|d| d);
@@ -177,11 +182,11 @@ impl ProviderRpc for ProviderService {
             let result = (|| {
                 let res = self.resource(&req.type_name)?;
                 let schema = res.schema();
-                let ty = schema.value_type();
+                let ty = res.value_type();
                 let raw = req.raw_state.unwrap_or_default();
                 if raw.json.is_empty() {
                     if raw.flatmap.is_empty() {
-                        return Ok(encode(&Value::Null, &ty));
+                        return Ok(encode(&Value::Null, ty));
                     }
                     return Err(Diagnostics::error(
                         "Unsupported state format",
@@ -191,8 +196,8 @@ impl ProviderRpc for ProviderService {
                 let json: serde_json::Value = serde_json::from_slice(&raw.json)
                     .map_err(|e| Diagnostics::error("Unreadable state", format!("stored state is not valid JSON: {e}")))?;
                 let json = if req.version < schema.version { res.upgrade_state(req.version, json)? } else { json };
-                let value = Value::from_json(&json, &ty)?;
-                Ok(encode(&value, &ty))
+                let value = Value::from_json(&json, ty)?;
+                Ok(encode(&value, ty))
             })();
             match result {
                 Ok(state) => proto::upgrade_resource_state::Response { upgraded_state: Some(state), diagnostics: vec![] },
@@ -229,16 +234,16 @@ impl ProviderRpc for ProviderService {
     ) -> Result<Response<proto::configure_provider::Response>, Status> {
         let req = r.into_inner();
         let work = async {
-            let d = match decode(req.config.as_ref(), &self.provider.schema().value_type()) {
+            let d = match decode(req.config.as_ref(), &self.provider_schema.value_type()) {
                 Err(d) => d,
                 Ok(config) => match self.provider.configure(&config, self.cancel.clone()).await {
-                    Ok(data) => {
+                    Ok(state) => {
                         if let Ok(mut slot) = self.configured.write() {
-                            *slot = Some(data);
+                            *slot = Some(Arc::new(state));
                         }
                         Diagnostics::new()
                     }
-                    Err(d) => d,
+                    Err(e) => e.diagnostics,
                 },
             };
             proto::configure_provider::Response { diagnostics: diags(&d) }
@@ -253,16 +258,16 @@ impl ProviderRpc for ProviderService {
         let work = async {
             let result = async {
                 let res = self.resource(&req.type_name)?;
-                let ty = res.schema().value_type();
-                let state = decode(req.current_state.as_ref(), &ty)?;
+                let ty = res.value_type();
+                let state = decode(req.current_state.as_ref(), ty)?;
                 if state.is_null() {
-                    return Ok((encode(&Value::Null, &ty), Diagnostics::new()));
+                    return Ok((encode(&Value::Null, ty), Diagnostics::new()));
                 }
                 match res.read(&self.ctx(), &state).await {
-                    Ok(Some(new_state)) => Ok((encode(&new_state, &ty), Diagnostics::new())),
+                    Ok(Some(new_state)) => Ok((encode(&new_state, ty), Diagnostics::new())),
                     // Gone: a null state makes Terraform drop it and plan a create.
-                    Ok(None) => Ok((encode(&Value::Null, &ty), Diagnostics::new())),
-                    Err(d) => Ok((encode(&state, &ty), d)),
+                    Ok(None) => Ok((encode(&Value::Null, ty), Diagnostics::new())),
+                    Err(d) => Ok((encode(&state, ty), d)),
                 }
             }
             .await;
@@ -300,20 +305,18 @@ impl ProviderRpc for ProviderService {
         let work = async {
             let result = async {
                 let res = self.resource(&req.type_name)?;
-                let schema = res.schema();
-                let ty = schema.value_type();
-                let prior = decode(req.prior_state.as_ref(), &ty)?;
-                let proposed = decode(req.proposed_new_state.as_ref(), &ty)?;
-                let config = decode(req.config.as_ref(), &ty)?;
+                let ty = res.value_type();
+                let prior = decode(req.prior_state.as_ref(), ty)?;
+                let proposed = decode(req.proposed_new_state.as_ref(), ty)?;
+                let config = decode(req.config.as_ref(), ty)?;
                 if proposed.is_null() {
                     // Destroy: nothing to plan.
-                    return Ok((encode(&Value::Null, &ty), vec![], Diagnostics::new()));
+                    return Ok((encode(&Value::Null, ty), vec![], Diagnostics::new()));
                 }
                 let prior = if prior.is_null() { None } else { Some(prior) };
-                let mut plan = default_plan(&schema.block, prior.as_ref(), &config, &proposed);
-                let d = res.modify_plan(&self.ctx(), &mut plan).await;
+                let plan = res.plan(&self.ctx(), prior.as_ref(), &config, &proposed).await?;
                 let replace = plan.requires_replace.iter().map(path_to_proto).collect();
-                Ok::<_, Diagnostics>((encode(&plan.planned, &ty), replace, d))
+                Ok::<_, Diagnostics>((encode(&plan.planned, ty), replace, plan.diagnostics))
             }
             .await;
             match result {
@@ -342,10 +345,10 @@ impl ProviderRpc for ProviderService {
         let work = async {
             let result = async {
                 let res = self.resource(&req.type_name)?;
-                let ty = res.schema().value_type();
-                let prior = decode(req.prior_state.as_ref(), &ty)?;
-                let planned = decode(req.planned_state.as_ref(), &ty)?;
-                let config = decode(req.config.as_ref(), &ty)?;
+                let ty = res.value_type();
+                let prior = decode(req.prior_state.as_ref(), ty)?;
+                let planned = decode(req.planned_state.as_ref(), ty)?;
+                let config = decode(req.config.as_ref(), ty)?;
                 let ctx = self.ctx();
                 let (new_state, d) = if planned.is_null() {
                     let d = res.delete(&ctx, &prior).await;
@@ -358,7 +361,7 @@ impl ProviderRpc for ProviderService {
                     let (state, d) = res.update(&ctx, &prior, &planned, &config).await;
                     (state.unwrap_or(prior), d)
                 };
-                Ok::<_, Diagnostics>((encode(&new_state, &ty), d))
+                Ok::<_, Diagnostics>((encode(&new_state, ty), d))
             }
             .await;
             match result {
@@ -391,11 +394,11 @@ impl ProviderRpc for ProviderService {
         let work = async {
             let result = async {
                 let res = self.resource(&req.type_name)?;
-                let ty = res.schema().value_type();
+                let ty = res.value_type();
                 let state = res.import(&self.ctx(), req.id.trim()).await?;
                 Ok::<_, Diagnostics>(proto::import_resource_state::ImportedResource {
                     type_name: req.type_name.clone(),
-                    state: Some(encode(&state, &ty)),
+                    state: Some(encode(&state, ty)),
                     ..Default::default()
                 })
             }
@@ -429,10 +432,10 @@ impl ProviderRpc for ProviderService {
         let work = async {
             let result = async {
                 let ds = self.data_source(&req.type_name)?;
-                let ty = ds.schema().value_type();
-                let config = decode(req.config.as_ref(), &ty)?;
+                let ty = ds.value_type();
+                let config = decode(req.config.as_ref(), ty)?;
                 let state = ds.read(&self.ctx(), &config).await?;
-                Ok::<_, Diagnostics>(encode(&state, &ty))
+                Ok::<_, Diagnostics>(encode(&state, ty))
             }
             .await;
             match result {

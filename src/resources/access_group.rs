@@ -7,12 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
-    from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value,
-};
+use crate::framework::legacy::{state_from, Ctx, Resource, StateResult};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 use crate::ibmcloud::access_groups::AccessGroup;
 
-use super::{found_for_import, provider_and, provider_and_both, wait_until_visible};
+use super::{found_for_import, legacy_wait_until_visible, provider_and, provider_and_both};
 use crate::configured::{api_error, provider};
 use crate::plan_checks::check_access_group_name;
 
@@ -210,7 +209,7 @@ impl Resource for AccessGroupResource {
 async fn wait_for_group(ctx: &Ctx, id: &str, ready: impl Fn(&AccessGroup) -> bool) -> Result<AccessGroup, Diagnostics> {
     let client = &provider(ctx)?.client;
     let get = || async move { client.get_access_group(id).await.map(|found| found.map(|(group, _etag)| group)) };
-    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group {id}"), get, ready).await
+    legacy_wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group {id}"), get, ready).await
 }
 
 #[cfg(test)]

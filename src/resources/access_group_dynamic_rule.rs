@@ -11,9 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
-    from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, NestedBlock, Resource, Schema, StateResult, Value,
-};
+use crate::framework::legacy::{Ctx, Resource, StateResult};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Value};
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
 use crate::ibmcloud::{self, poll_until, Poll};
 

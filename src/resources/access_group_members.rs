@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value};
+use crate::framework::legacy::{Ctx, Resource, StateResult};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 

@@ -11,13 +11,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::framework::legacy::{state_from, Ctx, Plan, Resource, StateResult};
 use crate::framework::{
-    from_value, from_value_with_unknowns, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, NestedBlock, Plan,
-    Resource, Schema, StateResult, Tf, Value,
+    from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Tf, Value,
 };
 use crate::ibmcloud::{self, poll_until, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
 
-use super::{provider_and, provider_and_both, wait_until_visible};
+use super::{legacy_wait_until_visible, provider_and, provider_and_both};
 use crate::configured::role_catalog::closest;
 use crate::configured::{api_error, provider, ProviderState};
 
@@ -582,7 +582,7 @@ async fn replace_with_fresh_etag(state: &ProviderState, id: &str, body: &PolicyB
 async fn wait_for_policy(ctx: &Ctx, id: &str, ready: impl Fn(&Policy) -> bool) -> Result<Policy, Diagnostics> {
     let client = &provider(ctx)?.client;
     let get = || async move { client.get_policy(id).await.map(|found| found.map(|(policy, _etag)| policy)) };
-    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group policy {id}"), get, ready).await
+    legacy_wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group policy {id}"), get, ready).await
 }
 
 fn create_error(group: &str, err: &ibmcloud::Error) -> Diagnostics {

@@ -10,9 +10,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
-    decode, from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
-};
+use crate::framework::legacy::{state_from, Ctx, Plan, Resource, StateResult};
+use crate::framework::{decode, from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, UserDomainRestriction, IBMID_REALM};
 
 use crate::configured::{api_error, provider};

@@ -10,11 +10,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
 
+use crate::framework::legacy::{state_from, Ctx, Plan, Resource, StateResult};
 use crate::framework::plan::plan_new_object;
 use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
-use crate::framework::{
-    from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
-};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
@@ -211,7 +210,7 @@ impl Instance {
         let moved = plan.prior.as_ref().and_then(|p| known_str(p, "region")).is_some_and(|r| r != region);
         if moved && plan.requires_replace.is_empty() {
             plan.requires_replace.push(AttributePath::attr("region"));
-            plan_new_object(&self.schema().block, plan);
+            plan_new_object(&self.schema().block, &plan.config, &mut plan.planned);
         }
         // After plan_new_object, which leaves every computed attribute unknown, `region` too.
         plan.planned.set("region", Value::string(region));

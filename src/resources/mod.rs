@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::configured::{api_error, provider, ProviderState};
-use crate::framework::{decode, Ctx, Diagnostics, Resource, Value};
+use crate::framework::legacy::{self, Ctx as LegacyCtx};
+use crate::framework::{decode, Diagnostics, Value};
+use crate::framework::{resource, AnyResource, Context, Ctx, OpResult};
 use crate::ibmcloud::{self, poll_until, Poll};
 
 pub mod access_group;
@@ -23,31 +25,31 @@ pub mod resource_group;
 pub mod user_invite;
 
 /// Every resource type the provider serves.
-pub fn all() -> Vec<Arc<dyn Resource>> {
+pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
     vec![
-        Arc::new(custom_role::CustomRole),
-        Arc::new(account_settings::AccountSettingsResource),
-        Arc::new(access_group_policy::AccessGroupPolicy),
-        Arc::new(resource_group::ResourceGroup),
-        Arc::new(instance::Instance),
-        Arc::new(access_group::AccessGroupResource),
-        Arc::new(access_group_members::AccessGroupMembers),
-        Arc::new(access_group_member::AccessGroupMember),
-        Arc::new(access_group_dynamic_rule::AccessGroupDynamicRule),
-        Arc::new(user_invite::UserInvite),
+        resource(custom_role::CustomRole),
+        legacy::resource(account_settings::AccountSettingsResource),
+        legacy::resource(access_group_policy::AccessGroupPolicy),
+        legacy::resource(resource_group::ResourceGroup),
+        legacy::resource(instance::Instance),
+        legacy::resource(access_group::AccessGroupResource),
+        legacy::resource(access_group_members::AccessGroupMembers),
+        legacy::resource(access_group_member::AccessGroupMember),
+        legacy::resource(access_group_dynamic_rule::AccessGroupDynamicRule),
+        legacy::resource(user_invite::UserInvite),
     ]
 }
 
 /// The opening of create and delete: the configured provider and the decoded `value`
 /// (a missing provider is reported first).
-pub fn provider_and<'a, M: DeserializeOwned>(ctx: &'a Ctx, value: &Value) -> Result<(&'a ProviderState, M), Diagnostics> {
+pub fn provider_and<'a, M: DeserializeOwned>(ctx: &'a LegacyCtx, value: &Value) -> Result<(&'a ProviderState, M), Diagnostics> {
     Ok((provider(ctx)?, decode(value)?))
 }
 
 /// The opening of update: the configured provider, the decoded prior state and the decoded plan,
 /// errors reported in that order.
 pub fn provider_and_both<'a, M: DeserializeOwned>(
-    ctx: &'a Ctx,
+    ctx: &'a LegacyCtx,
     prior: &Value,
     planned: &Value,
 ) -> Result<(&'a ProviderState, M, M), Diagnostics> {
@@ -58,7 +60,31 @@ pub fn provider_and_both<'a, M: DeserializeOwned>(
 /// lag behind its writes, so right after create/update a 404 or old data means "not yet".
 /// `what` names the object in messages (`custom role ID`).
 pub async fn wait_until_visible<T, Get, Fut>(
-    ctx: &Ctx,
+    ctx: &Ctx<ProviderState>,
+    timeout: Duration,
+    what: &str,
+    get: Get,
+    ready: impl Fn(&T) -> bool,
+) -> OpResult<T>
+where
+    Get: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ibmcloud::Error>>,
+{
+    let (get, ready) = (&get, &ready);
+    poll_until(&ctx.cancel, timeout, &format!("{what} to become visible"), || async move {
+        match get().await? {
+            Some(found) if ready(&found) => Ok(Poll::Ready(found)),
+            Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
+            None => Ok(Poll::Pending("not yet visible".into())),
+        }
+    })
+    .await
+    .context(format_args!("waiting for {what}"))
+}
+
+/// [`wait_until_visible`] for resources not yet on the typed framework.
+pub async fn legacy_wait_until_visible<T, Get, Fut>(
+    ctx: &LegacyCtx,
     timeout: Duration,
     what: &str,
     get: Get,

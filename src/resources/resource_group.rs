@@ -6,15 +6,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::framework::legacy::{state_from, Ctx, Resource, StateResult};
 use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
-use crate::framework::{
-    from_value, state_from, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Resource, Schema, StateResult, Value,
-};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::{found_for_import, provider_and, provider_and_both, wait_until_visible};
+use super::{found_for_import, legacy_wait_until_visible, provider_and, provider_and_both};
 use crate::configured::{api_error, provider};
 use crate::plan_checks::check_resource_group_name;
 
@@ -238,7 +237,7 @@ async fn wait_for_group(
     ready: impl Fn(&Group) -> bool,
 ) -> Result<Group, Diagnostics> {
     let get = || async move { client.get_resource_group(id).await };
-    wait_until_visible(ctx, timeout, &format!("resource group {id}"), get, ready).await
+    legacy_wait_until_visible(ctx, timeout, &format!("resource group {id}"), get, ready).await
 }
 
 /// A duplicate name names the existing group and how to import it.

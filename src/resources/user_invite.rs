@@ -8,9 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{
-    from_value, to_value, Attribute, AttributePath, Block, Ctx, Diagnostics, Plan, Resource, Schema, StateResult, Value,
-};
+use crate::framework::legacy::{Ctx, Plan, Resource, StateResult};
+use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
 use crate::ibmcloud::user_management::{same_email, UserProfile};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 

@@ -149,7 +149,7 @@ fn bad_name_and_unknown_action_fail_at_plan() {
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(
-        plan.stderr.contains("Invalid role name") && plan.stderr.contains("ibmqr_custom_role.member") && plan.stderr.contains("name"),
+        plan.stderr.contains("Invalid name") && plan.stderr.contains("ibmqr_custom_role.member") && plan.stderr.contains("name"),
         "{}",
         plan.stderr
     );

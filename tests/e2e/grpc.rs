@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use terraform_provider_ibmqr::framework::{
-    Attribute, Block, Ctx, DataSource, Diagnostics, Provider, Resource, Schema, StateResult, Type, Value,
+    resource, AnyDataSource, AnyResource, Attribute, Block, Ctx, OpResult, Provider, Resource, Schema, Tf, Type, Value,
 };
 use terraform_provider_ibmqr::plugin::handshake::serve;
 use terraform_provider_ibmqr::plugin::proto::{self, provider_client::ProviderClient};
@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 
 use crate::harness::{Emulator, API_KEY};
 
-async fn start(provider: Arc<dyn Provider>) -> (ProviderClient<Channel>, CancellationToken) {
+async fn start<P: Provider>(provider: Arc<P>) -> (ProviderClient<Channel>, CancellationToken) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
@@ -259,43 +259,47 @@ async fn full_lifecycle_over_grpc() {
 struct PanickyProvider;
 struct PanickyResource;
 
+#[derive(serde::Serialize, serde::Deserialize, Clone)]
+struct PanickyModel {
+    id: Tf<String>,
+}
+
 #[async_trait]
-impl Resource for PanickyResource {
-    fn type_name(&self) -> &'static str {
-        "test_panic"
-    }
-    fn schema(&self) -> Schema {
+impl Resource<()> for PanickyResource {
+    type Model = PanickyModel;
+    const TYPE_NAME: &'static str = "test_panic";
+
+    fn schema() -> Schema {
         Schema::new(0, Block::new("panics").attr(Attribute::string("id").computed()))
     }
-    async fn create(&self, _ctx: &Ctx, _planned: &Value, _config: &Value) -> StateResult {
+    async fn create(&self, _ctx: &Ctx<()>, _planned: PanickyModel, _config: PanickyModel) -> OpResult<PanickyModel> {
         panic!("boom in create")
     }
-    async fn read(&self, _ctx: &Ctx, _state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, _ctx: &Ctx<()>, _state: PanickyModel) -> OpResult<Option<PanickyModel>> {
         panic!("boom in read")
     }
-    async fn update(&self, _ctx: &Ctx, _p: &Value, _n: &Value, _c: &Value) -> StateResult {
-        (None, Diagnostics::new())
+    async fn update(&self, _ctx: &Ctx<()>, p: PanickyModel, _n: PanickyModel, _c: PanickyModel) -> OpResult<PanickyModel> {
+        Ok(p)
     }
-    async fn delete(&self, _ctx: &Ctx, _p: &Value) -> Diagnostics {
-        Diagnostics::new()
-    }
-    async fn import(&self, _ctx: &Ctx, _id: &str) -> Result<Value, Diagnostics> {
-        Err(Diagnostics::new())
+    async fn delete(&self, _ctx: &Ctx<()>, _p: PanickyModel) -> OpResult<()> {
+        Ok(())
     }
 }
 
 #[async_trait]
 impl Provider for PanickyProvider {
+    type State = ();
+
     fn schema(&self) -> Schema {
         Schema::default()
     }
-    async fn configure(&self, _c: &Value, _t: CancellationToken) -> Result<Arc<dyn std::any::Any + Send + Sync>, Diagnostics> {
-        Ok(Arc::new(()))
+    async fn configure(&self, _c: &Value, _t: CancellationToken) -> OpResult<()> {
+        Ok(())
     }
-    fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(PanickyResource)]
+    fn resources(&self) -> Vec<Arc<dyn AnyResource<()>>> {
+        vec![resource(PanickyResource)]
     }
-    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+    fn data_sources(&self) -> Vec<Arc<dyn AnyDataSource<()>>> {
         vec![]
     }
 }
@@ -303,7 +307,7 @@ impl Provider for PanickyProvider {
 #[tokio::test]
 async fn a_panic_becomes_an_error_diagnostic() {
     let (mut c, _stop) = start(Arc::new(PanickyProvider)).await;
-    let ty = PanickyResource.schema().value_type();
+    let ty = <PanickyResource as Resource<()>>::schema().value_type();
     let state = json_value(serde_json::json!({"id": "x"}), &ty);
     let resp = c
         .apply_resource_change(proto::apply_resource_change::Request {

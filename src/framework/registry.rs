@@ -1,0 +1,267 @@
+//! The provider's types as the plugin layer sees them: values in and out, the schema and its
+//! value type built once per process. [`resource`] and [`data_source`] wrap a typed
+//! implementation; this is where Terraform values are decoded into models and encoded back.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::diag::Diagnostics;
+use super::error::{OpError, OpResult};
+use super::model::{from_value, from_value_with_unknowns, strip_unknown};
+use super::path::AttributePath;
+use super::plan::{default_plan, plan_new_object};
+use super::resource::{Ctx, DataSource, Plan, Resource};
+use super::schema::{Block, Nesting, Schema};
+use super::validate::validate_block;
+use super::value::{Type, Value};
+
+/// A planned change as Terraform receives it.
+pub struct Planned {
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub diagnostics: Diagnostics,
+}
+
+/// A resource type, values in and out. Implemented by [`resource`]'s wrapper.
+#[async_trait]
+pub trait AnyResource<S>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    fn value_type(&self) -> &Type;
+    /// Declared constraints, then the resource's own checks.
+    fn validate(&self, config: &Value) -> Diagnostics;
+    async fn plan(&self, ctx: &Ctx<S>, prior: Option<&Value>, config: &Value, proposed: &Value) -> Result<Planned, Diagnostics>;
+    /// `Ok(None)`: the object is gone.
+    async fn read(&self, ctx: &Ctx<S>, state: &Value) -> Result<Option<Value>, Diagnostics>;
+    /// The state to save (None: nothing was made) and the diagnostics.
+    async fn create(&self, ctx: &Ctx<S>, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics);
+    /// The state to save (None: keep the prior state) and the diagnostics.
+    async fn update(&self, ctx: &Ctx<S>, prior: &Value, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics);
+    async fn delete(&self, ctx: &Ctx<S>, prior: &Value) -> Diagnostics;
+    async fn import(&self, ctx: &Ctx<S>, id: &str) -> Result<Value, Diagnostics>;
+    fn upgrade_state(&self, from_version: i64, raw: serde_json::Value) -> Result<serde_json::Value, Diagnostics>;
+}
+
+/// A data source type, values in and out. Implemented by [`data_source`]'s wrapper.
+#[async_trait]
+pub trait AnyDataSource<S>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    fn value_type(&self) -> &Type;
+    fn validate(&self, config: &Value) -> Diagnostics;
+    async fn read(&self, ctx: &Ctx<S>, config: &Value) -> Result<Value, Diagnostics>;
+}
+
+/// Registers a resource: its schema is built here, once.
+pub fn resource<S: Send + Sync + 'static, R: Resource<S>>(resource: R) -> Arc<dyn AnyResource<S>> {
+    let schema = R::schema();
+    let ty = schema.value_type();
+    Arc::new(Typed { inner: resource, name: R::TYPE_NAME, schema, ty })
+}
+
+/// Registers a data source: its schema is built here, once.
+pub fn data_source<S: Send + Sync + 'static, D: DataSource<S>>(data_source: D) -> Arc<dyn AnyDataSource<S>> {
+    let schema = D::schema();
+    let ty = schema.value_type();
+    Arc::new(Typed { inner: data_source, name: D::TYPE_NAME, schema, ty })
+}
+
+struct Typed<T> {
+    inner: T,
+    name: &'static str,
+    schema: Schema,
+    ty: Type,
+}
+
+impl<T> Typed<T> {
+    /// A model as a value of the schema's type. Every attribute must be a field of the model, so
+    /// that none is silently dropped. Unknowns left in an applied state become null.
+    fn encode<M: Serialize>(&self, model: &M) -> Result<Value, Diagnostics> {
+        let json = serde_json::to_value(model).map_err(|e| Diagnostics::error("Cannot encode state", e.to_string()))?;
+        self.encode_json(json)
+    }
+
+    fn encode_json(&self, json: serde_json::Value) -> Result<Value, Diagnostics> {
+        if let Some(fields) = json.as_object() {
+            let attrs = self.schema.block.attributes.iter().map(|a| &a.name).chain(self.schema.block.blocks.iter().map(|b| &b.name));
+            if let Some(missing) = attrs.into_iter().find(|name| !fields.contains_key(name.as_str())) {
+                return Err(Diagnostics::error(
+                    "Internal error in the ibmqr provider",
+                    format!("the model of {} has no field for attribute {missing:?}; please report this as a bug", self.name),
+                ));
+            }
+        }
+        Ok(Value::from_json(&json, &self.ty)?)
+    }
+
+    fn encode_state<M: Serialize>(&self, model: &M) -> Result<Value, Diagnostics> {
+        Ok(strip_unknown(&self.encode(model)?))
+    }
+
+    /// What a create or update saves after an error: the state the error carries, or else the
+    /// one the resource saved on the way.
+    fn state_after<S>(&self, ctx: &Ctx<S>, error: &mut OpError) -> Option<Value> {
+        let json = error.state.take().or_else(|| ctx.take_saved())?;
+        match self.encode_json(json) {
+            Ok(value) => Some(strip_unknown(&value)),
+            Err(d) => {
+                error.diagnostics.extend(d);
+                None
+            }
+        }
+    }
+}
+
+/// Decodes an applied value (no unknowns: any left read as null).
+fn decode<M: DeserializeOwned>(value: &Value) -> Result<M, Diagnostics> {
+    Ok(from_value(value)?)
+}
+
+/// Decodes a plan-time value, keeping unknowns as `Tf::Unknown`.
+fn decode_unknowns<M: DeserializeOwned>(value: &Value) -> Result<M, Diagnostics> {
+    Ok(from_value_with_unknowns(value)?)
+}
+
+/// A model with only `id` set: what [`Resource::import`] reads by default.
+pub(crate) fn id_only(block: &Block, id: &str) -> serde_json::Value {
+    let mut fields: serde_json::Map<String, serde_json::Value> =
+        block.attributes.iter().map(|a| (a.name.clone(), serde_json::Value::Null)).collect();
+    for nested in &block.blocks {
+        let empty = match nested.nesting {
+            Nesting::List => serde_json::Value::Array(vec![]),
+            Nesting::Single => serde_json::Value::Null,
+        };
+        fields.insert(nested.name.clone(), empty);
+    }
+    fields.insert("id".to_string(), serde_json::Value::String(id.to_string()));
+    serde_json::Value::Object(fields)
+}
+
+#[async_trait]
+impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
+    fn type_name(&self) -> &'static str {
+        R::TYPE_NAME
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn value_type(&self) -> &Type {
+        &self.ty
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut diags = validate_block(&self.schema.block, config);
+        match decode_unknowns::<R::Model>(config) {
+            Ok(model) => diags.extend(self.inner.validate(&model)),
+            Err(d) => diags.extend(d),
+        }
+        diags
+    }
+
+    async fn plan(&self, ctx: &Ctx<S>, prior: Option<&Value>, config: &Value, proposed: &Value) -> Result<Planned, Diagnostics> {
+        let (base_planned, requires_replace) = default_plan(&self.schema.block, prior, config, proposed);
+        let replacements_seen = requires_replace.len();
+        let planned: R::Model = decode_unknowns(&base_planned)?;
+        let before = serde_json::to_value(&planned).ok();
+        let mut plan = Plan {
+            prior: prior.map(decode::<R::Model>).transpose()?,
+            config: decode_unknowns(config)?,
+            planned,
+            requires_replace,
+            warnings: Diagnostics::new(),
+        };
+        if let Err(mut e) = self.inner.modify_plan(ctx, &mut plan).await {
+            e.diagnostics.0.splice(0..0, plan.warnings.0);
+            return Err(e.diagnostics);
+        }
+        // An unchanged model keeps the framework's value as it was, untouched by a round trip.
+        let mut planned = if serde_json::to_value(&plan.planned).ok() == before { base_planned } else { self.encode(&plan.planned)? };
+        if plan.requires_replace.len() > replacements_seen {
+            plan_new_object(&self.schema.block, config, &mut planned);
+        }
+        Ok(Planned { planned, requires_replace: plan.requires_replace, diagnostics: plan.warnings })
+    }
+
+    async fn read(&self, ctx: &Ctx<S>, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let model = decode(state)?;
+        let fresh = self.inner.read(ctx, model).await.map_err(|e| e.diagnostics)?;
+        fresh.map(|m| self.encode_state(&m)).transpose()
+    }
+
+    async fn create(&self, ctx: &Ctx<S>, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics) {
+        let created = async { self.inner.create(ctx, decode(planned)?, decode(config)?).await }.await;
+        self.applied(ctx, created)
+    }
+
+    async fn update(&self, ctx: &Ctx<S>, prior: &Value, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics) {
+        let updated = async { self.inner.update(ctx, decode(prior)?, decode(planned)?, decode(config)?).await }.await;
+        self.applied(ctx, updated)
+    }
+
+    async fn delete(&self, ctx: &Ctx<S>, prior: &Value) -> Diagnostics {
+        let deleted = async { self.inner.delete(ctx, decode(prior)?).await }.await;
+        deleted.err().map(|e| e.diagnostics).unwrap_or_default()
+    }
+
+    async fn import(&self, ctx: &Ctx<S>, id: &str) -> Result<Value, Diagnostics> {
+        let stub: R::Model = serde_json::from_value(id_only(&self.schema.block, id))
+            .map_err(|e| Diagnostics::error("Internal error in the ibmqr provider", format!("cannot build the import stub: {e}")))?;
+        match self.inner.import(ctx, id, stub).await.map_err(|e| e.diagnostics)? {
+            Some(model) => self.encode_state(&model),
+            None => Err(self.inner.import_not_found(id).diagnostics),
+        }
+    }
+
+    fn upgrade_state(&self, from_version: i64, raw: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+        self.inner.upgrade_state(from_version, raw).map_err(|e| e.diagnostics)
+    }
+}
+
+impl<R> Typed<R> {
+    fn applied<S, M: Serialize>(&self, ctx: &Ctx<S>, result: OpResult<M>) -> (Option<Value>, Diagnostics) {
+        match result {
+            Ok(model) => match self.encode_state(&model) {
+                Ok(state) => (Some(state), Diagnostics::new()),
+                Err(d) => {
+                    let mut error = OpError::from(d);
+                    (self.state_after(ctx, &mut error), error.diagnostics)
+                }
+            },
+            Err(mut error) => (self.state_after(ctx, &mut error), error.diagnostics),
+        }
+    }
+}
+
+#[async_trait]
+impl<S: Send + Sync + 'static, D: DataSource<S>> AnyDataSource<S> for Typed<D> {
+    fn type_name(&self) -> &'static str {
+        D::TYPE_NAME
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn value_type(&self) -> &Type {
+        &self.ty
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut diags = validate_block(&self.schema.block, config);
+        match decode_unknowns::<D::Model>(config) {
+            Ok(model) => diags.extend(self.inner.validate(&model)),
+            Err(d) => diags.extend(d),
+        }
+        diags
+    }
+
+    async fn read(&self, ctx: &Ctx<S>, config: &Value) -> Result<Value, Diagnostics> {
+        let found = self.inner.read(ctx, decode(config)?).await.map_err(|e| e.diagnostics)?;
+        self.encode_state(&found)
+    }
+}
