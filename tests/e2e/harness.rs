@@ -363,3 +363,163 @@ pub fn planned_actions(plan: &serde_json::Value) -> BTreeMap<String, Vec<String>
         })
         .collect()
 }
+
+// --- state and import verification ---
+
+/// One resource of a `terraform show -json` state: its `values`, and whether it is tainted.
+pub struct StateResource {
+    pub values: serde_json::Value,
+    pub tainted: bool,
+}
+
+impl StateResource {
+    /// The attribute `name` as a string (panics naming it when it is not one).
+    pub fn string(&self, name: &str) -> String {
+        self.values[name].as_str().unwrap_or_else(|| panic!("{name} is not a string in {}", self.values)).to_string()
+    }
+}
+
+impl Workspace {
+    /// The state as data (`terraform show -json`).
+    pub fn state_json(&self) -> serde_json::Value {
+        let out = self.terraform(&["show", "-json", "-no-color"]);
+        assert_eq!(out.code, 0, "show -json failed:\n{}", out.all());
+        serde_json::from_str(&out.stdout).expect("state JSON")
+    }
+
+    /// `terraform state rm` of `addresses`, which must succeed.
+    pub fn state_rm_ok(&self, addresses: &[&str]) {
+        let mut args = vec!["state", "rm", "-no-color"];
+        args.extend_from_slice(addresses);
+        let out = self.terraform(&args);
+        assert_eq!(out.code, 0, "state rm failed:\n{}", out.all());
+    }
+
+    /// `terraform apply` that must fail (exit code 1), e.g. under an injected fault.
+    pub fn apply_fails(&self) -> TfOutput {
+        let out = self.apply();
+        assert_eq!(out.code, 1, "apply was expected to fail:\n{}", out.all());
+        out
+    }
+}
+
+/// The resource at `address` (root module) in a [`Workspace::state_json`] state, if there.
+pub fn state_resource(state: &serde_json::Value, address: &str) -> Option<StateResource> {
+    let resources = state["values"]["root_module"]["resources"].as_array()?;
+    let found = resources.iter().find(|r| r["address"] == address)?;
+    Some(StateResource { values: found["values"].clone(), tainted: found["tainted"].as_bool().unwrap_or(false) })
+}
+
+/// [`state_resource`] that must be there.
+pub fn state_values(state: &serde_json::Value, address: &str) -> serde_json::Value {
+    state_resource(state, address).unwrap_or_else(|| panic!("{address} is not in state: {state}")).values
+}
+
+/// ImportStateVerify: every attribute of the imported object equals the applied one, except those
+/// `may_differ` lists, each with the reason it may. Fails listing every difference at once; an
+/// attribute listed that the resource does not have fails too, so the list cannot go stale quietly.
+pub fn assert_imported_matches(address: &str, applied: &serde_json::Value, imported: &serde_json::Value, may_differ: &[(&str, &str)]) {
+    let empty = serde_json::Map::new();
+    let applied = applied.as_object().unwrap_or_else(|| panic!("{address}: applied values are not an object: {applied}"));
+    let imported = imported.as_object().unwrap_or(&empty);
+    assert!(!imported.is_empty(), "{address}: nothing imported");
+    let names: std::collections::BTreeSet<&String> = applied.keys().chain(imported.keys()).collect();
+    for (name, _) in may_differ {
+        assert!(names.iter().any(|n| n.as_str() == *name), "{address}: {name:?} is listed as may differ but is no attribute of it");
+    }
+    let null = serde_json::Value::Null;
+    let mut differences = Vec::new();
+    for name in names {
+        let (before, after) = (applied.get(name).unwrap_or(&null), imported.get(name).unwrap_or(&null));
+        if before == after {
+            continue;
+        }
+        match may_differ.iter().find(|(n, _)| n == name) {
+            Some((_, why)) => println!("{address}.{name} differs after import, as it may ({why}): applied {before}, imported {after}"),
+            None => differences.push(format!("  {name}:\n    applied:  {before}\n    imported: {after}")),
+        }
+    }
+    assert!(differences.is_empty(), "{address}: the imported object differs from the applied one:\n{}", differences.join("\n"));
+}
+
+/// The planned actions for `address` in a [`Workspace::plan_json`] plan and the top-level
+/// attributes whose planned value differs from the prior one.
+pub fn planned_change(plan: &serde_json::Value, address: &str) -> (Vec<String>, std::collections::BTreeSet<String>) {
+    let changes = plan["resource_changes"].as_array().cloned().unwrap_or_default();
+    let change = changes.iter().find(|c| c["address"] == address).unwrap_or_else(|| panic!("the plan has no {address}: {plan}"));
+    let actions =
+        change["change"]["actions"].as_array().expect("actions").iter().map(|a| a.as_str().expect("action").to_string()).collect();
+    let (before, after) = (&change["change"]["before"], &change["change"]["after"]);
+    let empty = serde_json::Map::new();
+    let (b, a) = (before.as_object().unwrap_or(&empty), after.as_object().unwrap_or(&empty));
+    let unknown = change["change"]["after_unknown"].as_object().cloned().unwrap_or_default();
+    let changed =
+        b.keys().chain(a.keys()).filter(|k| b.get(*k) != a.get(*k) || unknown.get(*k).is_some_and(|u| u == true)).cloned().collect();
+    (actions, changed)
+}
+
+/// The stored object of an admin object listing entry (entries wrap it as `value`).
+fn stored_value(entry: serde_json::Value) -> serde_json::Value {
+    match entry.get("value") {
+        Some(inner) if inner.is_object() => inner.clone(),
+        _ => entry,
+    }
+}
+
+impl Emulator {
+    /// The stored objects of one kind (e.g. "roles"), unwrapped from their admin entries.
+    pub fn stored(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.objects(kind).into_iter().map(stored_value).collect()
+    }
+
+    /// The next `count` requests to `route` (e.g. `"GET /v2/roles/{id}"`) get `status` instead of
+    /// service. A 4xx other than 429 is never retried by the provider, so it fails the step at once.
+    pub fn fail_requests(&self, route: &str, status: u16, count: u32) {
+        self.admin("POST", "/_emulator/faults", Some(serde_json::json!({"route": route, "status": status, "count": count})));
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.admin("DELETE", "/_emulator/faults", None);
+    }
+
+    /// Faults still queued, e.g. to check one was used.
+    pub fn queued_faults(&self) -> Vec<serde_json::Value> {
+        self.admin("GET", "/_emulator/faults", None)["faults"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Objects created from now on stay invisible to reads for `seconds` (IBM's eventual consistency).
+    pub fn set_visibility_lag(&self, seconds: f64) {
+        self.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": seconds})));
+    }
+
+    /// Waits until every stored object of `kind` is visible to reads (a lag set earlier is over).
+    pub fn wait_until_all_visible(&self, kind: &str) {
+        let started = Instant::now();
+        while self.objects(kind).iter().any(|entry| entry["visible"] == false) {
+            assert!(started.elapsed() < Duration::from_secs(60), "{kind} objects stayed invisible");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// After an apply that failed in a step after the request that made the object: the object is in
+/// state at `address` with the id of the one object `made` lists (each as state writes its id),
+/// and tainted, since Terraform marks an object whose create failed so that the next apply
+/// replaces it. Then, with the faults cleared, the next apply leaves exactly one object, the one
+/// state names, and nothing more to change.
+pub fn assert_failed_create_kept_then_converges(emu: &Emulator, ws: &Workspace, address: &str, made: impl Fn() -> Vec<String>) {
+    let state = ws.state_json();
+    let kept = state_resource(&state, address).unwrap_or_else(|| panic!("the failed create lost {address} from state: {state}"));
+    assert!(kept.tainted, "{address} is kept tainted, to be replaced by the next apply: {state}");
+    assert_eq!(made(), vec![kept.string("id")], "state names the one object the failed create made");
+    assert!(emu.queued_faults().is_empty(), "every injected fault was used: {:?}", emu.queued_faults());
+
+    emu.clear_faults();
+    ws.apply_ok();
+    let state = ws.state_json();
+    let now = state_resource(&state, address).unwrap_or_else(|| panic!("{address} is not in state after the second apply"));
+    assert!(!now.tainted, "{address} is no longer tainted");
+    assert_eq!(made(), vec![now.string("id")], "one object, no duplicate, and state names it");
+    ws.assert_no_changes();
+}

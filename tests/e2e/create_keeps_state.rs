@@ -1,0 +1,305 @@
+//! A create must never lose what it made: when a step after the request that makes the object
+//! fails (a visibility wait, tagging, a membership change, ...), the apply fails, but state
+//! records the object with its real id, and the next apply, the fault gone, leaves exactly one
+//! object and converges.
+//!
+//! Terraform taints an object whose create failed, so the second apply replaces it (destroys it,
+//! then creates it again); the tests check that this leaves no second object behind.
+//!
+//! Not covered, because their create has no later step that could fail after something was made:
+//! - `ibmqr_account_settings`: the settings exist with the account; create reads them and writes
+//!   the configured ones with one PUT, after which nothing else happens. A failed PUT made nothing.
+
+use std::time::Duration;
+
+use crate::harness::{assert_failed_create_kept_then_converges, state_resource, Emulator, Workspace};
+
+/// A 403 is never retried, so it fails the step it hits at once.
+const FORBIDDEN: u16 = 403;
+
+fn ids(objects: Vec<serde_json::Value>) -> Vec<String> {
+    objects.iter().map(|o| o["id"].as_str().expect("stored id").to_string()).collect()
+}
+
+/// Static memberships as GROUP_ID/IAM_ID, the form `ibmqr_access_group_member` ids take.
+fn memberships(emu: &Emulator) -> Vec<String> {
+    let stored = emu.stored("access_group_members");
+    stored.iter().map(|m| format!("{}/{}", m["access_group_id"].as_str().expect("group"), m["iam_id"].as_str().expect("iam_id"))).collect()
+}
+
+/// The workspace's configuration applied with the fault or lag already set up: it must fail, and
+/// say it failed at `step` (so in the step after the object was made, not in the create request).
+fn apply_fails_at(ws: &Workspace, step: &str) {
+    let out = ws.apply_fails();
+    let said = out.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains(step), "the apply failed elsewhere than {step:?}:\n{}", out.all());
+}
+
+#[test]
+fn custom_role_whose_visibility_wait_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(
+        r#"
+resource "ibmqr_custom_role" "member" {
+  name         = "QiskitRuntimeUser"
+  display_name = "Qiskit Runtime user"
+  actions      = ["quantum-computing.job.read"]
+}
+"#,
+    );
+    emu.fail_requests("GET /v2/roles/{id}", FORBIDDEN, 1);
+    apply_fails_at(&ws, "waiting for custom role");
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_custom_role.member", || ids(emu.stored("roles")));
+}
+
+#[test]
+fn access_group_whose_visibility_wait_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write("resource \"ibmqr_access_group\" \"ml\" {\n  name = \"project-ml\"\n}\n");
+    emu.fail_requests("GET /v2/groups/{id}", FORBIDDEN, 1);
+    apply_fails_at(&ws, "waiting for access group");
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group.ml", || ids(emu.stored("access_groups")));
+}
+
+#[test]
+fn access_group_policy_whose_visibility_wait_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(
+        r#"
+resource "ibmqr_access_group" "ml" {
+  name = "project-ml"
+}
+resource "ibmqr_access_group_policy" "ml" {
+  access_group_id = ibmqr_access_group.ml.id
+  roles           = ["Viewer", "Reader"]
+  resource {}
+}
+"#,
+    );
+    emu.fail_requests("GET /v1/policies/{id}", FORBIDDEN, 1);
+    apply_fails_at(&ws, "waiting for access group policy");
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_policy.ml", || ids(emu.stored("policies")));
+}
+
+/// The new group stays invisible longer than `timeouts.create` allows.
+#[test]
+fn resource_group_whose_visibility_wait_times_out() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write("resource \"ibmqr_resource_group\" \"lab\" {\n  name = \"lab\"\n  timeouts {\n    create = \"1s\"\n  }\n}\n");
+    emu.set_visibility_lag(3.0);
+    apply_fails_at(&ws, "waiting for resource group");
+    // Past the lag, reads see the group, as they would on IBM a while later.
+    emu.set_visibility_lag(0.0);
+    emu.wait_until_all_visible("resource_groups");
+    let made = || ids(emu.stored("resource_groups").into_iter().filter(|g| g["default"] != true).collect());
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_resource_group.lab", made);
+}
+
+/// Live instances by CRN, which state holds as the id; purged ones stay stored as `removed`.
+fn live_instances(emu: &Emulator) -> Vec<String> {
+    let live = emu.stored("instances").into_iter().filter(|i| i["state"] == "active" || i["state"] == "provisioning");
+    live.map(|i| i["crn"].as_str().expect("crn").to_string()).collect()
+}
+
+const INSTANCE: &str = r#"
+resource "ibmqr_instance" "qr" {
+  name             = "qr-main"
+  plan             = "open"
+  region           = "us-east"
+  purge_on_destroy = true
+  timeouts {
+    create = "1s"
+  }
+}
+"#;
+
+/// The instance is still provisioning when `timeouts.create` runs out.
+#[test]
+fn instance_whose_wait_for_active_times_out() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(INSTANCE);
+    // With a lag L the instance is invisible for L and active only after 2·L.
+    emu.set_visibility_lag(1.5);
+    apply_fails_at(&ws, "waiting for instance");
+    emu.set_visibility_lag(0.0);
+    emu.wait_until_all_visible("instances");
+    std::thread::sleep(Duration::from_millis(1600));
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_instance.qr", || live_instances(&emu));
+}
+
+/// The instance is active, but attaching its tags fails.
+#[test]
+fn instance_whose_tagging_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(&INSTANCE.replace("  purge_on_destroy", "  tags             = [\"env:dev\"]\n  purge_on_destroy"));
+    emu.fail_requests("POST /v3/tags/attach", FORBIDDEN, 1);
+    apply_fails_at(&ws, "attaching tags");
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_instance.qr", || live_instances(&emu));
+    let tags: Vec<serde_json::Value> = emu.stored("tags");
+    assert_eq!(tags.len(), 1, "the tags are attached once the fault is gone: {tags:?}");
+    assert_eq!(tags[0]["tags"], serde_json::json!(["env:dev"]));
+}
+
+#[test]
+fn access_group_member_whose_listing_wait_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(
+        r#"
+resource "ibmqr_access_group" "ci" {
+  name = "ci"
+}
+resource "ibmqr_access_group_member" "bot" {
+  access_group_id = ibmqr_access_group.ci.id
+  iam_id          = "iam-ServiceId-9f8e7d6c-5b4a-3c2d-1e0f-a9b8c7d6e5f4"
+}
+"#,
+    );
+    emu.fail_requests("GET /v2/groups/{id}/members", FORBIDDEN, 1);
+    apply_fails_at(&ws, "adding iam-ServiceId-9f8e7d6c-5b4a-3c2d-1e0f-a9b8c7d6e5f4 to access group");
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_member.bot", || memberships(&emu));
+}
+
+#[test]
+fn dynamic_rule_whose_wait_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(
+        r#"
+resource "ibmqr_access_group" "ml" {
+  name = "project-ml"
+}
+resource "ibmqr_access_group_dynamic_rule" "ml" {
+  access_group_id  = ibmqr_access_group.ml.id
+  name             = "project-ml-members"
+  realm            = "appid://AppID-4f6a8c0e-2b4d-4e6f-8a0c-2e4f6a8c0e2b"
+  expiration_hours = 12
+  condition {
+    claim    = "project"
+    operator = "CONTAINS"
+    value    = "ml"
+  }
+}
+"#,
+    );
+    emu.fail_requests("GET /v2/groups/{id}/rules/{rule_id}", FORBIDDEN, 1);
+    apply_fails_at(&ws, "waiting for dynamic rule project-ml-members");
+    // State's id is GROUP_ID/RULE_ID.
+    let made = || {
+        let rules = emu.stored("access_group_rules");
+        rules.iter().map(|r| format!("{}/{}", r["access_group_id"].as_str().expect("group"), r["id"].as_str().expect("id"))).collect()
+    };
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_dynamic_rule.ml", made);
+}
+
+const IN_GROUP: &str = "IBMid-270000AAAA";
+const STRANGER: &str = "IBMid-270000ZZZZ";
+
+/// The members are added, but removing one added elsewhere fails: the list is half set.
+#[test]
+fn access_group_members_whose_removal_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    let group = "resource \"ibmqr_access_group\" \"ml\" {\n  name = \"project-ml\"\n}\n";
+    ws.write(group);
+    ws.apply_ok();
+    let group_id = ids(emu.stored("access_groups")).pop().expect("group");
+    emu.admin(
+        "PUT",
+        &format!("/_emulator/objects/access_group_members/{group_id}%2F{STRANGER}"),
+        Some(serde_json::json!({"access_group_id": group_id, "iam_id": STRANGER, "type": "user"})),
+    );
+    ws.write(&format!(
+        "{group}resource \"ibmqr_access_group_members\" \"ml\" {{\n  access_group_id = ibmqr_access_group.ml.id\n  iam_ids = [\"{IN_GROUP}\"]\n}}\n"
+    ));
+    emu.fail_requests("POST /v2/groups/{id}/members/delete", FORBIDDEN, 1);
+    apply_fails_at(&ws, "setting the members of access group");
+    let members = || {
+        let stored = emu.stored("access_group_members");
+        let mut iam_ids: Vec<String> = stored.iter().map(|m| m["iam_id"].as_str().expect("iam_id").to_string()).collect();
+        iam_ids.sort();
+        iam_ids
+    };
+    assert_eq!(members(), [IN_GROUP, STRANGER], "the add happened, the removal did not");
+    // State names the list by its group; the one group is what the store holds.
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_members.ml", || ids(emu.stored("access_groups")));
+    assert_eq!(members(), [IN_GROUP], "the second apply finished the list, with no member twice");
+}
+
+/// The person is invited, but listing their access groups afterwards fails.
+#[test]
+fn user_invite_whose_membership_check_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    let group = "resource \"ibmqr_access_group\" \"ml\" {\n  name = \"project-ml\"\n}\n";
+    // The group first: its create looks up names with the same request the fault is for.
+    ws.write(group);
+    ws.apply_ok();
+    ws.write(&format!(
+        "{group}resource \"ibmqr_user_invite\" \"fatima\" {{\n  email = \"fatima@example.edu\"\n  access_group_ids = [ibmqr_access_group.ml.id]\n}}\n"
+    ));
+    emu.fail_requests("GET /v2/groups", FORBIDDEN, 1);
+    apply_fails_at(&ws, "listing the access groups of fatima@example.edu");
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_user_invite.fatima", || ids(emu.stored("users")));
+    let group_id = ids(emu.stored("access_groups")).pop().expect("group");
+    assert_eq!(memberships(&emu), [format!("{group_id}/{}", ids(emu.stored("users"))[0])], "the person is in the group once");
+}
+
+// PROVIDER BUG (found by the two tests below, ignored until fixed; run them with
+// `cargo test --test e2e -- --ignored create_keeps_state::`): a create that timed out waiting for
+// its new object to become visible keeps the object in state, but the next refresh, run while
+// reads still miss the object (the very reason the create timed out), takes the 404 for "deleted
+// outside Terraform" and drops it from state. The object is then lost from state: a resource
+// group's re-create fails on its name and leaves the group unmanaged; an instance, whose names
+// need not be unique, is created a second time.
+
+/// How long new objects stay invisible in the two tests below: longer than `timeouts.create`
+/// ("1s"), and still running when the second apply refreshes.
+const LONG_LAG_SECONDS: f64 = 8.0;
+
+#[test]
+#[ignore = "provider bug: a refresh while the new group is still invisible drops it from state (see the comment above)"]
+fn resource_group_reapplied_while_still_invisible_stays_in_state() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write("resource \"ibmqr_resource_group\" \"lab\" {\n  name = \"lab\"\n  timeouts {\n    create = \"1s\"\n  }\n}\n");
+    emu.set_visibility_lag(LONG_LAG_SECONDS);
+    apply_fails_at(&ws, "waiting for resource group");
+    let made = || ids(emu.stored("resource_groups").into_iter().filter(|g| g["default"] != true).collect());
+    let first = made();
+    // The user applies again at once; what happens to the group is what this test checks.
+    ws.apply();
+    emu.wait_until_all_visible("resource_groups");
+    let state = ws.state_json();
+    let kept = state_resource(&state, "ibmqr_resource_group.lab").map(|r| r.string("id"));
+    assert_eq!(kept, first.first().cloned(), "state still records the group the first apply made: {state}");
+    assert_eq!(made(), first, "no second group");
+}
+
+#[test]
+#[ignore = "provider bug: a refresh while the new instance is still invisible drops it from state, and it is created twice (see the comment above)"]
+fn instance_reapplied_while_still_invisible_is_not_created_twice() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(INSTANCE);
+    emu.set_visibility_lag(LONG_LAG_SECONDS);
+    apply_fails_at(&ws, "waiting for instance");
+    let first = live_instances(&emu);
+    assert_eq!(first.len(), 1);
+    // The user applies again at once; new objects are visible at once from now on, so whatever
+    // the second apply makes shows up below.
+    emu.set_visibility_lag(0.0);
+    ws.apply();
+    emu.wait_until_all_visible("instances");
+    let live = live_instances(&emu);
+    assert_eq!(live.len(), 1, "one instance, not a second one beside the first: {live:?}");
+    let state = ws.state_json();
+    let kept = state_resource(&state, "ibmqr_instance.qr").map(|r| r.string("id"));
+    assert_eq!(kept, live.first().cloned(), "state records the one live instance: {state}");
+}
