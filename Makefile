@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`.
 SHELL := /bin/bash
-.PHONY: demo test build terraform clean bench
+.PHONY: demo test build terraform clean bench docs
 
 terraform:
 	bash scripts/install-terraform.sh
@@ -16,6 +16,10 @@ demo: terraform build
 # Terraform 1.0.3 and again on 1.15.5 (scripts/test.sh).
 test: terraform
 	bash scripts/test.sh
+
+# Writes docs/ from the provider's schemas and examples/ (tests/e2e/docs.rs checks it is current).
+docs:
+	cargo run --quiet --bin ibmqr-docs
 
 bench: terraform build
 	bash scripts/bench.sh

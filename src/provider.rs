@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    AnyDataSource, AnyResource, Attribute, AttributePath, Block, Diagnostics, NestedBlock, OpError, OpResult, Provider, Schema, Value,
+    AnyDataSource, AnyResource, Attribute, AttributePath, Block, Check, Diagnostics, NestedBlock, OpError, OpResult, Provider, Schema,
+    Value,
 };
 use crate::ibmcloud::{ApiKey, Client, ClientConfig, Endpoints, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT};
 use crate::plan_checks::QISKIT_REGIONS;
@@ -24,6 +25,8 @@ pub const REGIONS: [&str; 11] =
     ["us-south", "us-east", "ca-tor", "br-sao", "eu-gb", "eu-de", "eu-es", "jp-tok", "jp-osa", "au-syd", "in-che"];
 
 const DEFAULT_REGION: &str = "us-east";
+/// The name the docs give the provider.
+pub const PROVIDER_NAME: &str = "ibmqr";
 /// The values `max_retries` and `request_timeout_seconds` may take.
 const MAX_RETRIES: std::ops::RangeInclusive<i64> = 0..=100;
 const REQUEST_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 1..=3600;
@@ -73,13 +76,17 @@ impl Provider for IbmqrProvider {
                     "Default region of regional resources. Defaults to `IC_REGION`, then `IBMCLOUD_REGION`, then `{DEFAULT_REGION}`."
                 )))
                 .attr(
-                    Attribute::number("max_retries").optional().describe(&format!(
-                        "Retries of a failed API request (429, 5xx, connection errors). Default {DEFAULT_MAX_RETRIES}."
-                    )),
+                    Attribute::number("max_retries")
+                        .optional()
+                        .check(Check::whole_number(*MAX_RETRIES.start(), *MAX_RETRIES.end()))
+                        .describe(&format!(
+                            "Retries of a failed API request (429, 5xx, connection errors). Default {DEFAULT_MAX_RETRIES}."
+                        )),
                 )
                 .attr(
                     Attribute::number("request_timeout_seconds")
                         .optional()
+                        .check(Check::whole_number(*REQUEST_TIMEOUT_SECONDS.start(), *REQUEST_TIMEOUT_SECONDS.end()))
                         .describe(&format!("Time limit of one API request. Default {}.", DEFAULT_REQUEST_TIMEOUT.as_secs())),
                 )
                 .block(NestedBlock::list("endpoints", endpoints).max_items(1)),
@@ -87,31 +94,10 @@ impl Provider for IbmqrProvider {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
+        // Not a declared one-of: the error also names the regions Qiskit Runtime runs in.
         let mut diags = Diagnostics::new();
         if let Some(Value::String(region)) = config.get("region") {
             check_region(region, &mut diags);
-        }
-        if let Some(Value::Number(n)) = config.get("max_retries") {
-            if !n.as_f64().is_some_and(|n| MAX_RETRIES.contains(&(n as i64)) && n.fract() == 0.0) {
-                diags.add_attr_error(
-                    AttributePath::attr("max_retries"),
-                    "Invalid max_retries",
-                    format!("max_retries must be a whole number from {} to {}.", MAX_RETRIES.start(), MAX_RETRIES.end()),
-                );
-            }
-        }
-        if let Some(Value::Number(n)) = config.get("request_timeout_seconds") {
-            if !n.as_f64().is_some_and(|n| REQUEST_TIMEOUT_SECONDS.contains(&(n as i64)) && n.fract() == 0.0) {
-                diags.add_attr_error(
-                    AttributePath::attr("request_timeout_seconds"),
-                    "Invalid request_timeout_seconds",
-                    format!(
-                        "request_timeout_seconds must be a whole number from {} to {}.",
-                        REQUEST_TIMEOUT_SECONDS.start(),
-                        REQUEST_TIMEOUT_SECONDS.end()
-                    ),
-                );
-            }
         }
         diags
     }
@@ -184,8 +170,11 @@ mod tests {
     use super::*;
 
     fn validate(json: serde_json::Value) -> Vec<String> {
-        let config = Value::from_json(&json, &IbmqrProvider.schema().value_type()).expect("config");
-        IbmqrProvider.validate(&config).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        let schema = IbmqrProvider.schema();
+        let config = Value::from_json(&json, &schema.value_type()).expect("config");
+        let mut diags = crate::framework::validate::validate_block(&schema.block, &config);
+        diags.extend(IbmqrProvider.validate(&config));
+        diags.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Knows nothing of protobuf (that is `plugin`) nor of IBM Cloud (that is `ibmcloud`).
 
 pub mod diag;
+pub mod docs;
 pub mod error;
 pub mod legacy;
 pub mod model;

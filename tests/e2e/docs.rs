@@ -1,58 +1,41 @@
-//! docs/ follows the schemas and examples/: every attribute is documented and every example is
-//! shown on its page as it stands in examples/.
+//! docs/ is generated (`make docs`) from the provider's schemas and examples/: the pages in the
+//! repository must be exactly what the generator writes now, so a schema change without
+//! `make docs` fails here.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use terraform_provider_ibmqr::framework::{Block, Provider};
-use terraform_provider_ibmqr::provider::IbmqrProvider;
+use terraform_provider_ibmqr::framework::docs::render_all;
+use terraform_provider_ibmqr::provider::{IbmqrProvider, PROVIDER_NAME};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn read(path: PathBuf) -> String {
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn attribute_names(block: &Block, out: &mut Vec<String>) {
-    out.extend(block.attributes.iter().map(|a| a.name.clone()));
-    for b in &block.blocks {
-        out.push(b.name.clone());
-        attribute_names(&b.block, out);
+#[test]
+fn docs_are_exactly_what_make_docs_writes() {
+    let pages = render_all(&IbmqrProvider, PROVIDER_NAME, &root().join("examples")).expect("docs render");
+    let mut stale = vec![];
+    for page in &pages {
+        let path = root().join("docs").join(&page.path);
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        if on_disk != page.text {
+            let line = on_disk.lines().zip(page.text.lines()).position(|(a, b)| a != b).map_or(0, |i| i + 1);
+            stale.push(format!("docs/{} (first difference near line {line})", page.path));
+        }
     }
-}
-
-fn check(kind: &str, example_dir: &str, example_file: &str, type_name: &str, block: &Block) {
-    let short = type_name.trim_start_matches("ibmqr_");
-    let page = read(root().join(format!("docs/{kind}/{short}.md")));
-    let mut names = vec![];
-    attribute_names(block, &mut names);
-    for name in names {
-        assert!(page.contains(&format!("`{name}`")), "docs/{kind}/{short}.md does not document `{name}`");
-    }
-    let example = read(root().join(format!("examples/{example_dir}/{type_name}/{example_file}")));
-    assert!(
-        page.contains(example.trim()),
-        "docs/{kind}/{short}.md does not show examples/{example_dir}/{type_name}/{example_file} as it is"
-    );
-    if kind == "resources" {
-        let import = read(root().join(format!("examples/resources/{type_name}/import.sh")));
-        assert!(page.contains(import.trim()), "docs/resources/{short}.md does not show its import.sh");
-    }
+    assert!(stale.is_empty(), "docs/ is out of date; run `make docs` and commit the result:\n  {}", stale.join("\n  "));
 }
 
 #[test]
-fn every_resource_and_data_source_has_a_page_in_sync() {
-    for r in IbmqrProvider.resources() {
-        check("resources", "resources", "resource.tf", r.type_name(), &r.schema().block);
-    }
-    for d in IbmqrProvider.data_sources() {
-        check("data-sources", "data-sources", "data-source.tf", d.type_name(), &d.schema().block);
-    }
-    let index = read(root().join("docs/index.md"));
-    let mut names = vec![];
-    attribute_names(&IbmqrProvider.schema().block, &mut names);
-    for name in names {
-        assert!(index.contains(&format!("`{name}`")), "docs/index.md does not document `{name}`");
+fn every_type_page_is_generated() {
+    let pages = render_all(&IbmqrProvider, PROVIDER_NAME, &root().join("examples")).expect("docs render");
+    let generated: BTreeSet<String> = pages.iter().map(|p| p.path.clone()).collect();
+    for kind in ["resources", "data-sources"] {
+        for entry in std::fs::read_dir(root().join("docs").join(kind)).expect("docs dir") {
+            let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+            let path = format!("{kind}/{name}");
+            assert!(generated.contains(&path), "docs/{path} is not generated from any type: remove it or register its type");
+        }
     }
 }
