@@ -89,7 +89,7 @@ fn push_schema(page: &mut String, schema: &Schema) {
 }
 
 fn push_block(page: &mut String, block: &Block, anchor: &str) {
-    let groups: [(&str, fn(&Attribute) -> bool, fn(&NestedBlock) -> bool); 3] = [
+    let groups: [(&str, AttributeIn, BlockIn); 3] = [
         ("Required", |a| a.required, |b| b.min_items > 0),
         ("Optional", |a| a.optional && !a.required, |b| b.min_items == 0),
         ("Read-Only", |a| a.computed && !a.optional && !a.required, |_| false),
@@ -115,6 +115,10 @@ fn push_block(page: &mut String, block: &Block, anchor: &str) {
         push_block(page, &nested.block, &format!("{id}--"));
     }
 }
+
+/// Whether an attribute, or a nested block, belongs to a section of the page.
+type AttributeIn = fn(&Attribute) -> bool;
+type BlockIn = fn(&NestedBlock) -> bool;
 
 fn attribute_line(attr: &Attribute, block: &Block) -> String {
     let mut kind = type_name(&attr.ty());
