@@ -244,12 +244,10 @@ impl Resource<ProviderState> for AccountSettingsResource {
         let client = &ctx.provider()?.client;
         let Some(account_id) = prior.id.as_deref() else { return Ok(None) };
         // The settings exist as long as the account does.
-        let settings = client
-            .get_account_settings(account_id)
-            .await
-            .map(Some)
-            .or_else(|e| if e.is_not_found() { Ok(None) } else { Err(e) })
-            .context(format_args!("reading the IAM settings of account {account_id}"))?;
+        let settings = match client.get_account_settings(account_id).await {
+            Err(e) if e.is_not_found() => None,
+            fetched => Some(fetched.context(format_args!("reading the IAM settings of account {account_id}"))?),
+        };
         Ok(settings.map(|settings| refresh(&prior, &settings)))
     }
 
@@ -294,12 +292,13 @@ async fn write_settings(client: &Client, account_id: &str, wanted: &Model) -> Re
             return Ok(());
         }
         let tag = if current.entity_tag.is_empty() { "*" } else { current.entity_tag.as_str() };
-        match client.update_account_settings(account_id, tag, &update).await {
-            Ok(_) => return Ok(()),
-            // IBM does not document the status of a stale entity tag (UNCERTAIN; likely 409).
-            Err(ibmcloud::Error::Api(api)) if (api.status == 409 || api.status == 412) && attempts < 2 => continue,
-            Err(e) => return Err(e),
+        let written = client.update_account_settings(account_id, tag, &update).await;
+        // IBM does not document the status of a stale entity tag (UNCERTAIN; likely 409).
+        let stale = |e: &ibmcloud::Error| matches!(e, ibmcloud::Error::Api(api) if api.status == 409 || api.status == 412);
+        if attempts < 2 && written.as_ref().is_err_and(stale) {
+            continue;
         }
+        return written.map(|_| ());
     }
 }
 

@@ -123,7 +123,10 @@ impl Resource<ProviderState> for UserInvite {
                 .attr(
                     Attribute::string_set("access_group_ids")
                         .optional()
-                        .check(Check::each(Check::pattern(&format!("[^{WHITESPACE_CLASS}]"), "an access group ID (`AccessGroupId-…`), not empty")))
+                        .check(Check::each(Check::pattern(
+                            &format!("[^{WHITESPACE_CLASS}]"),
+                            "an access group ID (`AccessGroupId-…`), not empty",
+                        )))
                         .describe("Access groups the person is a member of; changes happen in place."),
                 )
                 .attr(Attribute::string("iam_id").computed().describe("The person's IAM ID (`IBMid-…`), for `ibmqr_access_group_members`."))
