@@ -10,11 +10,11 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::legacy::{state_from, Ctx, Plan, Resource, StateResult};
-use crate::framework::{decode, from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
-use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, UserDomainRestriction, IBMID_REALM};
+use crate::configured::ProviderState;
+use crate::framework::{Attribute, Block, Check, Context, Ctx, OpError, OpResult, Plan, Resource, Schema, Tf};
+use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, Client, UserDomainRestriction, IBMID_REALM};
 
-use crate::configured::{api_error, provider};
+use super::WHITESPACE_CLASS;
 
 pub const TYPE_NAME: &str = "ibmqr_account_settings";
 
@@ -27,43 +27,30 @@ const VISIBILITY: &[(&str, &str)] = &[("restricted", "RESTRICTED"), ("unrestrict
 /// `api_key_creation` / `service_id_creation` values and their API spelling.
 const CREATION: &[(&str, &str)] = &[("restricted", "RESTRICTED"), ("unrestricted", "NOT_RESTRICTED"), ("not_set", "NOT_SET")];
 const MFA: &[&str] = &["NONE", "NONE_NO_ROPC", "TOTP", "TOTP4ALL", "LEVEL1", "LEVEL2", "LEVEL3"];
-/// Number attributes with their allowed range (IBM's limits).
-const NUMBERS: &[(&str, i64, i64)] = &[
-    ("session_expiration_seconds", 900, 86_400),
-    ("session_invalidation_seconds", 900, 7_200),
-    ("max_sessions_per_identity", 1, i64::MAX),
-];
-/// The managed attributes (everything but `id`).
-const SETTINGS: &[&str] = &[
-    "user_list_visibility",
-    "api_key_creation",
-    "service_id_creation",
-    "mfa",
-    "session_expiration_seconds",
-    "session_invalidation_seconds",
-    "max_sessions_per_identity",
-    "allowed_ip_addresses",
-    "invitation_email_domains",
-];
 
 pub struct AccountSettingsResource;
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-struct Model {
-    id: Option<String>,
-    user_list_visibility: Option<String>,
-    api_key_creation: Option<String>,
-    service_id_creation: Option<String>,
-    mfa: Option<String>,
-    session_expiration_seconds: Option<i64>,
-    session_invalidation_seconds: Option<i64>,
-    max_sessions_per_identity: Option<i64>,
-    allowed_ip_addresses: Option<Vec<String>>,
-    invitation_email_domains: Option<Vec<String>>,
+pub struct Model {
+    id: Tf<String>,
+    user_list_visibility: Tf<String>,
+    api_key_creation: Tf<String>,
+    service_id_creation: Tf<String>,
+    mfa: Tf<String>,
+    session_expiration_seconds: Tf<i64>,
+    session_invalidation_seconds: Tf<i64>,
+    max_sessions_per_identity: Tf<i64>,
+    allowed_ip_addresses: Tf<Vec<Tf<String>>>,
+    invitation_email_domains: Tf<Vec<Tf<String>>>,
 }
 
-fn encode(model: &Model) -> Result<Value, Diagnostics> {
-    Ok(to_value(model, &AccountSettingsResource.schema().value_type())?)
+/// The known entries of a list, or None for a null list.
+fn entries(list: &Tf<Vec<Tf<String>>>) -> Option<Vec<String>> {
+    list.known().map(|items| items.iter().filter_map(Tf::known).cloned().collect())
+}
+
+fn known_list(items: Vec<String>) -> Tf<Vec<Tf<String>>> {
+    Tf::Known(items.into_iter().map(Tf::Known).collect())
 }
 
 fn to_api(table: &[(&str, &str)], ours: &str) -> String {
@@ -95,16 +82,16 @@ fn ibmid_patterns(settings: &AccountSettings) -> Vec<String> {
 /// Every setting as IBM has it, in the resource's canonical forms (import).
 fn model_from_settings(settings: &AccountSettings, account_id: &str) -> Model {
     Model {
-        id: Some(account_id.to_string()),
-        user_list_visibility: settings.restrict_user_list_visibility.as_deref().map(|v| from_api(VISIBILITY, v)),
-        api_key_creation: settings.restrict_create_platform_apikey.as_deref().map(|v| from_api(CREATION, v)),
-        service_id_creation: settings.restrict_create_service_id.as_deref().map(|v| from_api(CREATION, v)),
-        mfa: settings.mfa.clone(),
-        session_expiration_seconds: api_number(&settings.session_expiration_in_seconds),
-        session_invalidation_seconds: api_number(&settings.session_invalidation_in_seconds),
-        max_sessions_per_identity: api_number(&settings.max_sessions_per_identity),
-        allowed_ip_addresses: Some(split_addresses(&settings.allowed_ip_addresses)),
-        invitation_email_domains: Some(ibmid_patterns(settings)),
+        id: Tf::Known(account_id.to_string()),
+        user_list_visibility: settings.restrict_user_list_visibility.as_deref().map(|v| from_api(VISIBILITY, v)).into(),
+        api_key_creation: settings.restrict_create_platform_apikey.as_deref().map(|v| from_api(CREATION, v)).into(),
+        service_id_creation: settings.restrict_create_service_id.as_deref().map(|v| from_api(CREATION, v)).into(),
+        mfa: settings.mfa.clone().into(),
+        session_expiration_seconds: api_number(&settings.session_expiration_in_seconds).into(),
+        session_invalidation_seconds: api_number(&settings.session_invalidation_in_seconds).into(),
+        max_sessions_per_identity: api_number(&settings.max_sessions_per_identity).into(),
+        allowed_ip_addresses: known_list(split_addresses(&settings.allowed_ip_addresses)),
+        invitation_email_domains: known_list(ibmid_patterns(settings)),
     }
 }
 
@@ -112,11 +99,16 @@ fn model_from_settings(settings: &AccountSettings, account_id: &str) -> Model {
 /// Lists keep the user's spelling when they name the same entries.
 fn refresh(prior: &Model, settings: &AccountSettings) -> Model {
     let fresh = model_from_settings(settings, prior.id.as_deref().unwrap_or(&settings.account_id));
-    let pick = |p: &Option<String>, f: &Option<String>| if p.is_some() { f.clone() } else { None };
-    let pick_n = |p: &Option<i64>, f: &Option<i64>| if p.is_some() { *f } else { None };
-    let pick_list = |p: &Option<Vec<String>>, f: &Option<Vec<String>>| match p {
-        None => None,
-        Some(p) if normalized(p) == normalized(f.as_deref().unwrap_or_default()) => Some(p.clone()),
+    fn pick<T: Clone>(prior: &Tf<T>, fresh: &Tf<T>) -> Tf<T> {
+        if prior.is_known() {
+            fresh.clone()
+        } else {
+            Tf::Null
+        }
+    }
+    let pick_list = |p: &Tf<Vec<Tf<String>>>, f: &Tf<Vec<Tf<String>>>| match entries(p) {
+        None => Tf::Null,
+        Some(p) if normalized(&p) == normalized(&entries(f).unwrap_or_default()) => known_list(p),
         Some(_) => f.clone(),
     };
     Model {
@@ -125,9 +117,9 @@ fn refresh(prior: &Model, settings: &AccountSettings) -> Model {
         api_key_creation: pick(&prior.api_key_creation, &fresh.api_key_creation),
         service_id_creation: pick(&prior.service_id_creation, &fresh.service_id_creation),
         mfa: pick(&prior.mfa, &fresh.mfa),
-        session_expiration_seconds: pick_n(&prior.session_expiration_seconds, &fresh.session_expiration_seconds),
-        session_invalidation_seconds: pick_n(&prior.session_invalidation_seconds, &fresh.session_invalidation_seconds),
-        max_sessions_per_identity: pick_n(&prior.max_sessions_per_identity, &fresh.max_sessions_per_identity),
+        session_expiration_seconds: pick(&prior.session_expiration_seconds, &fresh.session_expiration_seconds),
+        session_invalidation_seconds: pick(&prior.session_invalidation_seconds, &fresh.session_invalidation_seconds),
+        max_sessions_per_identity: pick(&prior.max_sessions_per_identity, &fresh.max_sessions_per_identity),
         allowed_ip_addresses: pick_list(&prior.allowed_ip_addresses, &fresh.allowed_ip_addresses),
         invitation_email_domains: pick_list(&prior.invitation_email_domains, &fresh.invitation_email_domains),
     }
@@ -147,18 +139,19 @@ fn changes(wanted: &Model, current: &AccountSettings) -> AccountSettingsUpdate {
         differs(wanted.api_key_creation.as_deref().map(|v| to_api(CREATION, v)), &current.restrict_create_platform_apikey);
     update.restrict_create_service_id =
         differs(wanted.service_id_creation.as_deref().map(|v| to_api(CREATION, v)), &current.restrict_create_service_id);
-    update.mfa = differs(wanted.mfa.clone(), &current.mfa);
-    let number = |want: Option<i64>, have: &Option<String>| want.filter(|w| Some(*w) != api_number(have)).map(|w| w.to_string());
-    update.session_expiration_in_seconds = number(wanted.session_expiration_seconds, &current.session_expiration_in_seconds);
-    update.session_invalidation_in_seconds = number(wanted.session_invalidation_seconds, &current.session_invalidation_in_seconds);
-    update.max_sessions_per_identity = number(wanted.max_sessions_per_identity, &current.max_sessions_per_identity);
-    if let Some(addresses) = &wanted.allowed_ip_addresses {
-        if normalized(addresses) != split_addresses(&current.allowed_ip_addresses) {
-            update.allowed_ip_addresses = Some(normalized(addresses).join(","));
+    update.mfa = differs(wanted.mfa.known().cloned(), &current.mfa);
+    let number =
+        |want: &Tf<i64>, have: &Option<String>| want.known().copied().filter(|w| Some(*w) != api_number(have)).map(|w| w.to_string());
+    update.session_expiration_in_seconds = number(&wanted.session_expiration_seconds, &current.session_expiration_in_seconds);
+    update.session_invalidation_in_seconds = number(&wanted.session_invalidation_seconds, &current.session_invalidation_in_seconds);
+    update.max_sessions_per_identity = number(&wanted.max_sessions_per_identity, &current.max_sessions_per_identity);
+    if let Some(addresses) = entries(&wanted.allowed_ip_addresses) {
+        if normalized(&addresses) != split_addresses(&current.allowed_ip_addresses) {
+            update.allowed_ip_addresses = Some(normalized(&addresses).join(","));
         }
     }
-    if let Some(patterns) = &wanted.invitation_email_domains {
-        let patterns = normalized(patterns);
+    if let Some(patterns) = entries(&wanted.invitation_email_domains) {
+        let patterns = normalized(&patterns);
         if patterns != ibmid_patterns(current) {
             // Other realms' entries are sent back unchanged, whether IBM merges entries per realm
             // or replaces the list (UNCERTAIN). An entry with only `realm_id` removes it.
@@ -179,18 +172,20 @@ fn changes(wanted: &Model, current: &AccountSettings) -> AccountSettingsUpdate {
     update
 }
 
-/// What the configuration manages: its non-null attributes.
-fn managed_from_config(config: &Value) -> Result<Model, Diagnostics> {
-    Ok(from_value(config)?)
+/// One list entry: a single address, range or pattern.
+fn one_entry() -> Check {
+    Check::each(Check::pattern(
+        &format!("^[^,{WHITESPACE_CLASS}]+$"),
+        "one non-empty entry without spaces or commas; write each entry as its own list element",
+    ))
 }
 
 #[async_trait]
-impl Resource for AccountSettingsResource {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
+impl Resource<ProviderState> for AccountSettingsResource {
+    type Model = Model;
+    const TYPE_NAME: &'static str = TYPE_NAME;
 
-    fn schema(&self) -> Schema {
+    fn schema() -> Schema {
         let setting = |a: Attribute, text: &str| a.optional().computed().describe(text);
         Schema::new(
             0,
@@ -199,171 +194,95 @@ impl Resource for AccountSettingsResource {
             )
             .attr(Attribute::string("id").computed().describe("The account ID."))
             .attr(setting(
-                Attribute::string("user_list_visibility"),
+                Attribute::string("user_list_visibility").check(Check::one_of(&names(VISIBILITY))),
                 "`restricted`: users see only the users they invited; `unrestricted`: everyone sees all users.",
             ))
             .attr(setting(
-                Attribute::string("api_key_creation"),
-                "Who may create user API keys: `restricted` (only users granted it), `unrestricted` or `not_set`.",
+                Attribute::string("api_key_creation").check(Check::one_of(&names(CREATION))),
+                "Who may create user API keys; `restricted` allows only users granted it.",
+            ))
+            .attr(setting(Attribute::string("service_id_creation").check(Check::one_of(&names(CREATION))), "Who may create service IDs."))
+            .attr(setting(Attribute::string("mfa").check(Check::one_of(MFA)), "Multi-factor authentication."))
+            .attr(setting(
+                Attribute::number("session_expiration_seconds").check(Check::whole_number(900, 86_400)),
+                "Session lifetime, in seconds.",
             ))
             .attr(setting(
-                Attribute::string("service_id_creation"),
-                "Who may create service IDs: `restricted`, `unrestricted` or `not_set`.",
+                Attribute::number("session_invalidation_seconds").check(Check::whole_number(900, 7_200)),
+                "Inactivity timeout, in seconds.",
             ))
+            .attr(setting(Attribute::number("max_sessions_per_identity").check(Check::at_least(1)), "Concurrent sessions per identity."))
             .attr(setting(
-                Attribute::string("mfa"),
-                "Multi-factor authentication: `NONE`, `NONE_NO_ROPC`, `TOTP`, `TOTP4ALL`, `LEVEL1`, `LEVEL2` or `LEVEL3`.",
-            ))
-            .attr(setting(Attribute::number("session_expiration_seconds"), "Session lifetime, 900–86400 seconds."))
-            .attr(setting(Attribute::number("session_invalidation_seconds"), "Inactivity timeout, 900–7200 seconds."))
-            .attr(setting(Attribute::number("max_sessions_per_identity"), "Concurrent sessions per identity, at least 1."))
-            .attr(setting(
-                Attribute::string_list("allowed_ip_addresses"),
+                Attribute::string_list("allowed_ip_addresses").check(one_entry()),
                 "IP addresses or CIDR ranges allowed to use the account; empty list = no restriction.",
             ))
             .attr(setting(
-                Attribute::string_list("invitation_email_domains"),
+                Attribute::string_list("invitation_email_domains").check(one_entry()),
                 "E-mail patterns (such as `*@example.edu`) IBMid users must match to be invited; empty list = no restriction.",
             )),
         )
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        let choice = |diags: &mut Diagnostics, name: &str, allowed: &[&str]| {
-            if let Some(Value::String(v)) = config.get(name) {
-                if !allowed.contains(&v.as_str()) {
-                    diags.add_attr_error(
-                        AttributePath::attr(name),
-                        format!("Invalid {name}"),
-                        format!("{v:?} is not a valid {name}; use one of: {}.", allowed.join(", ")),
-                    );
-                }
-            }
-        };
-        choice(&mut diags, "user_list_visibility", &names(VISIBILITY));
-        choice(&mut diags, "api_key_creation", &names(CREATION));
-        choice(&mut diags, "service_id_creation", &names(CREATION));
-        choice(&mut diags, "mfa", MFA);
-        for (name, min, max) in NUMBERS {
-            let Some(Value::Number(n)) = config.get(name) else { continue };
-            let whole = n.as_i64().filter(|v| (min..=max).contains(&v));
-            if whole.is_none() {
-                let range = if *max == i64::MAX {
-                    format!("a whole number of at least {min}")
-                } else {
-                    format!("a whole number from {min} to {max}")
-                };
-                diags.add_attr_error(AttributePath::attr(name), format!("Invalid {name}"), format!("{name} must be {range}; it is {n}."));
-            }
-        }
-        for name in ["allowed_ip_addresses", "invitation_email_domains"] {
-            let Some(Value::List(items)) = config.get(name) else { continue };
-            for (i, item) in items.iter().enumerate() {
-                if let Value::String(s) = item {
-                    if s.trim().is_empty() || s.contains(',') || s.chars().any(char::is_whitespace) {
-                        diags.add_attr_error(
-                            AttributePath::attr(name).then_index(i as i64),
-                            format!("Invalid {name} entry"),
-                            format!(
-                                "{s:?} must be one non-empty entry without spaces or commas; write each entry as its own list element."
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-        diags
-    }
-
-    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut Plan) -> Diagnostics {
+    async fn modify_plan(&self, _ctx: &Ctx<ProviderState>, plan: &mut Plan<Model>) -> OpResult<()> {
         // On create, settings the configuration leaves out are not managed: they stay null
-        // rather than "known after apply".
+        // rather than "known after apply". Every setting is then planned as configured.
         if plan.is_create() {
-            for name in SETTINGS {
-                if plan.config.get(name).is_none_or(Value::is_null) {
-                    plan.planned.set(name, Value::Null);
-                }
-            }
+            plan.planned = Model { id: plan.planned.id.clone(), ..plan.config.clone() };
         }
-        Diagnostics::new()
+        Ok(())
     }
 
-    async fn create(&self, ctx: &Ctx, planned: &Value, config: &Value) -> StateResult {
-        // A missing provider is reported first, then a bad config, then a bad plan.
-        let opened = provider(ctx).and_then(|s| Ok((s, managed_from_config(config)?, decode::<Model>(planned)?)));
-        let (state, wanted, mut model) = match opened {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let account_id = match state.client.identity().await {
-            Ok(id) => id.account_id,
-            Err(e) => return (None, api_error("reading the account of the provider", &e)),
-        };
-        if let Err(e) = write_settings(ctx, &account_id, &wanted).await {
-            return (None, api_error(&format!("updating the IAM settings of account {account_id}"), &e));
-        }
-        model.id = Some(account_id);
-        state_from(encode(&model))
+    async fn create(&self, ctx: &Ctx<ProviderState>, planned: Model, config: Model) -> OpResult<Model> {
+        let client = &ctx.provider()?.client;
+        let account_id = client.identity().await.context("reading the account of the provider")?.account_id;
+        // What the configuration manages: its non-null attributes.
+        write_settings(client, &account_id, &config).await.context(format_args!("updating the IAM settings of account {account_id}"))?;
+        Ok(Model { id: Tf::Known(account_id), ..planned })
     }
 
-    async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
-        let state = provider(ctx)?;
-        let prior: Model = from_value(state_value)?;
-        let Some(account_id) = prior.id.clone() else { return Ok(None) };
-        let settings = match state.client.get_account_settings(&account_id).await {
-            Ok(s) => s,
-            // The settings exist as long as the account does.
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(api_error(&format!("reading the IAM settings of account {account_id}"), &e)),
+    async fn read(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<Option<Model>> {
+        let client = &ctx.provider()?.client;
+        let Some(account_id) = prior.id.as_deref() else { return Ok(None) };
+        // The settings exist as long as the account does.
+        let settings = match client.get_account_settings(account_id).await {
+            Err(e) if e.is_not_found() => None,
+            fetched => Some(fetched.context(format_args!("reading the IAM settings of account {account_id}"))?),
         };
-        Ok(Some(encode(&refresh(&prior, &settings))?))
+        Ok(settings.map(|settings| refresh(&prior, &settings)))
     }
 
-    async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, config: &Value) -> StateResult {
-        let (prior, mut model, wanted) = match (from_value::<Model>(prior_value), from_value::<Model>(planned), managed_from_config(config))
-        {
-            (Ok(p), Ok(m), Ok(w)) => (p, m, w),
-            (_, _, Err(d)) => return (None, d),
-            (Err(e), _, _) | (_, Err(e), _) => return (None, e.into()),
+    async fn update(&self, ctx: &Ctx<ProviderState>, prior: Model, planned: Model, config: Model) -> OpResult<Model> {
+        let Some(account_id) = prior.id.known().cloned() else {
+            return Err(OpError::new("Account settings have no id", "the state has no account id; import the settings again"));
         };
-        let Some(account_id) = prior.id.clone() else {
-            return (None, Diagnostics::error("Account settings have no id", "the state has no account id; import the settings again"));
-        };
-        if let Err(e) = write_settings(ctx, &account_id, &wanted).await {
-            return (None, api_error(&format!("updating the IAM settings of account {account_id}"), &e));
-        }
-        model.id = Some(account_id);
-        state_from(encode(&model))
+        let client = &ctx.provider()?.client;
+        write_settings(client, &account_id, &config).await.context(format_args!("updating the IAM settings of account {account_id}"))?;
+        Ok(Model { id: Tf::Known(account_id), ..planned })
     }
 
-    async fn delete(&self, _ctx: &Ctx, _prior: &Value) -> Diagnostics {
+    async fn delete(&self, _ctx: &Ctx<ProviderState>, _prior: Model) -> OpResult<()> {
         // The settings belong to the account and cannot be deleted; they are left as they are.
-        Diagnostics::new()
+        Ok(())
     }
 
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let state = provider(ctx)?;
-        let own = state.client.identity().await.map_err(|e| api_error("reading the account of the provider", &e))?.account_id;
+    /// Import records every setting as IBM has it, where read refreshes only those in state.
+    async fn import(&self, ctx: &Ctx<ProviderState>, id: &str, _stub: Model) -> OpResult<Option<Model>> {
+        let client = &ctx.provider()?.client;
+        let own = client.identity().await.context("reading the account of the provider")?.account_id;
         if id != own {
-            return Err(Diagnostics::error(
+            return Err(OpError::new(
                 "Wrong account",
                 format!("import takes the provider's account ID, {own:?}; {id:?} is another account. Configure the provider for that account to manage its settings."),
             ));
         }
-        let settings = state
-            .client
-            .get_account_settings(id)
-            .await
-            .map_err(|e| api_error(&format!("importing the IAM settings of account {id}"), &e))?;
-        encode(&model_from_settings(&settings, id))
+        let settings = client.get_account_settings(id).await.context(format_args!("importing the IAM settings of account {id}"))?;
+        Ok(Some(model_from_settings(&settings, id)))
     }
 }
 
 /// Writes the managed settings that differ from IBM's, with If-Match from a fresh read; a stale
 /// entity tag is re-read and tried once more. Nothing to change → no PUT.
-async fn write_settings(ctx: &Ctx, account_id: &str, wanted: &Model) -> Result<(), ibmcloud::Error> {
-    let client = &provider(ctx).map_err(|_| ibmcloud::Error::Config("provider not configured".into()))?.client;
+async fn write_settings(client: &Client, account_id: &str, wanted: &Model) -> Result<(), ibmcloud::Error> {
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -373,30 +292,34 @@ async fn write_settings(ctx: &Ctx, account_id: &str, wanted: &Model) -> Result<(
             return Ok(());
         }
         let tag = if current.entity_tag.is_empty() { "*" } else { current.entity_tag.as_str() };
-        match client.update_account_settings(account_id, tag, &update).await {
-            Ok(_) => return Ok(()),
-            // IBM does not document the status of a stale entity tag (UNCERTAIN; likely 409).
-            Err(ibmcloud::Error::Api(api)) if (api.status == 409 || api.status == 412) && attempts < 2 => continue,
-            Err(e) => return Err(e),
+        let written = client.update_account_settings(account_id, tag, &update).await;
+        // IBM does not document the status of a stale entity tag (UNCERTAIN; likely 409).
+        let stale = |e: &ibmcloud::Error| matches!(e, ibmcloud::Error::Api(api) if api.status == 409 || api.status == 412);
+        if attempts < 2 && written.as_ref().is_err_and(stale) {
+            continue;
         }
+        return written.map(|_| ());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(json: serde_json::Value) -> Value {
-        Value::from_json(&json, &AccountSettingsResource.schema().value_type()).expect("value")
-    }
+    use crate::framework::{resource, Value};
 
     fn settings(json: serde_json::Value) -> AccountSettings {
         serde_json::from_value(json).expect("settings")
     }
 
+    fn strings(items: &[&str]) -> Tf<Vec<Tf<String>>> {
+        known_list(items.iter().map(ToString::to_string).collect())
+    }
+
     #[test]
     fn validate_names_attributes_and_valid_values() {
-        let d = AccountSettingsResource.validate(&config(serde_json::json!({
+        let account = resource::<ProviderState, _>(AccountSettingsResource);
+        let config = |json| Value::from_json(&json, account.value_type()).expect("value");
+        let d = account.validate(&config(serde_json::json!({
             "user_list_visibility": "hidden", "mfa": "totp", "session_expiration_seconds": 60,
             "allowed_ip_addresses": ["1.2.3.4, 5.6.7.8"]
         })));
@@ -404,7 +327,7 @@ mod tests {
         assert_eq!(paths, ["user_list_visibility", "mfa", "session_expiration_seconds", "allowed_ip_addresses[0]"]);
         assert!(d.0[0].detail.contains("restricted, unrestricted"));
         let ok = config(serde_json::json!({"user_list_visibility": "restricted", "mfa": "TOTP", "max_sessions_per_identity": 3}));
-        assert!(!AccountSettingsResource.validate(&ok).has_errors());
+        assert!(!account.validate(&ok).has_errors());
     }
 
     #[test]
@@ -415,11 +338,11 @@ mod tests {
             "restrict_user_domains": [{"realm_id": "other", "invitation_email_allow_patterns": ["x"]}]
         }));
         let wanted = Model {
-            user_list_visibility: Some("restricted".into()),
-            api_key_creation: Some("not_set".into()),
-            session_expiration_seconds: Some(86_400),
-            allowed_ip_addresses: Some(vec!["10.0.0.0/8".into(), "1.2.3.4".into()]),
-            invitation_email_domains: Some(vec!["*@uni.edu".into()]),
+            user_list_visibility: Tf::Known("restricted".into()),
+            api_key_creation: Tf::Known("not_set".into()),
+            session_expiration_seconds: Tf::Known(86_400),
+            allowed_ip_addresses: strings(&["10.0.0.0/8", "1.2.3.4"]),
+            invitation_email_domains: strings(&["*@uni.edu"]),
             ..Default::default()
         };
         let u = changes(&wanted, &current);
@@ -440,19 +363,19 @@ mod tests {
             "session_expiration_in_seconds": "NOT_SET", "allowed_ip_addresses": "1.2.3.4,5.6.7.8"
         }));
         let prior = Model {
-            id: Some("acc".into()),
-            user_list_visibility: Some("unrestricted".into()),
-            session_expiration_seconds: Some(3600),
-            allowed_ip_addresses: Some(vec![" 1.2.3.4".into(), "5.6.7.8".into()]),
+            id: Tf::Known("acc".into()),
+            user_list_visibility: Tf::Known("unrestricted".into()),
+            session_expiration_seconds: Tf::Known(3600),
+            allowed_ip_addresses: strings(&[" 1.2.3.4", "5.6.7.8"]),
             ..Default::default()
         };
         let fresh = refresh(&prior, &current);
         assert_eq!(fresh.user_list_visibility.as_deref(), Some("restricted"));
-        assert_eq!(fresh.mfa, None, "unmanaged stays null");
-        assert_eq!(fresh.session_expiration_seconds, None, "NOT_SET reads as null");
+        assert_eq!(fresh.mfa, Tf::Null, "unmanaged stays null");
+        assert_eq!(fresh.session_expiration_seconds, Tf::Null, "NOT_SET reads as null");
         assert_eq!(fresh.allowed_ip_addresses, prior.allowed_ip_addresses);
         let imported = model_from_settings(&current, "acc");
         assert_eq!(imported.mfa.as_deref(), Some("TOTP"));
-        assert_eq!(imported.invitation_email_domains, Some(vec![]));
+        assert_eq!(imported.invitation_email_domains, strings(&[]));
     }
 }

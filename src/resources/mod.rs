@@ -28,7 +28,7 @@ pub mod user_invite;
 pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
     vec![
         resource(custom_role::CustomRole),
-        legacy::resource(account_settings::AccountSettingsResource),
+        resource(account_settings::AccountSettingsResource),
         legacy::resource(access_group_policy::AccessGroupPolicy),
         legacy::resource(resource_group::ResourceGroup),
         legacy::resource(instance::Instance),
@@ -36,7 +36,7 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         legacy::resource(access_group_members::AccessGroupMembers),
         legacy::resource(access_group_member::AccessGroupMember),
         legacy::resource(access_group_dynamic_rule::AccessGroupDynamicRule),
-        legacy::resource(user_invite::UserInvite),
+        resource(user_invite::UserInvite),
     ]
 }
 
@@ -119,3 +119,7 @@ pub fn found_for_import<T>(
         Err(e) => Err(api_error(doing, &e)),
     }
 }
+
+/// Unicode's White_Space characters as the inside of a regex class: the regex crate is built
+/// without Unicode tables, so `\s` is not available (see Cargo.toml).
+pub(crate) const WHITESPACE_CLASS: &str = r"\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";
