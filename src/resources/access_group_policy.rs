@@ -480,19 +480,20 @@ async fn replace_with_fresh_etag(client: &Client, id: &str, body: &PolicyBody) -
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let etag = match client.get_policy(id).await? {
-            Some((_, Some(etag))) => etag,
-            Some((_, None)) => "*".to_string(),
-            None => return Err(ibmcloud::Error::Config(format!("access group policy {id} no longer exists"))),
+        let Some((_, etag)) = client.get_policy(id).await? else {
+            return Err(ibmcloud::Error::Config(format!("access group policy {id} no longer exists")));
         };
-        match client.replace_policy(id, &etag, body).await {
-            Ok(_) => return Ok(()),
-            Err(e) if ibmcloud::policy_conflict(&e).is_some() => return Err(e),
-            // IBM documents neither 412 nor 409 for a stale ETag (UNCERTAIN): both mean re-read.
-            Err(ibmcloud::Error::Api(api)) if (api.status == 412 || api.status == 409) && attempts < 2 => continue,
-            Err(e) => return Err(e),
+        match client.replace_policy(id, &etag.unwrap_or_else(|| "*".to_string()), body).await {
+            Err(e) if is_stale_etag(&e) && attempts < 2 => continue,
+            replaced => return replaced.map(|_| ()),
         }
     }
+}
+
+/// IBM documents neither 412 nor 409 for a stale ETag (UNCERTAIN): both mean re-read, unless
+/// the 409 says another policy already covers the resource.
+fn is_stale_etag(err: &ibmcloud::Error) -> bool {
+    ibmcloud::policy_conflict(err).is_none() && matches!(err, ibmcloud::Error::Api(api) if api.status == 412 || api.status == 409)
 }
 
 /// Reads the policy until it is visible and `ready` holds, within the consistency bound.
