@@ -5,32 +5,28 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::role_catalog::service_actions;
-use crate::configured::{api_error, provider};
-use crate::framework::legacy::{Ctx, DataSource};
-use crate::framework::{from_value, to_value, Attribute, Block, Diagnostics, Schema, Type, Value};
+use crate::configured::ProviderState;
+use crate::framework::{Attribute, Block, Context, Ctx, DataSource, OpResult, Schema, Tf, Type, Value};
 use crate::ibmcloud::Role;
+
+const DEFAULT_SERVICE: &str = "quantum-computing";
 
 pub struct ServiceRoles;
 
-#[derive(Deserialize)]
-struct Config {
-    service: Option<String>,
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Model {
+    id: Tf<String>,
+    service: Tf<String>,
+    roles: Tf<Vec<RoleModel>>,
+    actions: Tf<Vec<String>>,
 }
 
-#[derive(Serialize)]
-struct RoleModel {
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct RoleModel {
     name: String,
     crn: String,
     #[serde(rename = "type")]
-    kind: &'static str,
-    actions: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Model {
-    id: String,
-    service: String,
-    roles: Vec<RoleModel>,
+    kind: String,
     actions: Vec<String>,
 }
 
@@ -43,28 +39,23 @@ fn role_name(role: &Role) -> String {
     role.crn.rsplit(':').next().filter(|n| !n.is_empty()).unwrap_or(&role.display_name).to_string()
 }
 
-fn role_model(role: &Role, kind: &'static str) -> RoleModel {
+fn role_model(role: &Role, kind: &str) -> RoleModel {
     let mut actions = role.actions.clone();
     actions.sort();
-    RoleModel { name: role_name(role), crn: role.crn.clone(), kind, actions }
+    RoleModel { name: role_name(role), crn: role.crn.clone(), kind: kind.to_string(), actions }
 }
 
 #[async_trait]
-impl DataSource for ServiceRoles {
-    fn type_name(&self) -> &'static str {
-        "ibmqr_service_roles"
-    }
+impl DataSource<ProviderState> for ServiceRoles {
+    type Model = Model;
+    const TYPE_NAME: &'static str = "ibmqr_service_roles";
 
-    fn schema(&self) -> Schema {
+    fn schema() -> Schema {
         Schema::new(
             0,
             Block::new("Roles IBM defines for a service, and all of its actions.")
                 .attr(Attribute::string("id").computed().describe("The service name."))
-                .attr(
-                    Attribute::string("service")
-                        .default(Value::string("quantum-computing"))
-                        .describe("Service name. Default `quantum-computing`."),
-                )
+                .attr(Attribute::string("service").default(Value::string(DEFAULT_SERVICE)).describe("Service name."))
                 .attr(
                     Attribute::typed("roles", Type::list(role_type()))
                         .computed()
@@ -74,15 +65,17 @@ impl DataSource for ServiceRoles {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, config: &Value) -> Result<Value, Diagnostics> {
-        let state = provider(ctx)?;
-        let config: Config = from_value(config)?;
-        let service = config.service.unwrap_or_else(|| "quantum-computing".to_string());
-        let roles =
-            state.roles.roles(&state.client, &service).await.map_err(|e| api_error(&format!("listing the roles of {service}"), &e))?;
+    async fn read(&self, ctx: &Ctx<ProviderState>, config: Model) -> OpResult<Model> {
+        let state = ctx.provider()?;
+        let service = config.service.into_option().unwrap_or_else(|| DEFAULT_SERVICE.to_string());
+        let roles = state.roles.roles(&state.client, &service).await.context(format_args!("listing the roles of {service}"))?;
         let mut list: Vec<RoleModel> = roles.system_roles.iter().map(|r| role_model(r, "platform")).collect();
         list.extend(roles.service_roles.iter().map(|r| role_model(r, "service")));
-        let model = Model { id: service.clone(), service, roles: list, actions: service_actions(&roles).into_iter().collect() };
-        Ok(to_value(&model, &self.schema().value_type())?)
+        Ok(Model {
+            id: Tf::Known(service.clone()),
+            service: Tf::Known(service),
+            roles: Tf::Known(list),
+            actions: Tf::Known(service_actions(&roles).into_iter().collect()),
+        })
     }
 }

@@ -11,15 +11,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::legacy::{state_from, Ctx, Plan, Resource, StateResult};
-use crate::framework::{
-    from_value, from_value_with_unknowns, to_value, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Tf, Value,
-};
-use crate::ibmcloud::{self, poll_until, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
-
-use super::{legacy_wait_until_visible, provider_and, provider_and_both};
 use crate::configured::role_catalog::closest;
-use crate::configured::{api_error, provider, ProviderState};
+use crate::configured::{api_error, ProviderState};
+use crate::framework::{
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, NestedBlock, OpError, OpResult, Plan, Resource, Rule, Schema, Tf,
+    Value,
+};
+use crate::ibmcloud::{self, poll_until, Client, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
+
+use super::wait_until_visible;
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_policy";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -28,47 +28,43 @@ const DEFAULT_SERVICE: &str = "quantum-computing";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long apply waits for a role that is not listed yet (a custom role created moments ago).
 const ROLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// An instance GUID, or an instance CRN whose eighth segment is one
+/// (`crn:v1:bluemix:public:<service>:<region>:a/<acct>:<guid>::`); see [`instance_guid`].
+const INSTANCE_PATTERN: &str = r"(?s)^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|crn:(?:[^:]*:){6}[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?::.*)?)$";
+
+/// Some character that is not whitespace (what `str::trim` removes); the regex build lacks `\S`.
+const NOT_BLANK: &str = r"[^\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]";
 
 pub struct AccessGroupPolicy;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Model {
-    id: Option<String>,
-    access_group_id: String,
-    roles: BTreeSet<String>,
-    resource: Vec<ResourceModel>,
+pub struct Model {
+    id: Tf<String>,
+    access_group_id: Tf<String>,
+    /// A set; a vector here so that single unknown elements survive the plan.
+    roles: Tf<Vec<Tf<String>>>,
+    /// Exactly one block; the list itself may be unknown at plan time (a `dynamic` block).
+    resource: Tf<Vec<ResourceModel>>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-struct ResourceModel {
-    service: Option<String>,
-    instance_id: Option<String>,
-    resource_group_id: Option<String>,
+pub struct ResourceModel {
+    service: Tf<String>,
+    instance_id: Tf<String>,
+    resource_group_id: Tf<String>,
 }
 
 impl Model {
     fn scope(&self) -> ResourceModel {
-        self.resource.first().cloned().unwrap_or_default()
+        self.resource.known().and_then(|scopes| scopes.first()).cloned().unwrap_or_default()
     }
     fn service(&self) -> String {
-        self.scope().service.unwrap_or_else(|| DEFAULT_SERVICE.to_string())
+        self.scope().service.into_option().unwrap_or_else(|| DEFAULT_SERVICE.to_string())
     }
-}
-
-/// Plan-time view: any attribute may still be unknown.
-#[derive(Deserialize)]
-struct PlanModel {
-    roles: Tf<Vec<Tf<String>>>,
-    resource: Tf<Vec<PlanScope>>,
-}
-
-#[derive(Deserialize)]
-struct PlanScope {
-    service: Tf<String>,
-}
-
-fn encode(model: &Model) -> Result<Value, Diagnostics> {
-    Ok(to_value(model, &AccessGroupPolicy.schema().value_type())?)
+    /// The known roles, in order.
+    fn role_names(&self) -> BTreeSet<String> {
+        self.roles.known().into_iter().flatten().filter_map(Tf::known).cloned().collect()
+    }
 }
 
 /// The GUID of an instance given as GUID or CRN (`crn:v1:bluemix:public:<service>:<region>:a/<acct>:<guid>::`).
@@ -150,45 +146,6 @@ impl RoleIndex {
     }
 }
 
-/// Resolves every role to its CRN. Roles not listed trigger one re-fetch of the catalog, then a
-/// bounded wait (a custom role created earlier in the same apply may not be listed yet).
-async fn resolve_roles(ctx: &Ctx, state: &ProviderState, service: &str, roles: &BTreeSet<String>) -> Result<Vec<String>, Diagnostics> {
-    let client = &state.client;
-    let doing = format!("listing the roles of service {service}");
-    let list = state.roles.roles(client, service).await.map_err(|e| api_error(&doing, &e))?;
-    let attempt = |list: &RoleList| -> Result<Vec<String>, Vec<String>> {
-        let index = RoleIndex::new(list);
-        let (found, missing): (Vec<_>, Vec<_>) = roles.iter().map(|r| index.resolve(r).ok_or_else(|| r.clone())).partition(Result::is_ok);
-        if missing.is_empty() {
-            let crns: BTreeSet<String> = found.into_iter().flatten().collect();
-            Ok(crns.into_iter().collect())
-        } else {
-            Err(missing.into_iter().filter_map(Result::err).collect())
-        }
-    };
-    if let Ok(crns) = attempt(&list) {
-        return Ok(crns);
-    }
-    let roles_catalog = &state.roles;
-    let attempt = &attempt;
-    let what = format!("roles of service {service} to be listed");
-    poll_until(&ctx.cancel, ROLE_TIMEOUT, &what, || async move {
-        let list = roles_catalog.refresh(client, service).await?;
-        Ok(match attempt(&list) {
-            Ok(crns) => Poll::Ready(crns),
-            Err(missing) => Poll::Pending(format!("not listing {}", missing.join(", "))),
-        })
-    })
-    .await
-    .map_err(|e| {
-        Diagnostics::attr_error(
-            AttributePath::attr("roles"),
-            "Unknown role",
-            format!("resolving the roles of the policy: {e}. Use a platform or service role name (such as Viewer or Reader), a custom role's name or its crn."),
-        )
-    })
-}
-
 /// The policy's roles in the user's form where it names the same role, else canonical
 /// (platform/service roles by name, custom roles by CRN).
 async fn roles_in_user_form(state: &ProviderState, service: &str, policy: &Policy, prior: &BTreeSet<String>) -> BTreeSet<String> {
@@ -230,34 +187,74 @@ async fn roles_in_user_form(state: &ProviderState, service: &str, policy: &Polic
     out
 }
 
+/// Resolves every role to its CRN. Roles not listed trigger one re-fetch of the catalog, then a
+/// bounded wait (a custom role created earlier in the same apply may not be listed yet).
+async fn resolve_roles(ctx: &Ctx<ProviderState>, service: &str, roles: &BTreeSet<String>) -> OpResult<Vec<String>> {
+    let state = ctx.provider()?;
+    let client = &state.client;
+    let list = state.roles.roles(client, service).await.context(format_args!("listing the roles of service {service}"))?;
+    let attempt = |list: &RoleList| -> Result<Vec<String>, Vec<String>> {
+        let index = RoleIndex::new(list);
+        let (found, missing): (Vec<_>, Vec<_>) = roles.iter().map(|r| index.resolve(r).ok_or_else(|| r.clone())).partition(Result::is_ok);
+        if missing.is_empty() {
+            let crns: BTreeSet<String> = found.into_iter().flatten().collect();
+            Ok(crns.into_iter().collect())
+        } else {
+            Err(missing.into_iter().filter_map(Result::err).collect())
+        }
+    };
+    if let Ok(crns) = attempt(&list) {
+        return Ok(crns);
+    }
+    let roles_catalog = &state.roles;
+    let attempt = &attempt;
+    let what = format!("roles of service {service} to be listed");
+    poll_until(&ctx.cancel, ROLE_TIMEOUT, &what, || async move {
+        let list = roles_catalog.refresh(client, service).await?;
+        Ok(match attempt(&list) {
+            Ok(crns) => Poll::Ready(crns),
+            Err(missing) => Poll::Pending(format!("not listing {}", missing.join(", "))),
+        })
+    })
+    .await
+    .map_err(|e| {
+        OpError::at(
+            AttributePath::attr("roles"),
+            "Unknown role",
+            format!("resolving the roles of the policy: {e}. Use a platform or service role name (such as Viewer or Reader), a custom role's name or its crn."),
+        )
+    })
+}
+
 /// State for `policy`; `prior` (when refreshing) supplies the user's forms.
-async fn model_from_policy(state: &ProviderState, policy: &Policy, prior: Option<&Model>) -> Model {
+async fn model_from_policy(state: &ProviderState, policy: &Policy, prior: &Model) -> Model {
     let service = policy.resource_attribute("serviceName").unwrap_or(DEFAULT_SERVICE).to_string();
-    let empty = BTreeSet::new();
-    let roles = roles_in_user_form(state, &service, policy, prior.map_or(&empty, |p| &p.roles)).await;
+    let roles = roles_in_user_form(state, &service, policy, &prior.role_names()).await;
     let api_instance = policy.resource_attribute("serviceInstance").map(str::to_owned);
-    let prior_instance = prior.and_then(|p| p.scope().instance_id);
+    let prior_instance = prior.scope().instance_id.into_option();
     let instance_id = match (api_instance, prior_instance) {
         (Some(guid), Some(user)) if instance_guid(&user).is_some_and(|g| g.eq_ignore_ascii_case(&guid)) => Some(user),
         (api, _) => api,
     };
     Model {
-        id: Some(policy.id.clone()),
-        access_group_id: policy.access_group_id().unwrap_or_default().to_string(),
-        roles,
-        resource: vec![ResourceModel {
-            service: Some(service),
-            instance_id,
-            resource_group_id: policy.resource_attribute("resourceGroupId").map(str::to_owned),
-        }],
+        id: Tf::Known(policy.id.clone()),
+        access_group_id: Tf::Known(policy.access_group_id().unwrap_or_default().to_string()),
+        roles: Tf::Known(roles.into_iter().map(Tf::Known).collect()),
+        resource: Tf::Known(vec![ResourceModel {
+            service: Tf::Known(service),
+            instance_id: instance_id.into(),
+            resource_group_id: policy.resource_attribute("resourceGroupId").map(str::to_owned).into(),
+        }]),
     }
 }
 
 /// The request body for `model`, with roles resolved to CRNs.
-async fn policy_body(ctx: &Ctx, state: &ProviderState, model: &Model) -> Result<PolicyBody, Diagnostics> {
-    let account_id = state.client.identity().await.map_err(|e| api_error("reading the account of the provider", &e))?.account_id;
+async fn policy_body(ctx: &Ctx<ProviderState>, model: &Model) -> OpResult<PolicyBody> {
+    let client = &ctx.provider()?.client;
+    let access_group_id = model.access_group_id.require("access_group_id")?;
+    let account_id = client.identity().await.context("reading the account of the provider")?.account_id;
     let service = model.service();
-    let crns = resolve_roles(ctx, state, &service, &model.roles).await?;
+    let crns = resolve_roles(ctx, &service, &model.role_names()).await?;
     let scope = model.scope();
     let mut attributes = vec![PolicyAttribute::new("accountId", &account_id), PolicyAttribute::new("serviceName", &service)];
     if let Some(guid) = scope.instance_id.as_deref().and_then(instance_guid) {
@@ -266,7 +263,7 @@ async fn policy_body(ctx: &Ctx, state: &ProviderState, model: &Model) -> Result<
     if let Some(group) = scope.resource_group_id.as_deref() {
         attributes.push(PolicyAttribute::new("resourceGroupId", group));
     }
-    Ok(PolicyBody::for_access_group(&model.access_group_id, &crns, attributes))
+    Ok(PolicyBody::for_access_group(access_group_id, &crns, attributes))
 }
 
 fn role_crns(policy: &Policy) -> BTreeSet<String> {
@@ -274,12 +271,11 @@ fn role_crns(policy: &Policy) -> BTreeSet<String> {
 }
 
 #[async_trait]
-impl Resource for AccessGroupPolicy {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
+impl Resource<ProviderState> for AccessGroupPolicy {
+    type Model = Model;
+    const TYPE_NAME: &'static str = TYPE_NAME;
 
-    fn schema(&self) -> Schema {
+    fn schema() -> Schema {
         Schema::new(
             0,
             Block::new("An IAM access policy granting an access group roles on a service's instances.")
@@ -288,22 +284,43 @@ impl Resource for AccessGroupPolicy {
                     Attribute::string("access_group_id")
                         .required()
                         .force_new()
-                        .describe("The access group the policy is for (`AccessGroupId-...`). Changing it replaces the policy."),
+                        .check(Check::prefix(&["AccessGroupId-"], "an access group ID"))
+                        .describe("The access group the policy is for: the `id` of an access group."),
                 )
-                .attr(Attribute::string_set("roles").required().describe(
-                    "Roles granted: platform roles (`Viewer`, `Operator`, `Editor`, `Administrator`), service roles (`Reader`, `Writer`, `Manager`), custom role names, or role CRNs such as a custom role's `crn`.",
-                ))
+                .attr(
+                    Attribute::string_set("roles")
+                        .required()
+                        .check(Check::items(1, None))
+                        .check(Check::each(Check::pattern(NOT_BLANK, "a role name or CRN, not blank")))
+                        .describe(
+                            "Roles granted: platform roles (`Viewer`, `Operator`, `Editor`, `Administrator`), service roles (`Reader`, `Writer`, `Manager`), custom role names, or role CRNs such as a custom role's `crn`.",
+                        ),
+                )
                 .block(
                     NestedBlock::list(
                         "resource",
                         Block::new("What the policy applies to. With neither `instance_id` nor `resource_group_id`: every instance of the service in the account.")
+                            .attr(Attribute::string("service").default(Value::string(DEFAULT_SERVICE)).describe("The service."))
                             .attr(
-                                Attribute::string("service")
-                                    .default(Value::string(DEFAULT_SERVICE))
-                                    .describe("The service, default `quantum-computing`."),
+                                Attribute::string("instance_id")
+                                    .optional()
+                                    .check(Check::pattern(
+                                        INSTANCE_PATTERN,
+                                        "an instance GUID (8-4-4-4-12 hex digits) or an instance CRN (`crn:v1:bluemix:public:quantum-computing:<region>:a/<account>:<guid>::`)",
+                                    ))
+                                    .describe("One instance, by GUID or CRN."),
                             )
-                            .attr(Attribute::string("instance_id").optional().describe("One instance, by GUID or CRN."))
-                            .attr(Attribute::string("resource_group_id").optional().describe("Every instance of the service in this resource group.")),
+                            .attr(
+                                Attribute::string("resource_group_id")
+                                    .optional()
+                                    .check(Check::pattern(
+                                        "^[0-9a-fA-F]{32}$",
+                                        "a resource group ID (32 hexadecimal digits): the group's `id`, not its name",
+                                    ))
+                                    .describe("Every instance of the service in this resource group."),
+                            )
+                            // This order puts the error on instance_id, where it has always been.
+                            .rule(Rule::conflicts_with(&["resource_group_id", "instance_id"])),
                     )
                     .min_items(1)
                     .max_items(1),
@@ -311,114 +328,55 @@ impl Resource for AccessGroupPolicy {
         )
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
+    fn validate(&self, config: &Model) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        if let Some(Value::String(group)) = config.get("access_group_id") {
-            if !group.starts_with("AccessGroupId-") {
-                diags.add_attr_error(
-                    AttributePath::attr("access_group_id"),
-                    "Invalid access_group_id",
-                    format!("{group:?} is not an access group ID; IDs look like \"AccessGroupId-<uuid>\" (the `id` of an access group)."),
-                );
-            }
+        let Some(scope) = config.resource.known().and_then(|scopes| scopes.first()) else { return diags };
+        let Tf::Known(instance) = &scope.instance_id else { return diags };
+        // A malformed instance_id is reported by its declared check.
+        if !instance_guid(instance).is_some_and(|guid| guid_pattern().is_match(guid)) || scope.service.is_unknown() {
+            return diags;
         }
-        if let Some(Value::Set(roles)) = config.get("roles") {
-            if roles.is_empty() {
-                diags.add_attr_error(
-                    AttributePath::attr("roles"),
-                    "No roles",
-                    "A policy needs at least one role, e.g. [\"Viewer\", \"Reader\"].",
-                );
-            }
-            if roles.iter().filter_map(Value::as_str).any(|r| r.trim().is_empty()) {
-                diags.add_attr_error(AttributePath::attr("roles"), "Empty role", "Role names and CRNs must not be empty.");
-            }
-        }
-        let Some(scope) = config.get("resource").and_then(|r| r.elements().first()) else { return diags };
-        let at = |name: &str| AttributePath::attr("resource").then_index(0).then_attr(name);
-        let instance = scope.get("instance_id").and_then(Value::as_str);
-        let group = scope.get("resource_group_id").and_then(Value::as_str);
-        let instance_set = scope.get("instance_id").is_some_and(|v| !v.is_null());
-        let group_set = scope.get("resource_group_id").is_some_and(|v| !v.is_null());
-        if instance_set && group_set {
+        let crn_service = instance.starts_with("crn:").then(|| instance.split(':').nth(4)).flatten();
+        let service = scope.service.as_deref().unwrap_or(DEFAULT_SERVICE);
+        if let Some(crn_service) = crn_service.filter(|s| *s != service) {
             diags.add_attr_error(
-                at("instance_id"),
-                "Conflicting scope",
-                "Set at most one of instance_id (one instance) and resource_group_id (all instances in a group); leave both out for every instance of the service.",
+                AttributePath::attr("resource").then_index(0).then_attr("instance_id"),
+                "Instance of another service",
+                format!("the instance CRN is of service {crn_service:?}, but the policy's service is {service:?}."),
             );
-        }
-        if let Some(instance) = instance {
-            match instance_guid(instance) {
-                Some(guid) if guid_pattern().is_match(guid) => {
-                    let crn_service = instance.starts_with("crn:").then(|| instance.split(':').nth(4)).flatten();
-                    let service = scope.get("service").and_then(Value::as_str).unwrap_or(DEFAULT_SERVICE);
-                    if let Some(crn_service) = crn_service.filter(|s| *s != service && scope.get("service").is_none_or(|v| !v.is_unknown())) {
-                        diags.add_attr_error(
-                            at("instance_id"),
-                            "Instance of another service",
-                            format!("the instance CRN is of service {crn_service:?}, but the policy's service is {service:?}."),
-                        );
-                    }
-                }
-                _ => diags.add_attr_error(
-                    at("instance_id"),
-                    "Invalid instance_id",
-                    format!("{instance:?} is neither an instance GUID (8-4-4-4-12 hex digits) nor an instance CRN (crn:v1:bluemix:public:quantum-computing:<region>:a/<account>:<guid>::)."),
-                ),
-            }
-        }
-        if let Some(group) = group {
-            if group.len() != 32 || !group.chars().all(|c| c.is_ascii_hexdigit()) {
-                diags.add_attr_error(
-                    at("resource_group_id"),
-                    "Invalid resource_group_id",
-                    format!("{group:?} is not a resource group ID (32 hexadecimal digits); use the group's `id`, not its name."),
-                );
-            }
         }
         diags
     }
 
-    async fn modify_plan(&self, ctx: &Ctx, plan: &mut Plan) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        let Ok(model) = from_value_with_unknowns::<PlanModel>(&plan.planned) else { return diags };
-        let Tf::Known(roles) = &model.roles else { return diags };
-        let service = match &model.resource {
-            Tf::Known(scopes) => match scopes.first().map(|s| &s.service) {
-                Some(Tf::Known(s)) => s.clone(),
-                Some(Tf::Unknown) => return diags,
-                _ => DEFAULT_SERVICE.to_string(),
-            },
-            _ => return diags,
-        };
+    async fn modify_plan(&self, ctx: &Ctx<ProviderState>, plan: &mut Plan<Model>) -> OpResult<()> {
+        let (Tf::Known(roles), Tf::Known(scopes)) = (&plan.planned.roles, &plan.planned.resource) else { return Ok(()) };
+        let service = scopes.first().map_or(Tf::Null, |scope| scope.service.as_ref());
+        if service.is_unknown() {
+            return Ok(());
+        }
+        let service = service.known().map_or(DEFAULT_SERVICE, |s| s.as_str()).to_string();
         let known: Vec<&String> = roles.iter().filter_map(Tf::known).collect();
         if known.is_empty() {
-            return diags;
+            return Ok(());
         }
-        let state = match provider(ctx) {
-            Ok(s) => s,
-            Err(d) => return d,
-        };
-        let list = match state.roles.roles(&state.client, &service).await {
-            Ok(l) => l,
-            Err(e) => return api_error(&format!("listing the roles of service {service}"), &e),
-        };
+        let state = ctx.provider()?;
+        let list = state.roles.roles(&state.client, &service).await.context(format_args!("listing the roles of service {service}"))?;
         let index = RoleIndex::new(&list);
         if index.builtin_names.is_empty() {
-            diags.add_attr_error(
+            return Err(OpError::at(
                 AttributePath::attr("resource").then_index(0).then_attr("service"),
                 "Unknown service",
                 format!(
                     "IBM Cloud lists no roles for service {service:?}; check the service name (Qiskit Runtime is \"quantum-computing\")."
                 ),
-            );
-            return diags;
+            ));
         }
+        let mut errors = Diagnostics::new();
         let mut seen: HashMap<String, &String> = HashMap::new();
         for role in known {
             if let Some(crn) = index.resolve(role) {
                 if let Some(other) = seen.insert(crn.clone(), role) {
-                    diags.add_attr_error(
+                    errors.add_attr_error(
                         AttributePath::attr("roles"),
                         "Duplicate role",
                         format!("{other:?} and {role:?} name the same role ({crn}); keep one of them."),
@@ -434,7 +392,7 @@ impl Resource for AccessGroupPolicy {
             let builtin_typo = if role.starts_with("crn:") { is_builtin_crn(role) } else { index.misspelt_builtin(role).is_some() };
             if builtin_typo {
                 let hint = closest(role, &index.builtin_names).map(|c| format!(" Did you mean {c:?}?")).unwrap_or_default();
-                diags.add_attr_error(
+                errors.add_attr_error(
                     AttributePath::attr("roles"),
                     "Unknown role",
                     format!(
@@ -443,7 +401,7 @@ impl Resource for AccessGroupPolicy {
                     ),
                 );
             } else {
-                diags.add_attr_warning(
+                plan.warnings.add_attr_warning(
                     AttributePath::attr("roles"),
                     "Role not found yet",
                     format!(
@@ -453,102 +411,62 @@ impl Resource for AccessGroupPolicy {
                 );
             }
         }
-        diags
+        errors.into_result()
     }
 
-    async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let body = match policy_body(ctx, state, &model).await {
-            Ok(b) => b,
-            Err(d) => return (None, d),
-        };
-        let created = match state.client.create_policy(&body).await {
-            Ok((policy, _)) => policy,
-            Err(e) => return (None, create_error(&model.access_group_id, &e)),
-        };
-        let result = Model { id: Some(created.id.clone()), ..model };
+    async fn create(&self, ctx: &Ctx<ProviderState>, planned: Model, _config: Model) -> OpResult<Model> {
+        let client = &ctx.provider()?.client;
+        let body = policy_body(ctx, &planned).await?;
+        let group = planned.access_group_id.require("access_group_id")?;
+        let (created, _etag) = client.create_policy(&body).await.map_err(|e| create_error(group, &e))?;
+        let policy = Model { id: Tf::Known(created.id.clone()), ..planned.clone() };
         // From here on the policy exists: every answer keeps it in state.
-        if let Err(d) = wait_for_policy(ctx, &created.id, |_| true).await {
-            return (encode(&result).ok(), d);
-        }
-        state_from(encode(&result))
+        ctx.save(&policy);
+        wait_for_policy(ctx, &created.id, |_| true).await?;
+        Ok(policy)
     }
 
-    async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
-        let state = provider(ctx)?;
-        let prior: Model = from_value(state_value)?;
-        let Some(id) = prior.id.clone() else { return Ok(None) };
-        let policy = match state.client.get_policy(&id).await {
-            Ok(Some((policy, _))) if policy.state.as_deref() != Some("deleted") => policy,
-            // Gone behind Terraform's back: drop it from state at once; the next plan recreates it.
-            Ok(_) => return Ok(None),
-            Err(e) => return Err(api_error(&format!("reading access group policy {id}"), &e)),
-        };
-        Ok(Some(encode(&model_from_policy(state, &policy, Some(&prior)).await)?))
-    }
-
-    async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let Some(id) = prior.id.clone() else {
-            return (None, Diagnostics::error("Policy has no id", "the state of this policy has no id; import it again"));
-        };
-        let body = match policy_body(ctx, state, &model).await {
-            Ok(b) => b,
-            Err(d) => return (None, d),
-        };
-        if let Err(e) = replace_with_fresh_etag(state, &id, &body).await {
-            return (None, create_error(&model.access_group_id, &e));
-        }
-        let expected: BTreeSet<String> = body.roles.iter().map(|r| r.role_id.clone()).collect();
-        let wanted_resource = body.resources.first().map(|r| r.attributes.clone()).unwrap_or_default();
-        let result = Model { id: Some(id.clone()), ..model };
-        let ready = |p: &Policy| role_crns(p) == expected && p.resources.first().is_some_and(|r| same_set(&r.attributes, &wanted_resource));
-        if let Err(d) = wait_for_policy(ctx, &id, ready).await {
-            return (encode(&result).ok(), d);
-        }
-        state_from(encode(&result))
-    }
-
-    async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
-            Ok(opened) => opened,
-            Err(d) => return d,
-        };
-        let Some(id) = prior.id else { return Diagnostics::new() };
-        // Already gone counts as deleted (the client treats 404 so).
-        match state.client.delete_policy(&id).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => api_error(&format!("deleting access group policy {id}"), &e),
-        }
-    }
-
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let state = provider(ctx)?;
-        let policy = match state.client.get_policy(id).await {
-            Ok(Some((policy, _))) if policy.state.as_deref() != Some("deleted") => policy,
-            Ok(_) => {
-                return Err(Diagnostics::error(
-                    "Policy not found",
-                    format!(
-                    "no access policy has the id {id:?}. Import takes the policy ID (from `ibmcloud iam access-group-policies <group>`)."
-                ),
-                ))
-            }
-            Err(e) => return Err(api_error(&format!("importing access group policy {id}"), &e)),
-        };
+    async fn read(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<Option<Model>> {
+        let Tf::Known(id) = &prior.id else { return Ok(None) };
+        let state = ctx.provider()?;
+        let found = state.client.get_policy(id).await.context(format_args!("reading access group policy {id}"))?;
+        // Gone behind Terraform's back: drop it from state at once; the next plan recreates it.
+        let Some((policy, _etag)) = found.filter(|(policy, _)| policy.state.as_deref() != Some("deleted")) else { return Ok(None) };
         if policy.access_group_id().is_none() {
-            return Err(Diagnostics::error(
+            // Only an import can name such a policy: the ones this resource makes are a group's.
+            return Err(OpError::new(
                 "Not an access group policy",
                 format!("policy {id} is not assigned to an access group (its subject is a user or service ID); ibmqr_access_group_policy manages access group policies only."),
             ));
         }
-        encode(&model_from_policy(state, &policy, None).await)
+        Ok(Some(model_from_policy(state, &policy, &prior).await))
+    }
+
+    async fn update(&self, ctx: &Ctx<ProviderState>, prior: Model, planned: Model, _config: Model) -> OpResult<Model> {
+        let id = prior.id.require("id")?;
+        let body = policy_body(ctx, &planned).await?;
+        let group = planned.access_group_id.require("access_group_id")?;
+        replace_with_fresh_etag(&ctx.provider()?.client, id, &body).await.map_err(|e| create_error(group, &e))?;
+        let policy = Model { id: prior.id.clone(), ..planned };
+        ctx.save(&policy);
+        let expected: BTreeSet<String> = body.roles.iter().map(|r| r.role_id.clone()).collect();
+        let wanted_resource = body.resources.first().map(|r| r.attributes.clone()).unwrap_or_default();
+        let ready = |p: &Policy| role_crns(p) == expected && p.resources.first().is_some_and(|r| same_set(&r.attributes, &wanted_resource));
+        wait_for_policy(ctx, id, ready).await?;
+        Ok(policy)
+    }
+
+    async fn delete(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<()> {
+        let Tf::Known(id) = &prior.id else { return Ok(()) };
+        // Already gone counts as deleted (the client treats 404 so).
+        ctx.provider()?.client.delete_policy(id).await.context(format_args!("deleting access group policy {id}"))
+    }
+
+    fn import_not_found(&self, id: &str) -> OpError {
+        OpError::new(
+            "Policy not found",
+            format!("no access policy has the id {id:?}. Import takes the policy ID (from `ibmcloud iam access-group-policies <group>`)."),
+        )
     }
 }
 
@@ -558,38 +476,38 @@ fn same_set(a: &[PolicyAttribute], b: &[PolicyAttribute]) -> bool {
 }
 
 /// Replaces the policy with If-Match from a fresh read; a stale ETag is re-read and tried once more.
-async fn replace_with_fresh_etag(state: &ProviderState, id: &str, body: &PolicyBody) -> Result<(), ibmcloud::Error> {
-    let client = &state.client;
+async fn replace_with_fresh_etag(client: &Client, id: &str, body: &PolicyBody) -> Result<(), ibmcloud::Error> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let etag = match client.get_policy(id).await? {
-            Some((_, Some(etag))) => etag,
-            Some((_, None)) => "*".to_string(),
-            None => return Err(ibmcloud::Error::Config(format!("access group policy {id} no longer exists"))),
+        let Some((_, etag)) = client.get_policy(id).await? else {
+            return Err(ibmcloud::Error::Config(format!("access group policy {id} no longer exists")));
         };
-        match client.replace_policy(id, &etag, body).await {
-            Ok(_) => return Ok(()),
-            Err(e) if ibmcloud::policy_conflict(&e).is_some() => return Err(e),
-            // IBM documents neither 412 nor 409 for a stale ETag (UNCERTAIN): both mean re-read.
-            Err(ibmcloud::Error::Api(api)) if (api.status == 412 || api.status == 409) && attempts < 2 => continue,
-            Err(e) => return Err(e),
+        match client.replace_policy(id, &etag.unwrap_or_else(|| "*".to_string()), body).await {
+            Err(e) if is_stale_etag(&e) && attempts < 2 => continue,
+            replaced => return replaced.map(|_| ()),
         }
     }
 }
 
-/// Reads the policy until it is visible and `ready` holds, within the consistency bound.
-async fn wait_for_policy(ctx: &Ctx, id: &str, ready: impl Fn(&Policy) -> bool) -> Result<Policy, Diagnostics> {
-    let client = &provider(ctx)?.client;
-    let get = || async move { client.get_policy(id).await.map(|found| found.map(|(policy, _etag)| policy)) };
-    legacy_wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group policy {id}"), get, ready).await
+/// IBM documents neither 412 nor 409 for a stale ETag (UNCERTAIN): both mean re-read, unless
+/// the 409 says another policy already covers the resource.
+fn is_stale_etag(err: &ibmcloud::Error) -> bool {
+    ibmcloud::policy_conflict(err).is_none() && matches!(err, ibmcloud::Error::Api(api) if api.status == 412 || api.status == 409)
 }
 
-fn create_error(group: &str, err: &ibmcloud::Error) -> Diagnostics {
+/// Reads the policy until it is visible and `ready` holds, within the consistency bound.
+async fn wait_for_policy(ctx: &Ctx<ProviderState>, id: &str, ready: impl Fn(&Policy) -> bool) -> OpResult<Policy> {
+    let client = &ctx.provider()?.client;
+    let get = || async move { client.get_policy(id).await.map(|found| found.map(|(policy, _etag)| policy)) };
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group policy {id}"), get, ready).await
+}
+
+fn create_error(group: &str, err: &ibmcloud::Error) -> OpError {
     if let Some(conflict) = ibmcloud::policy_conflict(err) {
         let existing = conflict.policy;
         let roles: Vec<&str> = existing.roles.iter().map(|r| r.display_name.as_deref().unwrap_or(r.role_id.as_str())).collect();
-        return Diagnostics::error(
+        return OpError::new(
             "Policy already exists",
             format!(
                 "access group {group} already has a policy for this resource (id {id}, roles {roles}). \
@@ -599,7 +517,7 @@ fn create_error(group: &str, err: &ibmcloud::Error) -> Diagnostics {
             ),
         );
     }
-    api_error(&format!("writing the policy of access group {group}"), err)
+    api_error(&format!("writing the policy of access group {group}"), err).into()
 }
 
 /// `crn:v1:ibmcloud:public:iam-access-management::a/<account>::customRole:<Name>`
@@ -610,32 +528,98 @@ fn is_custom_role_crn(role: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::{from_value, resource, to_value};
     use crate::ibmcloud::{CustomRole, Role};
 
-    fn config(json: serde_json::Value) -> Value {
-        Value::from_json(&json, &AccessGroupPolicy.schema().value_type()).expect("value")
-    }
-
-    fn paths(d: &Diagnostics) -> Vec<String> {
-        d.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+    fn validate(json: serde_json::Value) -> Vec<String> {
+        let policy = resource::<ProviderState, _>(AccessGroupPolicy);
+        let config = Value::from_json(&json, policy.value_type()).expect("value");
+        policy.validate(&config).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
     }
 
     #[test]
     fn validate_rejects_two_scopes_and_bad_ids() {
-        let d = AccessGroupPolicy.validate(&config(serde_json::json!({
+        let paths = validate(serde_json::json!({
             "access_group_id": "AccessGroupId-1", "roles": ["Viewer"],
             "resource": [{"instance_id": "0b8a4c5e-1111-2222-3333-444455556666", "resource_group_id": "0123456789abcdef0123456789abcdef"}]
-        })));
-        assert_eq!(paths(&d), ["resource[0].instance_id"]);
-        let d = AccessGroupPolicy.validate(&config(serde_json::json!({
+        }));
+        assert_eq!(paths, ["resource[0].instance_id"]);
+        let paths = validate(serde_json::json!({
             "access_group_id": "students", "roles": [],
             "resource": [{"instance_id": "not-a-guid", "resource_group_id": null}]
-        })));
-        assert_eq!(paths(&d), ["access_group_id", "roles", "resource[0].instance_id"]);
+        }));
+        assert_eq!(paths, ["access_group_id", "roles", "resource[0].instance_id"]);
         let crn = "crn:v1:bluemix:public:quantum-computing:us-east:a/acct:0b8a4c5e-1111-2222-3333-444455556666::";
-        let ok = config(serde_json::json!({"access_group_id": "AccessGroupId-1", "roles": ["Viewer"], "resource": [{"instance_id": crn}]}));
-        assert!(!AccessGroupPolicy.validate(&ok).has_errors());
+        assert!(validate(
+            serde_json::json!({"access_group_id": "AccessGroupId-1", "roles": ["Viewer"], "resource": [{"instance_id": crn}]})
+        )
+        .is_empty());
         assert_eq!(instance_guid(crn), Some("0b8a4c5e-1111-2222-3333-444455556666"));
+    }
+
+    #[test]
+    fn validate_checks_roles_groups_and_the_instance_service() {
+        let paths = validate(serde_json::json!({
+            "access_group_id": "AccessGroupId-1", "roles": [" "],
+            "resource": [{"resource_group_id": "Default"}]
+        }));
+        assert_eq!(paths, ["roles", "resource[0].resource_group_id"]);
+        let other = "crn:v1:bluemix:public:cloud-object-storage:global:a/acct:0b8a4c5e-1111-2222-3333-444455556666::";
+        let paths =
+            validate(serde_json::json!({"access_group_id": "AccessGroupId-1", "roles": ["Viewer"], "resource": [{"instance_id": other}]}));
+        assert_eq!(paths, ["resource[0].instance_id"]);
+    }
+
+    #[test]
+    fn the_declared_instance_pattern_agrees_with_instance_guid() {
+        let declared = regex::Regex::new(INSTANCE_PATTERN).expect("pattern");
+        let guid = "0b8a4c5e-1111-2222-3333-444455556666";
+        for instance in [
+            guid.to_string(),
+            format!("crn:v1:bluemix:public:quantum-computing:us-east:a/acct:{guid}::"),
+            format!("crn:v1:bluemix:public:quantum-computing:us-east:a/acct:{guid}"),
+            format!("crn:v1:bluemix:public:quantum-computing:us-east:{guid}::"),
+            format!("crn:v1:bluemix:public:quantum-computing:us-east:a/acct:{guid}x::"),
+            "not-a-guid".to_string(),
+            "crn:".to_string(),
+        ] {
+            let valid = instance_guid(&instance).is_some_and(|g| guid_pattern().is_match(g));
+            assert_eq!(declared.is_match(&instance), valid, "{instance}");
+        }
+    }
+
+    #[test]
+    fn not_blank_agrees_with_trim() {
+        let declared = regex::Regex::new(NOT_BLANK).expect("pattern");
+        for role in ["", " ", "\t\n", "\u{3000}\u{a0}", " Viewer ", "crn:v1:x"] {
+            assert_eq!(declared.is_match(role), !role.trim().is_empty(), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn validate_skips_unknowns() {
+        let policy = resource::<ProviderState, _>(AccessGroupPolicy);
+        let json = serde_json::json!({"access_group_id": "AccessGroupId-1", "roles": ["Viewer"], "resource": [{}]});
+        let mut config = Value::from_json(&json, policy.value_type()).expect("value");
+        config.set("resource", Value::Unknown);
+        config.set("roles", Value::Set(vec![Value::Unknown]));
+        assert!(!policy.validate(&config).has_errors());
+    }
+
+    #[test]
+    fn state_model_round_trips() {
+        let m = Model {
+            id: Tf::Known("p1".into()),
+            access_group_id: Tf::Known("AccessGroupId-1".into()),
+            roles: Tf::Known(vec![Tf::Known("Reader".to_string()), Tf::Known("Viewer".to_string())]),
+            resource: Tf::Known(vec![ResourceModel {
+                service: Tf::Known(DEFAULT_SERVICE.into()),
+                instance_id: Tf::Null,
+                resource_group_id: Tf::Known("0123456789abcdef0123456789abcdef".into()),
+            }]),
+        };
+        let v = to_value(&m, &AccessGroupPolicy::schema().value_type()).expect("encodes");
+        assert_eq!(from_value::<Model>(&v).expect("decodes"), m);
     }
 
     fn roles() -> RoleList {

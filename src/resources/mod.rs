@@ -29,7 +29,7 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
     vec![
         resource(custom_role::CustomRole),
         resource(account_settings::AccountSettingsResource),
-        legacy::resource(access_group_policy::AccessGroupPolicy),
+        resource(access_group_policy::AccessGroupPolicy),
         legacy::resource(resource_group::ResourceGroup),
         legacy::resource(instance::Instance),
         legacy::resource(access_group::AccessGroupResource),

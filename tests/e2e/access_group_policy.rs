@@ -187,7 +187,7 @@ fn invalid_input_fails_at_plan() {
     ws.write(&policy(GROUP_A, r#""Viewer""#, &format!("instance_id = \"{GUID}\"\n    resource_group_id = \"{RG}\"")));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
-    assert!(plan.stderr.contains("Conflicting scope") && plan.stderr.contains("instance_id ="), "{}", plan.stderr);
+    assert!(plan.stderr.contains("Both resource_group_id and instance_id") && plan.stderr.contains("instance_id ="), "{}", plan.stderr);
 
     ws.write(&policy(GROUP_A, r#""Viewr", "Reader""#, ""));
     let plan = ws.plan();
