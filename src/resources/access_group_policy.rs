@@ -446,7 +446,10 @@ impl Resource<ProviderState> for AccessGroupPolicy {
         let id = prior.id.require("id")?;
         let body = policy_body(ctx, &planned).await?;
         let group = planned.access_group_id.require("access_group_id")?;
-        replace_with_fresh_etag(&ctx.provider()?.client, id, &body).await.map_err(|e| create_error(group, &e))?;
+        let Some(()) = replace_with_fresh_etag(&ctx.provider()?.client, id, &body).await.map_err(|e| create_error(group, &e))? else {
+            let detail = format!("updating access group policy {id}: the policy no longer exists; the next plan creates it again.");
+            return Err(OpError::new("Policy gone", detail));
+        };
         let policy = Model { id: prior.id.clone(), ..planned };
         ctx.save(&policy);
         let expected: BTreeSet<String> = body.roles.iter().map(|r| r.role_id.clone()).collect();
@@ -476,16 +479,15 @@ fn same_set(a: &[PolicyAttribute], b: &[PolicyAttribute]) -> bool {
 }
 
 /// Replaces the policy with If-Match from a fresh read; a stale ETag is re-read and tried once more.
-async fn replace_with_fresh_etag(client: &Client, id: &str, body: &PolicyBody) -> Result<(), ibmcloud::Error> {
+/// None: the policy no longer exists.
+async fn replace_with_fresh_etag(client: &Client, id: &str, body: &PolicyBody) -> Result<Option<()>, ibmcloud::Error> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let Some((_, etag)) = client.get_policy(id).await? else {
-            return Err(ibmcloud::Error::Config(format!("access group policy {id} no longer exists")));
-        };
+        let Some((_, etag)) = client.get_policy(id).await? else { return Ok(None) };
         match client.replace_policy(id, &etag.unwrap_or_else(|| "*".to_string()), body).await {
             Err(e) if is_stale_etag(&e) && attempts < 2 => continue,
-            replaced => return replaced.map(|_| ()),
+            replaced => return replaced.map(|_| Some(())),
         }
     }
 }

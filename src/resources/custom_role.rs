@@ -167,9 +167,10 @@ impl Resource<ProviderState> for CustomRole {
             description: planned.description.known().cloned(),
             actions: planned.action_names().into_iter().collect(),
         };
-        replace_with_fresh_etag(&ctx.provider()?.client, id, &body)
-            .await
-            .context(format_args!("updating custom role {}", planned.name.as_deref().unwrap_or(id)))?;
+        let doing = format!("updating custom role {}", planned.name.as_deref().unwrap_or(id));
+        let Some(()) = replace_with_fresh_etag(&ctx.provider()?.client, id, &body).await.context(&doing)? else {
+            return Err(OpError::new("Custom role gone", format!("{doing}: the role no longer exists; the next plan creates it again.")));
+        };
         let role = Model { id: prior.id.clone(), crn: prior.crn.clone(), ..planned };
         ctx.save(&role);
         let expected = role.action_names();
@@ -201,22 +202,22 @@ impl Resource<ProviderState> for CustomRole {
 }
 
 /// Replaces the role with If-Match from a fresh read; a stale ETag is re-read and tried once more.
-async fn replace_with_fresh_etag(client: &Client, id: &str, body: &CustomRoleUpdate) -> Result<(), ibmcloud::Error> {
+/// None: the role no longer exists.
+async fn replace_with_fresh_etag(client: &Client, id: &str, body: &CustomRoleUpdate) -> Result<Option<()>, ibmcloud::Error> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let etag = match client.get_custom_role(id).await? {
-            Some((_, Some(etag))) => etag,
-            Some((_, None)) => "*".to_string(),
-            None => return Err(ibmcloud::Error::Config(format!("custom role {id} no longer exists"))),
-        };
-        match client.replace_custom_role(id, &etag, body).await {
-            Ok(_) => return Ok(()),
-            // IBM documents neither 409 nor 412 for a stale ETag (UNCERTAIN): both mean re-read.
-            Err(ibmcloud::Error::Api(api)) if (api.status == 412 || api.status == 409) && attempts < 2 => continue,
-            Err(e) => return Err(e),
+        let Some((_, etag)) = client.get_custom_role(id).await? else { return Ok(None) };
+        match client.replace_custom_role(id, etag.as_deref().unwrap_or("*"), body).await {
+            Err(e) if is_stale_etag(&e) && attempts < 2 => continue,
+            replaced => return replaced.map(|_| Some(())),
         }
     }
+}
+
+/// IBM documents neither 409 nor 412 for a stale ETag (UNCERTAIN): both mean re-read.
+fn is_stale_etag(err: &ibmcloud::Error) -> bool {
+    matches!(err, ibmcloud::Error::Api(api) if api.status == 412 || api.status == 409)
 }
 
 /// Reads the role until it is visible and `ready` holds, within the consistency bound.
