@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::custom_role::unwrap_record;
+use crate::harness::unwrap_record;
 use crate::harness::{Emulator, Workspace};
 
 const GROUPS: &str = r#"

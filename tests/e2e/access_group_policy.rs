@@ -1,4 +1,4 @@
-use crate::custom_role::unwrap_record;
+use crate::harness::unwrap_record;
 use crate::harness::{Emulator, Workspace, ACCOUNT_ID};
 
 const GROUP_A: &str = "AccessGroupId-6f1a2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b";

@@ -1,4 +1,4 @@
-use crate::custom_role::unwrap_record;
+use crate::harness::unwrap_record;
 use crate::harness::{Emulator, Workspace, ACCOUNT_ID};
 
 const SETTINGS: &str = r#"

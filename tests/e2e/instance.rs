@@ -1,4 +1,4 @@
-use crate::custom_role::unwrap_record;
+use crate::harness::unwrap_record;
 use crate::harness::{planned_actions, Emulator, Workspace};
 
 const OPEN_PLAN_ID: &str = "850b21a7-71de-4e53-9441-1abdd202f35d";

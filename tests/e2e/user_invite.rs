@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use crate::access_group_members::{member_path, members_of};
-use crate::custom_role::unwrap_record;
+use crate::harness::unwrap_record;
 use crate::harness::{Emulator, Workspace, ACCOUNT_ID};
 
 const GROUPS: &str = r#"
