@@ -1,19 +1,29 @@
 use serde_json::json;
 
-use crate::custom_role::unwrap_record;
-use crate::harness::{Emulator, Workspace};
+use crate::harness::{planned_before_and_after, Emulator, Workspace};
 
-const GROUP: &str = r#"
-resource "ibmqr_access_group" "ml" {
-  name        = "project-ml"
-  description = "Machine learning project"
+const GROUP: &str = "ibmqr_access_group.ml";
+
+/// The access group `ml`, without a description when `description` is `None`.
+fn group_resource(name: &str, description: Option<&str>) -> String {
+    let description = description.map(|d| format!("  description = \"{d}\"\n")).unwrap_or_default();
+    format!("\nresource \"ibmqr_access_group\" \"ml\" {{\n  name        = \"{name}\"\n{description}}}\n")
 }
-output "id"  { value = ibmqr_access_group.ml.id }
-output "crn" { value = ibmqr_access_group.ml.crn }
-"#;
 
-pub fn groups(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.objects("access_groups").into_iter().map(unwrap_record).collect()
+/// The access group `ml` with its ID and CRN as outputs.
+fn group_config(name: &str, description: Option<&str>) -> String {
+    format!(
+        "{}output \"id\"  {{ value = ibmqr_access_group.ml.id }}\noutput \"crn\" {{ value = ibmqr_access_group.ml.crn }}\n",
+        group_resource(name, description)
+    )
+}
+
+fn ml_group_config() -> String {
+    group_config("project-ml", Some("Machine learning project"))
+}
+
+fn groups(emu: &Emulator) -> Vec<serde_json::Value> {
+    emu.stored("access_groups")
 }
 
 fn group_id(ws: &Workspace) -> String {
@@ -24,21 +34,20 @@ fn group_id(ws: &Workspace) -> String {
 fn create_update_import_and_destroy() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(GROUP);
+    ws.write(&ml_group_config());
     ws.apply_ok();
-    let id = group_id(&ws);
+    let outputs = ws.output_json();
+    let id = outputs["id"]["value"].as_str().expect("id output").to_string();
     assert!(id.starts_with("AccessGroupId-"), "{id}");
     let stored = groups(&emu);
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["name"], "project-ml");
-    assert!(ws.output_json()["crn"]["value"].as_str().unwrap_or_default().ends_with(&format!("access-group:{id}")));
+    assert!(outputs["crn"]["value"].as_str().unwrap_or_default().ends_with(&format!("access-group:{id}")));
     ws.assert_no_changes();
 
     // Name and description change in place, same id.
-    ws.write(&GROUP.replace("\"project-ml\"", "\"project-ml2\"").replace("Machine learning project", "ML"));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    ws.write(&group_config("project-ml2", Some("ML")));
+    ws.plan_changes_exactly(&[(GROUP, &["update"])]);
     ws.apply_ok();
     let stored = groups(&emu);
     assert_eq!((stored[0]["name"].as_str(), stored[0]["description"].as_str()), (Some("project-ml2"), Some("ML")));
@@ -46,21 +55,15 @@ fn create_update_import_and_destroy() {
     ws.assert_no_changes();
 
     // Removing the description clears it.
-    ws.write(&GROUP.replace("\"project-ml\"", "\"project-ml2\"").replace("  description = \"Machine learning project\"\n", ""));
+    ws.write(&group_config("project-ml2", None));
     ws.apply_ok();
     assert_eq!(groups(&emu)[0]["description"], "");
     ws.assert_no_changes();
 
     // Import into a fresh configuration, then no changes.
     let adopter = Workspace::new(&emu);
-    adopter.write(
-        r#"
-resource "ibmqr_access_group" "ml" {
-  name = "project-ml2"
-}
-"#,
-    );
-    adopter.import_ok("ibmqr_access_group.ml", &id);
+    adopter.write(&group_resource("project-ml2", None));
+    adopter.import_ok(GROUP, &id);
     adopter.assert_no_changes();
 
     ws.destroy_ok();
@@ -71,22 +74,19 @@ resource "ibmqr_access_group" "ml" {
 fn drift_is_detected() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(GROUP);
+    ws.write(&ml_group_config());
     ws.apply_ok();
     let id = group_id(&ws);
 
-    emu.admin("PATCH", &format!("/_emulator/objects/access_groups/{id}"), Some(json!({"description": "changed by hand"})));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    emu.patch_object("access_groups", &id, json!({"description": "changed by hand"}));
+    let plan = ws.plan_changes_exactly(&[(GROUP, &["update"])]);
+    assert_eq!(planned_before_and_after(&plan, GROUP, "description"), (&json!("changed by hand"), &json!("Machine learning project")));
     ws.apply_ok();
     assert_eq!(groups(&emu)[0]["description"], "Machine learning project");
     ws.assert_no_changes();
 
-    emu.admin("DELETE", &format!("/_emulator/objects/access_groups/{id}"), None);
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    emu.delete_object("access_groups", &id);
+    ws.plan_changes_exactly(&[(GROUP, &["create"])]);
     ws.apply_ok();
     assert_eq!(groups(&emu).len(), 1);
     ws.assert_no_changes();
@@ -96,11 +96,11 @@ fn drift_is_detected() {
 fn duplicate_name_reports_id_and_import_command() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(GROUP);
+    ws.write(&ml_group_config());
     ws.apply_ok();
     let id = group_id(&ws);
     let other = Workspace::new(&emu);
-    other.write(&GROUP.replace("\"project-ml\"", "\"Project-ML\""));
+    other.write(&group_config("Project-ML", Some("Machine learning project")));
     let out = other.apply();
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stderr.contains("already exists") && out.stderr.contains(&id), "{}", out.stderr);
@@ -112,7 +112,7 @@ fn duplicate_name_reports_id_and_import_command() {
 fn invalid_name_fails_at_plan() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&GROUP.replace("\"project-ml\"", &format!("\"{}\"", "x".repeat(101))));
+    ws.write(&group_config(&"x".repeat(101), Some("Machine learning project")));
     let plan = ws.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.stderr.contains("Invalid access group name") && plan.stderr.contains("name"), "{}", plan.stderr);
@@ -123,7 +123,7 @@ fn invalid_name_fails_at_plan() {
 fn data_source_finds_a_group_by_name() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(GROUP);
+    ws.write(&ml_group_config());
     ws.apply_ok();
     let id = group_id(&ws);
     let reader = Workspace::new(&emu);
@@ -156,10 +156,11 @@ data "ibmqr_access_group" "g" {
 #[test]
 fn consistency_lag_is_waited_out() {
     let emu = Emulator::start();
-    emu.admin("PUT", "/_emulator/lag", Some(json!({"seconds": 1.0})));
+    emu.set_lag(1.0);
     let ws = Workspace::new(&emu);
     ws.write(&format!(
-        "{GROUP}{}",
+        "{}{}",
+        ml_group_config(),
         r#"
 resource "ibmqr_access_group_members" "m" {
   access_group_id = ibmqr_access_group.ml.id

@@ -1,44 +1,25 @@
 use serde_json::json;
 
-use crate::custom_role::unwrap_record;
-use crate::harness::{Emulator, Workspace};
+use crate::harness::{hcl_strings, planned_before_and_after, Emulator, Workspace, TWO_ACCESS_GROUPS};
 
-const GROUPS: &str = r#"
-resource "ibmqr_access_group" "ml" {
-  name = "project-ml"
-}
-resource "ibmqr_access_group" "fin" {
-  name = "project-finance"
-}
-output "ml"  { value = ibmqr_access_group.ml.id }
-output "fin" { value = ibmqr_access_group.fin.id }
-"#;
+const MEMBERS: &str = "ibmqr_access_group_members.m";
+const MEMBER: &str = "ibmqr_access_group_member.ci";
 
+/// The exclusive member list `m` of the group `ml` or `fin`, with both groups.
 fn members_config(group: &str, iam_ids: &[&str], service_ids: &[&str], profile_ids: &[&str]) -> String {
-    let list = |ids: &[&str]| format!("[{}]", ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", "));
     format!(
-        "{GROUPS}\nresource \"ibmqr_access_group_members\" \"m\" {{\n  access_group_id = ibmqr_access_group.{group}.id\n  iam_ids = {}\n  service_ids = {}\n  profile_ids = {}\n}}\n",
-        list(iam_ids),
-        list(service_ids),
-        list(profile_ids)
+        "{TWO_ACCESS_GROUPS}\nresource \"ibmqr_access_group_members\" \"m\" {{\n  access_group_id = ibmqr_access_group.{group}.id\n  iam_ids = {}\n  service_ids = {}\n  profile_ids = {}\n}}\n",
+        hcl_strings(iam_ids),
+        hcl_strings(service_ids),
+        hcl_strings(profile_ids)
     )
 }
 
-/// IAM IDs of the group's stored members, sorted.
-pub fn members_of(emu: &Emulator, group_id: &str) -> Vec<String> {
-    let mut ids: Vec<String> = emu
-        .objects("access_group_members")
-        .into_iter()
-        .map(unwrap_record)
-        .filter(|m| m["access_group_id"] == group_id)
-        .filter_map(|m| m["iam_id"].as_str().map(String::from))
-        .collect();
-    ids.sort();
-    ids
-}
-
-pub fn member_path(group_id: &str, iam_id: &str) -> String {
-    format!("/_emulator/objects/access_group_members/{group_id}%2F{iam_id}")
+/// The single membership `ci` of `iam_id` in the group `ml` or `fin`, with both groups.
+fn member_config(group: &str, iam_id: &str) -> String {
+    format!(
+        "{TWO_ACCESS_GROUPS}\nresource \"ibmqr_access_group_member\" \"ci\" {{\n  access_group_id = ibmqr_access_group.{group}.id\n  iam_id          = \"{iam_id}\"\n}}\n"
+    )
 }
 
 fn outputs(ws: &Workspace) -> (String, String) {
@@ -53,42 +34,38 @@ fn exclusive_member_list_lifecycle() {
     ws.write(&members_config("ml", &["IBMid-alice", "IBMid-bob"], &["iam-ServiceId-ci"], &[]));
     ws.apply_ok();
     let (ml, fin) = outputs(&ws);
-    assert_eq!(members_of(&emu, &ml), vec!["IBMid-alice", "IBMid-bob", "iam-ServiceId-ci"]);
+    assert_eq!(emu.members_of(&ml), vec!["IBMid-alice", "IBMid-bob", "iam-ServiceId-ci"]);
     ws.assert_no_changes();
 
     // In place: one user leaves, a trusted profile joins.
     ws.write(&members_config("ml", &["IBMid-alice"], &["iam-ServiceId-ci"], &["iam-Profile-p1"]));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    ws.plan_changes_exactly(&[(MEMBERS, &["update"])]);
     ws.apply_ok();
-    assert_eq!(members_of(&emu, &ml), vec!["IBMid-alice", "iam-Profile-p1", "iam-ServiceId-ci"]);
+    assert_eq!(emu.members_of(&ml), vec!["IBMid-alice", "iam-Profile-p1", "iam-ServiceId-ci"]);
     ws.assert_no_changes();
 
     // A member added behind Terraform's back is planned for removal.
-    emu.admin("PUT", &member_path(&ml, "IBMid-mallory"), Some(json!({"access_group_id": ml, "iam_id": "IBMid-mallory", "type": "user"})));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("IBMid-mallory") && plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    emu.add_member(&ml, "IBMid-mallory");
+    let plan = ws.plan_changes_exactly(&[(MEMBERS, &["update"])]);
+    let (before, after) = planned_before_and_after(&plan, MEMBERS, "iam_ids");
+    assert_eq!((before, after), (&json!(["IBMid-alice", "IBMid-mallory"]), &json!(["IBMid-alice"])), "{plan}");
     ws.apply_ok();
-    assert!(!members_of(&emu, &ml).contains(&"IBMid-mallory".to_string()));
+    assert!(!emu.members_of(&ml).contains(&"IBMid-mallory".to_string()));
     ws.assert_no_changes();
 
     // A member removed behind Terraform's back is planned to come back.
-    emu.admin("DELETE", &member_path(&ml, "IBMid-alice"), None);
+    emu.remove_member(&ml, "IBMid-alice");
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "{}", plan.all());
     ws.apply_ok();
-    assert!(members_of(&emu, &ml).contains(&"IBMid-alice".to_string()));
+    assert!(emu.members_of(&ml).contains(&"IBMid-alice".to_string()));
 
     // Another group replaces the resource.
     ws.write(&members_config("fin", &["IBMid-alice"], &["iam-ServiceId-ci"], &["iam-Profile-p1"]));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2);
-    assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    ws.plan_changes_exactly(&[(MEMBERS, &["delete", "create"])]);
     ws.apply_ok();
-    assert!(members_of(&emu, &ml).is_empty());
-    assert_eq!(members_of(&emu, &fin).len(), 3);
+    assert!(emu.members_of(&ml).is_empty());
+    assert_eq!(emu.members_of(&fin).len(), 3);
     ws.assert_no_changes();
 
     // Import into a fresh configuration (only users and profiles listed), then no changes.
@@ -96,7 +73,7 @@ fn exclusive_member_list_lifecycle() {
     adopter.write(&format!(
         "resource \"ibmqr_access_group_members\" \"m\" {{\n  access_group_id = \"{fin}\"\n  iam_ids = [\"IBMid-alice\"]\n  service_ids = [\"iam-ServiceId-ci\"]\n  profile_ids = [\"iam-Profile-p1\"]\n}}\n"
     ));
-    adopter.import_ok("ibmqr_access_group_members.m", &fin);
+    adopter.import_ok(MEMBERS, &fin);
     adopter.assert_no_changes();
 
     ws.destroy_ok();
@@ -113,9 +90,8 @@ fn additions_go_in_batches_of_fifty() {
     ws.write(&members_config("ml", &refs, &[], &[]));
     ws.apply_ok();
     let (ml, _) = outputs(&ws);
-    assert_eq!(members_of(&emu, &ml).len(), 60);
-    let counts = emu.request_counts();
-    assert_eq!(counts["counts"]["PUT /v2/groups/{id}/members"], 2, "60 members = 2 calls: {counts}");
+    assert_eq!(emu.members_of(&ml).len(), 60);
+    assert_eq!(emu.request_count("PUT /v2/groups/{id}/members"), 2, "60 members = 2 calls: {}", emu.request_counts());
     ws.assert_no_changes();
 }
 
@@ -123,19 +99,18 @@ fn additions_go_in_batches_of_fifty() {
 fn refused_member_fails_naming_it() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(GROUPS);
+    ws.write(TWO_ACCESS_GROUPS);
     ws.apply_ok();
     let (ml, _) = outputs(&ws);
     // The emulator refuses an IAM ID that is already in 50 groups.
     for i in 0..50 {
-        let gid = format!("AccessGroupId-full{i}");
-        emu.admin("PUT", &member_path(&gid, "IBMid-busy"), Some(json!({"access_group_id": gid, "iam_id": "IBMid-busy", "type": "user"})));
+        emu.add_member(&format!("AccessGroupId-full{i}"), "IBMid-busy");
     }
     ws.write(&members_config("ml", &["IBMid-busy", "IBMid-ok"], &[], &[]));
     let out = ws.apply();
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stderr.contains("IBMid-busy") && out.stderr.contains("50 access groups"), "{}", out.stderr);
-    assert_eq!(members_of(&emu, &ml), vec!["IBMid-ok"]);
+    assert_eq!(emu.members_of(&ml), vec!["IBMid-ok"]);
 }
 
 #[test]
@@ -153,45 +128,31 @@ fn wrong_prefix_fails_at_plan() {
     assert!(emu.objects("access_groups").is_empty());
 }
 
-const ONE: &str = r#"
-resource "ibmqr_access_group_member" "ci" {
-  access_group_id = ibmqr_access_group.ml.id
-  iam_id          = "iam-ServiceId-ci"
-}
-"#;
-
 #[test]
 fn single_member_is_additive() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&format!("{GROUPS}{ONE}"));
+    ws.write(&member_config("ml", "iam-ServiceId-ci"));
     ws.apply_ok();
     let (ml, fin) = outputs(&ws);
-    assert_eq!(members_of(&emu, &ml), vec!["iam-ServiceId-ci"]);
+    assert_eq!(emu.members_of(&ml), vec!["iam-ServiceId-ci"]);
     ws.assert_no_changes();
 
     // Someone else's member is left alone.
-    emu.admin("PUT", &member_path(&ml, "IBMid-other"), Some(json!({"access_group_id": ml, "iam_id": "IBMid-other", "type": "user"})));
+    emu.add_member(&ml, "IBMid-other");
     ws.assert_no_changes();
 
     // Deleted behind Terraform's back: planned for creation.
-    emu.admin("DELETE", &member_path(&ml, "iam-ServiceId-ci"), None);
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    emu.remove_member(&ml, "iam-ServiceId-ci");
+    ws.plan_changes_exactly(&[(MEMBER, &["create"])]);
     ws.apply_ok();
 
     // A new IAM ID (or group) replaces the membership.
-    ws.write(&format!(
-        "{GROUPS}{}",
-        ONE.replace("iam-ServiceId-ci", "iam-Profile-bot").replace("ibmqr_access_group.ml.id", "ibmqr_access_group.fin.id")
-    ));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2);
-    assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    ws.write(&member_config("fin", "iam-Profile-bot"));
+    ws.plan_changes_exactly(&[(MEMBER, &["delete", "create"])]);
     ws.apply_ok();
-    assert_eq!(members_of(&emu, &ml), vec!["IBMid-other"]);
-    assert_eq!(members_of(&emu, &fin), vec!["iam-Profile-bot"]);
+    assert_eq!(emu.members_of(&ml), vec!["IBMid-other"]);
+    assert_eq!(emu.members_of(&fin), vec!["iam-Profile-bot"]);
     ws.assert_no_changes();
 
     let adopter = Workspace::new(&emu);
@@ -205,14 +166,14 @@ fn single_member_is_additive() {
     assert!(bad.stderr.contains("GROUP_ID/IAM_ID"), "{}", bad.stderr);
 
     ws.destroy_ok();
-    assert!(members_of(&emu, &fin).is_empty());
+    assert!(emu.members_of(&fin).is_empty());
 }
 
 #[test]
 fn single_member_bad_prefix_fails_at_plan() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&format!("{GROUPS}{}", ONE.replace("iam-ServiceId-ci", "ServiceId-ci")));
+    ws.write(&member_config("ml", "ServiceId-ci"));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Invalid member ID") && plan.stderr.contains("iam_id"), "{}", plan.stderr);

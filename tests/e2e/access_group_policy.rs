@@ -1,6 +1,8 @@
-use crate::custom_role::unwrap_record;
-use crate::harness::{Emulator, Workspace, ACCOUNT_ID};
+use serde_json::json;
 
+use crate::harness::{flat, Emulator, Workspace, ACCOUNT_ID};
+
+const POLICY: &str = "ibmqr_access_group_policy.project";
 const GROUP_A: &str = "AccessGroupId-6f1a2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b";
 const GROUP_B: &str = "AccessGroupId-7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d";
 const GUID: &str = "5c4d3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a";
@@ -14,21 +16,18 @@ fn instance_crn() -> String {
 /// Access groups and the instance, as the other modules would have created them.
 fn seed(emu: &Emulator) {
     for (id, name) in [(GROUP_A, "project-a"), (GROUP_B, "project-b")] {
-        emu.admin(
-            "PUT",
-            &format!("/_emulator/objects/access_groups/{id}"),
-            Some(serde_json::json!({"id": id, "name": name, "account_id": ACCOUNT_ID})),
-        );
+        emu.put_object("access_groups", id, json!({"id": id, "name": name, "account_id": ACCOUNT_ID}));
     }
     let crn = instance_crn();
-    emu.admin(
-        "PUT",
-        &format!("/_emulator/objects/instances/{GUID}"),
-        Some(serde_json::json!({"id": crn, "guid": GUID, "crn": crn, "name": "QR-ml", "account_id": ACCOUNT_ID, "state": "active"})),
+    emu.put_object(
+        "instances",
+        GUID,
+        json!({"id": crn, "guid": GUID, "crn": crn, "name": "QR-ml", "account_id": ACCOUNT_ID, "state": "active"}),
     );
 }
 
-fn policy(group: &str, roles: &str, scope: &str) -> String {
+/// The policy `project` alone: `roles` and `scope` are HCL as they go into the block.
+fn policy_resource(group: &str, roles: &str, scope: &str) -> String {
     format!(
         r#"
 resource "ibmqr_access_group_policy" "project" {{
@@ -38,18 +37,17 @@ resource "ibmqr_access_group_policy" "project" {{
     {scope}
   }}
 }}
-output "id" {{ value = ibmqr_access_group_policy.project.id }}
 "#
     )
 }
 
-/// Terraform wraps long messages; compare with whitespace collapsed.
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The policy `project` with its ID as output.
+fn policy(group: &str, roles: &str, scope: &str) -> String {
+    format!("{}output \"id\" {{ value = ibmqr_access_group_policy.project.id }}\n", policy_resource(group, roles, scope))
 }
 
 fn policies(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.objects("policies").into_iter().map(unwrap_record).collect()
+    emu.stored("policies")
 }
 
 fn attr<'a>(p: &'a serde_json::Value, list: &str, name: &str) -> Option<&'a str> {
@@ -84,9 +82,7 @@ fn apply_update_replace_and_destroy() {
 
     // Roles in place.
     ws.write(&policy(GROUP_A, r#""Viewer", "Writer""#, &by_crn));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    ws.plan_changes_exactly(&[(POLICY, &["update"])]);
     ws.apply_ok();
     let p = &policies(&emu)[0];
     assert!(role_ids(p).contains(&"crn:v1:bluemix:public:iam::::serviceRole:Writer".to_string()));
@@ -94,18 +90,17 @@ fn apply_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // Scope in place: the whole resource group.
-    ws.write(&policy(GROUP_A, r#""Viewer", "Writer""#, &format!("resource_group_id = \"{RG}\"")));
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to change"), "{}", plan.all());
+    let by_group = format!("resource_group_id = \"{RG}\"");
+    ws.write(&policy(GROUP_A, r#""Viewer", "Writer""#, &by_group));
+    ws.plan_changes_exactly(&[(POLICY, &["update"])]);
     ws.apply_ok();
     let p = &policies(&emu)[0];
     assert_eq!((attr(p, "resources", "resourceGroupId"), attr(p, "resources", "serviceInstance")), (Some(RG), None));
     ws.assert_no_changes();
 
     // Another group replaces the policy.
-    ws.write(&policy(GROUP_B, r#""Viewer", "Writer""#, &format!("resource_group_id = \"{RG}\"")));
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to destroy"), "{}", plan.all());
+    ws.write(&policy(GROUP_B, r#""Viewer", "Writer""#, &by_group));
+    ws.plan_changes_exactly(&[(POLICY, &["delete", "create"])]);
     ws.apply_ok();
     let all = policies(&emu);
     assert_eq!(all.len(), 1);
@@ -138,14 +133,13 @@ resource "ibmqr_custom_role" "member" {
 
     let adopter = Workspace::new(&emu);
     let custom_crn = format!("crn:v1:ibmcloud:public:iam-access-management::a/{ACCOUNT_ID}::customRole:QiskitMember");
-    let config = policy(GROUP_A, &format!(r#""Viewer", "Manager", "{custom_crn}""#), &format!("instance_id = \"{GUID}\""));
-    adopter.write(config.split("output").next().expect("resource part"));
-    adopter.import_ok("ibmqr_access_group_policy.project", &id);
+    adopter.write(&policy_resource(GROUP_A, &format!(r#""Viewer", "Manager", "{custom_crn}""#), &format!("instance_id = \"{GUID}\"")));
+    adopter.import_ok(POLICY, &id);
     adopter.assert_no_changes();
 
     let missing = Workspace::new(&emu);
     missing.write(&policy(GROUP_A, r#""Viewer""#, ""));
-    let out = missing.import("ibmqr_access_group_policy.project", "00000000-0000-0000-0000-000000000000");
+    let out = missing.import(POLICY, "00000000-0000-0000-0000-000000000000");
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("Policy not found"), "{}", out.stderr);
 }
@@ -159,22 +153,14 @@ fn drift_is_detected() {
     ws.apply_ok();
     let id = ws.output_json()["id"]["value"].as_str().expect("id").to_string();
 
-    emu.admin(
-        "PATCH",
-        &format!("/_emulator/objects/policies/{id}"),
-        Some(serde_json::json!({"roles": [{"role_id": VIEWER, "display_name": "Viewer"}]})),
-    );
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    emu.patch_object("policies", &id, json!({"roles": [{"role_id": VIEWER, "display_name": "Viewer"}]}));
+    ws.plan_changes_exactly(&[(POLICY, &["update"])]);
     ws.apply_ok();
     assert_eq!(role_ids(&policies(&emu)[0]).len(), 2);
     ws.assert_no_changes();
 
-    emu.admin("DELETE", &format!("/_emulator/objects/policies/{id}"), None);
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    emu.delete_object("policies", &id);
+    ws.plan_changes_exactly(&[(POLICY, &["create"])]);
     ws.apply_ok();
     assert_eq!(policies(&emu).len(), 1);
     ws.assert_no_changes();
@@ -207,7 +193,7 @@ fn invalid_input_fails_at_plan() {
 fn custom_role_created_in_the_same_apply_despite_lag() {
     let emu = Emulator::start();
     seed(&emu);
-    emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 2.0})));
+    emu.set_lag(2.0);
     let ws = Workspace::new(&emu);
     let config = format!(
         r#"

@@ -1,34 +1,37 @@
-use crate::custom_role::unwrap_record;
-use crate::harness::{Emulator, Workspace, ACCOUNT_ID};
+use serde_json::json;
 
-const SETTINGS: &str = r#"
-resource "ibmqr_account_settings" "this" {
-  user_list_visibility       = "restricted"
+use crate::harness::{flat, planned_before_and_after, Emulator, Fault, Workspace, ACCOUNT_ID};
+
+const SETTINGS: &str = "ibmqr_account_settings.this";
+
+/// The account settings `this` with the values most tests manage.
+fn settings_config(user_list_visibility: &str, session_expiration_seconds: u32) -> String {
+    format!(
+        r#"
+resource "ibmqr_account_settings" "this" {{
+  user_list_visibility       = "{user_list_visibility}"
   api_key_creation           = "unrestricted"
-  session_expiration_seconds = 3600
+  session_expiration_seconds = {session_expiration_seconds}
   allowed_ip_addresses       = ["10.0.0.0/8", "192.168.1.1"]
   invitation_email_domains   = ["*@example.edu"]
-}
-"#;
-
-/// Terraform wraps long messages; compare with whitespace collapsed.
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}}
+"#
+    )
 }
 
 fn stored(emu: &Emulator) -> serde_json::Value {
-    unwrap_record(emu.admin("GET", &format!("/_emulator/objects/account_settings/{ACCOUNT_ID}"), None))
+    emu.object("account_settings", ACCOUNT_ID)
 }
 
 fn patch(emu: &Emulator, body: serde_json::Value) {
-    emu.admin("PATCH", &format!("/_emulator/objects/account_settings/{ACCOUNT_ID}"), Some(body));
+    emu.patch_object("account_settings", ACCOUNT_ID, body);
 }
 
 #[test]
 fn apply_update_drift_and_destroy() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(SETTINGS);
+    ws.write(&settings_config("restricted", 3600));
     ws.apply_ok();
     let s = stored(&emu);
     assert_eq!(s["restrict_user_list_visibility"], "RESTRICTED");
@@ -42,10 +45,8 @@ fn apply_update_drift_and_destroy() {
     ws.assert_no_changes();
 
     // In place.
-    ws.write(&SETTINGS.replace("3600", "7200").replace("\"restricted\"", "\"unrestricted\""));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    ws.write(&settings_config("unrestricted", 7200));
+    ws.plan_changes_exactly(&[(SETTINGS, &["update"])]);
     ws.apply_ok();
     let s = stored(&emu);
     assert_eq!(s["session_expiration_in_seconds"], "7200");
@@ -53,17 +54,17 @@ fn apply_update_drift_and_destroy() {
     ws.assert_no_changes();
 
     // A managed setting changed behind Terraform's back: the plan puts it back.
-    patch(&emu, serde_json::json!({"restrict_user_list_visibility": "RESTRICTED", "allowed_ip_addresses": ""}));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("user_list_visibility"), "{}", plan.stdout);
+    patch(&emu, json!({"restrict_user_list_visibility": "RESTRICTED", "allowed_ip_addresses": ""}));
+    let plan = ws.plan_changes_exactly(&[(SETTINGS, &["update"])]);
+    let (before, after) = planned_before_and_after(&plan, SETTINGS, "user_list_visibility");
+    assert_eq!((before, after), (&json!("restricted"), &json!("unrestricted")), "{plan}");
     ws.apply_ok();
     assert_eq!(stored(&emu)["restrict_user_list_visibility"], "NOT_RESTRICTED");
     assert_eq!(stored(&emu)["allowed_ip_addresses"], "10.0.0.0/8,192.168.1.1");
     ws.assert_no_changes();
 
     // An unmanaged one: no diff.
-    patch(&emu, serde_json::json!({"mfa": "TOTP", "max_sessions_per_identity": "5"}));
+    patch(&emu, json!({"mfa": "TOTP", "max_sessions_per_identity": "5"}));
     ws.assert_no_changes();
 
     // Destroy leaves the settings as they are.
@@ -95,13 +96,13 @@ fn import_manages_only_configured_attributes() {
   user_list_visibility = "restricted"
 }"#,
     );
-    ws.import_ok("ibmqr_account_settings.this", ACCOUNT_ID);
+    ws.import_ok(SETTINGS, ACCOUNT_ID);
     ws.assert_no_changes();
 
     // Unmanaged settings may change; managed ones are planned back.
-    patch(&emu, serde_json::json!({"mfa": "LEVEL1"}));
+    patch(&emu, json!({"mfa": "LEVEL1"}));
     ws.assert_no_changes();
-    patch(&emu, serde_json::json!({"restrict_user_list_visibility": "NOT_RESTRICTED"}));
+    patch(&emu, json!({"restrict_user_list_visibility": "NOT_RESTRICTED"}));
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "{}", plan.all());
     ws.apply_ok();
@@ -111,7 +112,7 @@ fn import_manages_only_configured_attributes() {
 
     let other = Workspace::new(&emu);
     other.write(r#"resource "ibmqr_account_settings" "this" {}"#);
-    let wrong = other.import("ibmqr_account_settings.this", "ffffffffffffffffffffffffffffffff");
+    let wrong = other.import(SETTINGS, "ffffffffffffffffffffffffffffffff");
     assert_eq!(wrong.code, 1);
     assert!(wrong.stderr.contains("Wrong account"), "{}", wrong.stderr);
 }
@@ -125,16 +126,10 @@ fn stale_entity_tag_is_read_again_and_retried() {
   service_id_creation = "restricted"
 }"#,
     );
-    emu.admin(
-        "POST",
-        "/_emulator/faults",
-        Some(
-            serde_json::json!({"route": "PUT /v1/accounts/{account_id}/settings/identity", "status": 409, "count": 1, "code": "conflict"}),
-        ),
-    );
+    let route = "PUT /v1/accounts/{account_id}/settings/identity";
+    emu.inject_fault(Fault::new(route, 409, 1).code("conflict"));
     ws.apply_ok();
-    let counts = emu.request_counts();
-    assert_eq!(counts["counts"]["PUT /v1/accounts/{account_id}/settings/identity"], 2, "{counts}");
+    assert_eq!(emu.request_count(route), 2, "{}", emu.request_counts());
     assert_eq!(stored(&emu)["restrict_create_service_id"], "RESTRICTED");
     ws.assert_no_changes();
 }

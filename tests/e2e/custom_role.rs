@@ -1,33 +1,33 @@
-use crate::harness::{planned_actions, terraform_has, Emulator, Workspace};
+use crate::harness::{
+    member_role, planned_actions, planned_before_and_after, role_made_elsewhere, role_resource, state_resource_addresses, terraform_has,
+    Emulator, Fault, Workspace, MEMBER_ACTIONS,
+};
 
-const MEMBER_ROLE: &str = r#"
-resource "ibmqr_custom_role" "member" {
-  name         = "QiskitRuntimeUser"
-  display_name = "Qiskit Runtime user"
-  description  = "Runs and reads jobs"
-  actions      = ["quantum-computing.job.read", "quantum-computing.job.create", "quantum-computing.device.read"]
-}
+const ROLE: &str = "ibmqr_custom_role.member";
+
+const ROLE_OUTPUTS: &str = r#"
 output "crn" { value = ibmqr_custom_role.member.crn }
 output "id"  { value = ibmqr_custom_role.member.id }
 "#;
 
-fn role_by_name(emu: &Emulator, name: &str) -> Option<serde_json::Value> {
-    emu.objects("roles").into_iter().map(unwrap_record).find(|r| r["name"] == name)
+/// The member role with its CRN and ID as outputs.
+fn role_config(name: &str, display_name: &str, actions: &[&str]) -> String {
+    format!("{}{ROLE_OUTPUTS}", role_resource(name, display_name, actions))
 }
 
-/// Admin listings may wrap each object with its revision; take the object itself.
-pub fn unwrap_record(v: serde_json::Value) -> serde_json::Value {
-    match v.get("value") {
-        Some(inner) if inner.is_object() => inner.clone(),
-        _ => v,
-    }
+fn member_role_config() -> String {
+    format!("{}{ROLE_OUTPUTS}", member_role())
+}
+
+fn role_by_name(emu: &Emulator, name: &str) -> Option<serde_json::Value> {
+    emu.stored("roles").into_iter().find(|r| r["name"] == name)
 }
 
 #[test]
 fn create_update_replace_and_destroy() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(MEMBER_ROLE);
+    ws.write(&member_role_config());
     ws.apply_ok();
     let role = role_by_name(&emu, "QiskitRuntimeUser").expect("role created in the emulator");
     assert_eq!(role["actions"].as_array().map(Vec::len), Some(3));
@@ -36,14 +36,10 @@ fn create_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // In place: display_name and actions.
-    ws.write(
-        &MEMBER_ROLE
-            .replace("Qiskit Runtime user", "Qiskit member")
-            .replace(r#""quantum-computing.device.read"]"#, r#""quantum-computing.device.read", "quantum-computing.job.cancel"]"#),
-    );
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    let more_actions = [&MEMBER_ACTIONS[..], &["quantum-computing.job.cancel"]].concat();
+    ws.write(&role_config("QiskitRuntimeUser", "Qiskit member", &more_actions));
+    let plan = ws.plan_changes_exactly(&[(ROLE, &["update"])]);
+    assert_eq!(planned_before_and_after(&plan, ROLE, "display_name").1, "Qiskit member", "{plan}");
     ws.apply_ok();
     let role = role_by_name(&emu, "QiskitRuntimeUser").expect("role");
     assert_eq!(role["display_name"], "Qiskit member");
@@ -52,14 +48,8 @@ fn create_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // A new name replaces the role.
-    ws.write(&MEMBER_ROLE.replace("\"QiskitRuntimeUser\"", "\"QiskitMember\""));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2);
-    assert!(
-        plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to add") && plan.stdout.contains("1 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    ws.write(&role_config("QiskitMember", "Qiskit Runtime user", &MEMBER_ACTIONS));
+    ws.plan_changes_exactly(&[(ROLE, &["delete", "create"])]);
     ws.apply_ok();
     assert!(role_by_name(&emu, "QiskitRuntimeUser").is_none());
     assert!(role_by_name(&emu, "QiskitMember").is_some());
@@ -69,24 +59,14 @@ fn create_update_replace_and_destroy() {
     assert!(emu.objects("roles").is_empty(), "destroy leaves no custom role behind");
 }
 
-/// The member role, made by one configuration, for another to adopt: its ID, and the resource
-/// block without the outputs.
-fn role_made_elsewhere(emu: &Emulator) -> (String, &'static str) {
-    let maker = Workspace::new(emu);
-    maker.write(MEMBER_ROLE);
-    maker.apply_ok();
-    let id = maker.output_json()["id"]["value"].as_str().expect("id").to_string();
-    (id, MEMBER_ROLE.split("output").next().expect("resource part"))
-}
-
 #[test]
 fn import_then_no_changes() {
     let emu = Emulator::start();
     let (id, resource) = role_made_elsewhere(&emu);
     // A second configuration, without state, adopts the role by import.
     let adopter = Workspace::new(&emu);
-    adopter.write(resource);
-    adopter.import_ok("ibmqr_custom_role.member", &id);
+    adopter.write(&resource);
+    adopter.import_ok(ROLE, &id);
     adopter.assert_no_changes();
 }
 
@@ -99,19 +79,18 @@ fn import_block_adopts_an_existing_role() {
     let (id, resource) = role_made_elsewhere(&emu);
     let adopter = Workspace::new(&emu);
     if terraform_has((1, 5), "import blocks", "`terraform import` of the same role") {
-        adopter.write(&format!("{resource}\nimport {{\n  to = ibmqr_custom_role.member\n  id = \"{id}\"\n}}\n"));
+        adopter.write(&format!("{resource}\nimport {{\n  to = {ROLE}\n  id = \"{id}\"\n}}\n"));
         let plan = adopter.plan_json();
         let change = &plan["resource_changes"][0];
-        assert_eq!(change["address"], "ibmqr_custom_role.member", "{plan}");
+        assert_eq!(change["address"], ROLE, "{plan}");
         assert_eq!(change["change"]["importing"]["id"], id.as_str(), "the plan imports the role: {plan}");
-        assert_eq!(planned_actions(&plan)["ibmqr_custom_role.member"], ["no-op"], "{plan}");
+        assert_eq!(planned_actions(&plan)[ROLE], ["no-op"], "{plan}");
         adopter.apply_ok();
     } else {
-        adopter.write(resource);
-        adopter.import_ok("ibmqr_custom_role.member", &id);
+        adopter.write(&resource);
+        adopter.import_ok(ROLE, &id);
     }
-    let listed = adopter.terraform(&["state", "list"]);
-    assert_eq!(listed.stdout.trim(), "ibmqr_custom_role.member", "{}", listed.all());
+    assert_eq!(state_resource_addresses(&adopter.state_json()), [ROLE]);
     adopter.assert_no_changes();
     assert_eq!(emu.objects("roles").len(), 1, "adopted, not created again");
 }
@@ -120,23 +99,23 @@ fn import_block_adopts_an_existing_role() {
 fn drift_is_detected() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(MEMBER_ROLE);
+    ws.write(&member_role_config());
     ws.apply_ok();
     let id = ws.output_json()["id"]["value"].as_str().expect("id").to_string();
 
     // Actions changed behind Terraform's back: the plan puts them back.
-    emu.admin("PATCH", &format!("/_emulator/objects/roles/{id}"), Some(serde_json::json!({"actions": ["quantum-computing.job.read"]})));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    emu.patch_object("roles", &id, serde_json::json!({"actions": ["quantum-computing.job.read"]}));
+    let plan = ws.plan_changes_exactly(&[(ROLE, &["update"])]);
+    let mut configured = MEMBER_ACTIONS;
+    configured.sort(); // a set: Terraform lists it sorted
+    let (before, after) = planned_before_and_after(&plan, ROLE, "actions");
+    assert_eq!((before, after), (&serde_json::json!(["quantum-computing.job.read"]), &serde_json::json!(configured)), "{plan}");
     ws.apply_ok();
     ws.assert_no_changes();
 
     // Deleted behind Terraform's back: the plan creates it again.
-    emu.admin("DELETE", &format!("/_emulator/objects/roles/{id}"), None);
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    emu.delete_object("roles", &id);
+    ws.plan_changes_exactly(&[(ROLE, &["create"])]);
     ws.apply_ok();
     assert!(role_by_name(&emu, "QiskitRuntimeUser").is_some());
 }
@@ -145,16 +124,13 @@ fn drift_is_detected() {
 fn bad_name_and_unknown_action_fail_at_plan() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&MEMBER_ROLE.replace("\"QiskitRuntimeUser\"", "\"qiskit-user\""));
+    ws.write(&role_config("qiskit-user", "Qiskit Runtime user", &MEMBER_ACTIONS));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
-    assert!(
-        plan.stderr.contains("Invalid name") && plan.stderr.contains("ibmqr_custom_role.member") && plan.stderr.contains("name"),
-        "{}",
-        plan.stderr
-    );
+    assert!(plan.stderr.contains("Invalid name") && plan.stderr.contains(ROLE) && plan.stderr.contains("name"), "{}", plan.stderr);
 
-    ws.write(&MEMBER_ROLE.replace("quantum-computing.job.create", "quantum-computing.job.craete"));
+    let misspelt = ["quantum-computing.job.read", "quantum-computing.job.craete", "quantum-computing.device.read"];
+    ws.write(&role_config("QiskitRuntimeUser", "Qiskit Runtime user", &misspelt));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Unknown action"), "{}", plan.stderr);
@@ -167,11 +143,11 @@ fn bad_name_and_unknown_action_fail_at_plan() {
 fn existing_role_name_reports_import_command() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(MEMBER_ROLE);
+    ws.write(&member_role_config());
     ws.apply_ok();
     // A second configuration creating the same role name.
     let other = Workspace::new(&emu);
-    other.write(MEMBER_ROLE);
+    other.write(&member_role_config());
     let out = other.apply();
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("already exists") && out.stderr.contains("terraform import ibmqr_custom_role."), "{}", out.stderr);
@@ -181,16 +157,11 @@ fn existing_role_name_reports_import_command() {
 fn throttling_and_unavailability_are_retried() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(MEMBER_ROLE);
-    emu.admin(
-        "POST",
-        "/_emulator/faults",
-        Some(serde_json::json!({"route": "POST /v2/roles", "status": 429, "count": 3, "retry_after": "1"})),
-    );
-    emu.admin("POST", "/_emulator/faults", Some(serde_json::json!({"route": "GET /v2/roles/{id}", "status": 503, "count": 1})));
+    ws.write(&member_role_config());
+    emu.inject_fault(Fault::new("POST /v2/roles", 429, 3).retry_after("1"));
+    emu.inject_fault(Fault::new("GET /v2/roles/{id}", 503, 1));
     ws.apply_ok();
-    let counts = emu.request_counts();
-    assert_eq!(counts["counts"]["POST /v2/roles"], 4, "three 429s then the create: {counts}");
+    assert_eq!(emu.request_count("POST /v2/roles"), 4, "three 429s then the create: {}", emu.request_counts());
     assert_eq!(emu.objects("roles").len(), 1, "exactly one role, no duplicate");
     ws.assert_no_changes();
 }
@@ -198,9 +169,9 @@ fn throttling_and_unavailability_are_retried() {
 #[test]
 fn consistency_lag_is_waited_out() {
     let emu = Emulator::start();
-    emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 1.5})));
+    emu.set_lag(1.5);
     let ws = Workspace::new(&emu);
-    ws.write(MEMBER_ROLE);
+    ws.write(&member_role_config());
     ws.apply_ok();
     ws.assert_no_changes();
 }
@@ -211,13 +182,12 @@ fn consistency_lag_is_waited_out() {
 fn interrupted_apply_keeps_the_created_role_in_state() {
     let emu = Emulator::start();
     // The new role stays invisible for a minute, so the apply is waiting when interrupted.
-    emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 60})));
+    emu.set_lag(60.0);
     let ws = Workspace::new(&emu);
-    ws.write(MEMBER_ROLE);
-    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_counts()["counts"]["POST /v2/roles"] == 1);
+    ws.write(&member_role_config());
+    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_count("POST /v2/roles") == 1);
     assert!(!succeeded, "an interrupted apply reports failure");
     assert!(took < std::time::Duration::from_secs(40), "stopped promptly, not after the 60 s lag");
-    let list = ws.terraform(&["state", "list"]);
-    assert!(list.stdout.contains("ibmqr_custom_role.member"), "the created role is in state: {}", list.all());
+    assert_eq!(state_resource_addresses(&ws.state_json()), [ROLE], "the created role is in state");
     assert_eq!(emu.objects("roles").len(), 1);
 }

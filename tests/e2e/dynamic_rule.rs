@@ -1,38 +1,51 @@
 use serde_json::json;
 
-use crate::custom_role::unwrap_record;
-use crate::harness::{Emulator, Workspace};
+use crate::harness::{planned_before_and_after, Emulator, Workspace, TWO_ACCESS_GROUPS};
 
-const RULE: &str = r#"
-resource "ibmqr_access_group" "ml" {
-  name = "project-ml"
-}
-resource "ibmqr_access_group" "fin" {
-  name = "project-finance"
-}
-resource "ibmqr_access_group_dynamic_rule" "r" {
-  access_group_id  = ibmqr_access_group.ml.id
-  name             = "ml-members"
-  realm            = "appid://realm-1"
-  expiration_hours = 12
+const RULE: &str = "ibmqr_access_group_dynamic_rule.r";
 
-  condition {
-    claim    = "project"
-    operator = "CONTAINS"
-    value    = "ml"
-  }
-
-  condition {
-    claim    = "department"
-    operator = "IN"
-    value    = "research, engineering"
-  }
+/// The dynamic rule `r`: `group` is the HCL of its access group ID; `conditions` are
+/// (claim, operator, value).
+struct Rule<'a> {
+    group: &'a str,
+    name: &'a str,
+    realm: &'a str,
+    expiration_hours: i64,
+    conditions: [(&'a str, &'a str, &'a str); 2],
 }
-output "id" { value = ibmqr_access_group_dynamic_rule.r.id }
-"#;
+
+/// The rule most tests write, for the group `ml`.
+fn ml_rule() -> Rule<'static> {
+    Rule {
+        group: "ibmqr_access_group.ml.id",
+        name: "ml-members",
+        realm: "appid://realm-1",
+        expiration_hours: 12,
+        conditions: [("project", "CONTAINS", "ml"), ("department", "IN", "research, engineering")],
+    }
+}
+
+fn rule_resource(rule: &Rule<'_>) -> String {
+    let conditions: String = rule
+        .conditions
+        .iter()
+        .map(|(claim, operator, value)| {
+            format!("\n  condition {{\n    claim    = \"{claim}\"\n    operator = \"{operator}\"\n    value    = \"{value}\"\n  }}\n")
+        })
+        .collect();
+    format!(
+        "\nresource \"ibmqr_access_group_dynamic_rule\" \"r\" {{\n  access_group_id  = {}\n  name             = \"{}\"\n  realm            = \"{}\"\n  expiration_hours = {}\n{conditions}}}\n",
+        rule.group, rule.name, rule.realm, rule.expiration_hours
+    )
+}
+
+/// The rule with the groups `ml` and `fin`, and its ID as output.
+fn rule_config(rule: &Rule<'_>) -> String {
+    format!("{TWO_ACCESS_GROUPS}{}output \"id\" {{ value = ibmqr_access_group_dynamic_rule.r.id }}\n", rule_resource(rule))
+}
 
 fn rules(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.objects("access_group_rules").into_iter().map(unwrap_record).collect()
+    emu.stored("access_group_rules")
 }
 
 fn rule_id(ws: &Workspace) -> (String, String) {
@@ -45,7 +58,7 @@ fn rule_id(ws: &Workspace) -> (String, String) {
 fn lifecycle_update_in_place_replace_import_destroy() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(RULE);
+    ws.write(&rule_config(&ml_rule()));
     ws.apply_ok();
     let (group, rule) = rule_id(&ws);
     assert!(rule.starts_with("ClaimRule-"), "{rule}");
@@ -59,17 +72,14 @@ fn lifecycle_update_in_place_replace_import_destroy() {
     ws.assert_no_changes();
 
     // Every attribute, the name included, changes in place.
-    ws.write(
-        &RULE
-            .replace("\"ml-members\"", "\"ml-team\"")
-            .replace("appid://realm-1", "https://idp.example.edu/saml")
-            .replace("= 12", "= 24")
-            .replace("\"CONTAINS\"", "\"EQUALS_IGNORE_CASE\"")
-            .replace("research, engineering", "research"),
-    );
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    ws.write(&rule_config(&Rule {
+        name: "ml-team",
+        realm: "https://idp.example.edu/saml",
+        expiration_hours: 24,
+        conditions: [("project", "EQUALS_IGNORE_CASE", "ml"), ("department", "IN", "research")],
+        ..ml_rule()
+    }));
+    ws.plan_changes_exactly(&[(RULE, &["update"])]);
     ws.apply_ok();
     let stored = rules(&emu);
     assert_eq!(stored[0]["name"], "ml-team");
@@ -80,10 +90,8 @@ fn lifecycle_update_in_place_replace_import_destroy() {
     ws.assert_no_changes();
 
     // Another group replaces the rule.
-    ws.write(&RULE.replace("access_group_id  = ibmqr_access_group.ml.id", "access_group_id  = ibmqr_access_group.fin.id"));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2);
-    assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    ws.write(&rule_config(&Rule { group: "ibmqr_access_group.fin.id", ..ml_rule() }));
+    ws.plan_changes_exactly(&[(RULE, &["delete", "create"])]);
     ws.apply_ok();
     let (fin, new_rule) = rule_id(&ws);
     assert_ne!(fin, group);
@@ -92,13 +100,13 @@ fn lifecycle_update_in_place_replace_import_destroy() {
 
     // Import into a fresh configuration, then no changes.
     let adopter = Workspace::new(&emu);
-    let rule_only =
-        RULE.split("resource \"ibmqr_access_group_dynamic_rule\"").nth(1).expect("rule").split("output").next().expect("rule body");
-    adopter.write(&format!(
-        "resource \"ibmqr_access_group_dynamic_rule\"{}",
-        rule_only.replace("ibmqr_access_group.ml.id", &format!("\"{fin}\"")).replace("research, engineering", "research,engineering")
-    ));
-    adopter.import_ok("ibmqr_access_group_dynamic_rule.r", &format!("{fin}/{new_rule}"));
+    let fin_id = format!("\"{fin}\"");
+    adopter.write(&rule_resource(&Rule {
+        group: &fin_id,
+        conditions: [("project", "CONTAINS", "ml"), ("department", "IN", "research,engineering")],
+        ..ml_rule()
+    }));
+    adopter.import_ok(RULE, &format!("{fin}/{new_rule}"));
     adopter.assert_no_changes();
 
     ws.destroy_ok();
@@ -109,43 +117,40 @@ fn lifecycle_update_in_place_replace_import_destroy() {
 fn drift_and_json_quoted_values() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(RULE);
+    ws.write(&rule_config(&ml_rule()));
     ws.apply_ok();
     let (_, rule) = rule_id(&ws);
-    let path = format!("/_emulator/objects/access_group_rules/{rule}");
 
     // IBM answering with JSON-quoted values means the same: no changes.
-    emu.admin(
-        "PATCH",
-        &path,
-        Some(json!({"conditions": [
+    emu.patch_object(
+        "access_group_rules",
+        &rule,
+        json!({"conditions": [
             {"claim": "project", "operator": "CONTAINS", "value": "\"ml\""},
             {"claim": "department", "operator": "IN", "value": "[\"research\",\"engineering\"]"}
-        ]})),
+        ]}),
     );
     ws.assert_no_changes();
 
     // A real change behind Terraform's back is planned back.
-    emu.admin(
-        "PATCH",
-        &path,
-        Some(json!({"expiration": 3, "conditions": [
+    emu.patch_object(
+        "access_group_rules",
+        &rule,
+        json!({"expiration": 3, "conditions": [
             {"claim": "project", "operator": "CONTAINS", "value": "\"finance\""},
             {"claim": "department", "operator": "IN", "value": "[\"research\",\"engineering\"]"}
-        ]})),
+        ]}),
     );
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("finance"), "{}", plan.stdout);
+    let plan = ws.plan_changes_exactly(&[(RULE, &["update"])]);
+    let (before, after) = planned_before_and_after(&plan, RULE, "condition");
+    assert_eq!((&before[0]["value"], &after[0]["value"]), (&json!("finance"), &json!("ml")), "{plan}");
     ws.apply_ok();
     assert_eq!(rules(&emu)[0]["expiration"], 12);
     ws.assert_no_changes();
 
     // Deleted behind Terraform's back: planned for creation.
-    emu.admin("DELETE", &path, None);
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    emu.delete_object("access_group_rules", &rule);
+    ws.plan_changes_exactly(&[(RULE, &["create"])]);
     ws.apply_ok();
     assert_eq!(rules(&emu).len(), 1);
 }
@@ -154,12 +159,12 @@ fn drift_and_json_quoted_values() {
 fn invalid_input_fails_at_plan() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&RULE.replace("= 12", "= 0"));
+    ws.write(&rule_config(&Rule { expiration_hours: 0, ..ml_rule() }));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Invalid expiration_hours") && plan.stderr.contains("expiration_hours"), "{}", plan.stderr);
 
-    ws.write(&RULE.replace("\"CONTAINS\"", "\"LIKE\""));
+    ws.write(&rule_config(&Rule { conditions: [("project", "LIKE", "ml"), ml_rule().conditions[1]], ..ml_rule() }));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Invalid operator") && plan.stderr.contains("\"LIKE\""), "{}", plan.stderr);

@@ -99,6 +99,8 @@ impl Emulator {
         Emulator { child, url, http: reqwest::blocking::Client::new() }
     }
 
+    /// The low-level primitive under the typed methods below, which tests use instead: one
+    /// request that must succeed, its JSON answer (null when it has none).
     pub fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
         let url = format!("{}{}", self.url, path);
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -128,6 +130,152 @@ impl Emulator {
     /// Requests served per route, e.g. `"POST /v2/roles"`.
     pub fn request_counts(&self) -> serde_json::Value {
         self.admin("GET", "/_emulator/requests", None)
+    }
+
+    /// Requests served on one route (e.g. `"POST /v2/roles"`) since the last reset; 0 if none.
+    pub fn request_count(&self, route: &str) -> u64 {
+        let counts = self.request_counts();
+        counts["counts"].get(route).map(|n| n.as_u64().unwrap_or_else(|| panic!("count of {route}: {counts}"))).unwrap_or(0)
+    }
+
+    /// Requests served on all routes since the last reset.
+    pub fn request_total(&self) -> u64 {
+        let counts = self.request_counts();
+        counts["total"].as_u64().unwrap_or_else(|| panic!("total: {counts}"))
+    }
+
+    pub fn reset_request_counts(&self) {
+        self.admin("POST", "/_emulator/requests/reset", None);
+    }
+
+    /// Every object created from now on stays invisible for this long (IBM's eventual consistency).
+    pub fn set_lag(&self, seconds: f64) {
+        self.admin("PUT", "/_emulator/lag", Some(serde_json::json!({ "seconds": seconds })));
+    }
+
+    /// Queues a fault: the next `fault.count` requests on its route get its status instead.
+    pub fn inject_fault(&self, fault: Fault) {
+        let mut body = serde_json::json!({"route": fault.route, "status": fault.status, "count": fault.count});
+        if let Some(retry_after) = fault.retry_after {
+            body["retry_after"] = retry_after.into();
+        }
+        if let Some(code) = fault.code {
+            body["code"] = code.into();
+        }
+        self.admin("POST", "/_emulator/faults", Some(body));
+    }
+
+    /// The stored objects of one kind themselves (without the emulator's record around each).
+    pub fn stored(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.objects(kind).into_iter().map(unwrap_record).collect()
+    }
+
+    /// One stored object itself; the test fails if there is none.
+    pub fn object(&self, kind: &str, id: &str) -> serde_json::Value {
+        unwrap_record(self.admin("GET", &object_path(kind, id), None))
+    }
+
+    /// Stores an object as IBM would hold it, e.g. one made outside Terraform.
+    pub fn put_object(&self, kind: &str, id: &str, value: serde_json::Value) {
+        self.admin("PUT", &object_path(kind, id), Some(value));
+    }
+
+    /// Changes a stored object behind Terraform's back (a JSON merge patch): drift.
+    pub fn patch_object(&self, kind: &str, id: &str, patch: serde_json::Value) {
+        self.admin("PATCH", &object_path(kind, id), Some(patch));
+    }
+
+    /// Deletes a stored object behind Terraform's back.
+    pub fn delete_object(&self, kind: &str, id: &str) {
+        self.admin("DELETE", &object_path(kind, id), None);
+    }
+
+    /// Makes a user a member of an access group, as IBM stores it.
+    pub fn add_member(&self, group_id: &str, iam_id: &str) {
+        let member = serde_json::json!({"access_group_id": group_id, "iam_id": iam_id, "type": "user"});
+        self.put_object("access_group_members", &member_id(group_id, iam_id), member);
+    }
+
+    pub fn remove_member(&self, group_id: &str, iam_id: &str) {
+        self.delete_object("access_group_members", &member_id(group_id, iam_id));
+    }
+
+    /// IAM IDs of an access group's stored members, sorted.
+    pub fn members_of(&self, group_id: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .stored("access_group_members")
+            .into_iter()
+            .filter(|m| m["access_group_id"] == group_id)
+            .filter_map(|m| m["iam_id"].as_str().map(String::from))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Replaces how the emulator processes invitations (docs/emulator.md, user management).
+    pub fn set_invite_settings(&self, settings: InviteSettings<'_>) {
+        let mut body = serde_json::json!({ "invite_error_domains": settings.error_domains });
+        if let Some(ms) = settings.processing_ms {
+            body["invite_processing_ms"] = ms.into();
+        }
+        self.put_object("emulator_settings", "user_management", body);
+    }
+
+    /// The plans the emulator's Global Catalog lists under a service. The catalog counts this
+    /// request like the provider's.
+    pub fn catalog_plans(&self, service_id: &str) -> Vec<serde_json::Value> {
+        let list = self.admin("GET", &format!("/api/v1/{service_id}/plan"), None);
+        list["resources"].as_array().cloned().unwrap_or_else(|| panic!("catalog plan list: {list}"))
+    }
+}
+
+/// A fault for [`Emulator::inject_fault`]; the emulator picks the error code from the status
+/// unless one is given.
+pub struct Fault {
+    pub route: &'static str,
+    pub status: u16,
+    pub count: u32,
+    pub retry_after: Option<&'static str>,
+    pub code: Option<&'static str>,
+}
+
+impl Fault {
+    pub fn new(route: &'static str, status: u16, count: u32) -> Fault {
+        Fault { route, status, count, retry_after: None, code: None }
+    }
+
+    pub fn retry_after(self, seconds: &'static str) -> Fault {
+        Fault { retry_after: Some(seconds), ..self }
+    }
+
+    pub fn code(self, code: &'static str) -> Fault {
+        Fault { code: Some(code), ..self }
+    }
+}
+
+/// For [`Emulator::set_invite_settings`]: how long IBM takes to process an invitation (the
+/// emulator's default when `None`) and the email domains whose invitations fail.
+#[derive(Default)]
+pub struct InviteSettings<'a> {
+    pub processing_ms: Option<u64>,
+    pub error_domains: &'a [&'a str],
+}
+
+fn object_path(kind: &str, id: &str) -> String {
+    // IDs such as a membership's GROUP/IAM_ID hold a slash, which must not split the path.
+    format!("/_emulator/objects/{kind}/{}", id.replace('/', "%2F"))
+}
+
+/// The emulator's ID of a membership.
+fn member_id(group_id: &str, iam_id: &str) -> String {
+    format!("{group_id}/{iam_id}")
+}
+
+/// Admin listings wrap each object in its record (revision, visibility); take the object itself.
+pub fn unwrap_record(record: serde_json::Value) -> serde_json::Value {
+    match record.get("value") {
+        Some(inner) if inner.is_object() => inner.clone(),
+        _ => record,
     }
 }
 
@@ -288,6 +436,24 @@ impl Workspace {
         serde_json::from_str(&shown.stdout).expect("plan JSON")
     }
 
+    /// [`Workspace::plan_json`], asserting that the plan changes exactly the `expected`
+    /// addresses, each with its actions (e.g. `["update"]`, `["delete", "create"]`); every
+    /// other resource is a no-op. Returns the plan for further checks.
+    pub fn plan_changes_exactly(&self, expected: &[(&str, &[&str])]) -> serde_json::Value {
+        let plan = self.plan_json();
+        let expected: BTreeMap<String, Vec<String>> =
+            expected.iter().map(|(address, actions)| (address.to_string(), actions.iter().map(|a| a.to_string()).collect())).collect();
+        assert_eq!(planned_changes(&plan), expected, "planned changes; the plan: {plan}");
+        plan
+    }
+
+    /// The state as data: `show -json` without a plan file.
+    pub fn state_json(&self) -> serde_json::Value {
+        let shown = self.terraform(&["show", "-json", "-no-color"]);
+        assert_eq!(shown.code, 0, "show -json failed:\n{}", shown.all());
+        serde_json::from_str(&shown.stdout).expect("state JSON")
+    }
+
     pub fn import(&self, address: &str, id: &str) -> TfOutput {
         self.terraform(&["import", "-input=false", "-no-color", address, id])
     }
@@ -314,6 +480,69 @@ impl Workspace {
     pub fn state_rm(&self, address: &str) -> TfOutput {
         self.terraform(&["state", "rm", "-no-color", address])
     }
+}
+
+// --- configurations and text shared by the test modules ---
+
+/// An HCL list of strings: `["a", "b"]`.
+pub fn hcl_strings(items: &[&str]) -> String {
+    format!("[{}]", items.iter().map(|item| format!("\"{item}\"")).collect::<Vec<_>>().join(", "))
+}
+
+/// A second `ibmqr` provider, reached as `ibmqr.{alias}`, in another region.
+pub fn aliased_provider(alias: &str, region: &str) -> String {
+    format!("provider \"ibmqr\" {{\n  alias  = \"{alias}\"\n  region = \"{region}\"\n}}\n")
+}
+
+/// Terraform wraps long messages; compare with whitespace collapsed.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Two access groups, `ml` and `fin`, with their IDs as outputs of the same names.
+pub const TWO_ACCESS_GROUPS: &str = r#"
+resource "ibmqr_access_group" "ml" {
+  name = "project-ml"
+}
+resource "ibmqr_access_group" "fin" {
+  name = "project-finance"
+}
+output "ml"  { value = ibmqr_access_group.ml.id }
+output "fin" { value = ibmqr_access_group.fin.id }
+"#;
+
+/// What the Qiskit Runtime user's custom role may do.
+pub const MEMBER_ACTIONS: [&str; 3] = ["quantum-computing.job.read", "quantum-computing.job.create", "quantum-computing.device.read"];
+
+/// The custom role `ibmqr_custom_role.member`.
+pub fn role_resource(name: &str, display_name: &str, actions: &[&str]) -> String {
+    format!(
+        r#"
+resource "ibmqr_custom_role" "member" {{
+  name         = "{name}"
+  display_name = "{display_name}"
+  description  = "Runs and reads jobs"
+  actions      = {}
+}}
+"#,
+        hcl_strings(actions)
+    )
+}
+
+/// The Qiskit Runtime user's custom role, as most custom-role tests write it.
+pub fn member_role() -> String {
+    role_resource("QiskitRuntimeUser", "Qiskit Runtime user", &MEMBER_ACTIONS)
+}
+
+/// The member role, made by one configuration, for another to adopt: its ID, and the resource
+/// block that describes it.
+pub fn role_made_elsewhere(emu: &Emulator) -> (String, String) {
+    let maker = Workspace::new(emu);
+    let resource = member_role();
+    maker.write(&resource);
+    maker.apply_ok();
+    let id = state_attributes(&maker.state_json(), "ibmqr_custom_role.member")["id"].as_str().expect("id").to_string();
+    (id, resource)
 }
 
 /// Runs a command in its own process group and kills the whole group after `limit`.
@@ -348,6 +577,40 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> TfOutput {
         std::thread::sleep(Duration::from_millis(20));
     };
     TfOutput { code, stdout: out_reader.join().unwrap_or_default(), stderr: err_reader.join().unwrap_or_default() }
+}
+
+/// One resource's entry in a [`Workspace::plan_json`] plan's `resource_changes`.
+pub fn resource_change<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+    let changes = plan["resource_changes"].as_array().unwrap_or_else(|| panic!("no resource_changes: {plan}"));
+    changes.iter().find(|c| c["address"] == address).unwrap_or_else(|| panic!("the plan has no {address}: {plan}"))
+}
+
+/// What the plan holds for `attribute` of `address` before and after the change.
+pub fn planned_before_and_after<'a>(
+    plan: &'a serde_json::Value,
+    address: &str,
+    attribute: &str,
+) -> (&'a serde_json::Value, &'a serde_json::Value) {
+    let change = &resource_change(plan, address)["change"];
+    (&change["before"][attribute], &change["after"][attribute])
+}
+
+/// [`planned_actions`] less the no-ops: what the plan would change.
+pub fn planned_changes(plan: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    planned_actions(plan).into_iter().filter(|(_, actions)| actions != &["no-op"]).collect()
+}
+
+/// The addresses of the resources (not data sources) in a [`Workspace::state_json`] state.
+pub fn state_resource_addresses(state: &serde_json::Value) -> Vec<String> {
+    let resources = state["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default();
+    resources.iter().filter(|r| r["mode"] == "managed").map(|r| r["address"].as_str().expect("address").to_string()).collect()
+}
+
+/// The attribute values of one resource in a [`Workspace::state_json`] state.
+pub fn state_attributes<'a>(state: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+    let resources = state["values"]["root_module"]["resources"].as_array().unwrap_or_else(|| panic!("no resources in state: {state}"));
+    let resource = resources.iter().find(|r| r["address"] == address).unwrap_or_else(|| panic!("no {address} in state: {state}"));
+    &resource["values"]
 }
 
 /// The planned actions per resource address in a [`Workspace::plan_json`] plan, e.g.

@@ -1,5 +1,6 @@
-use crate::custom_role::unwrap_record;
-use crate::harness::{planned_actions, Emulator, Workspace};
+use crate::harness::{aliased_provider, hcl_strings, planned_actions, planned_before_and_after, state_attributes, Emulator, Workspace};
+
+const QR: &str = "ibmqr_instance.qr";
 
 const OPEN_PLAN_ID: &str = "850b21a7-71de-4e53-9441-1abdd202f35d";
 const PAYG_PLAN_ID: &str = "5304b575-3cff-4455-90dc-ae4367762093";
@@ -7,60 +8,92 @@ const QUANTUM_SERVICE_ID: &str = "b6049020-80f4-11eb-a0f7-e35ec9b4054f";
 /// Counter key of the Global Catalog child list (`GET /api/v1/{service_id}/plan`).
 const CATALOG_PLANS_ROUTE: &str = "GET /api/v1/{id}/{kind}";
 
-/// Two instances on the legacy plans, whose IDs only the Global Catalog knows.
-const LEGACY_CONFIG: &str = r#"
-resource "ibmqr_instance" "lite" {
+/// Two instances on the legacy plans, whose IDs only the Global Catalog knows; `lite` on `lite_plan`.
+fn legacy_config(lite_plan: &str) -> String {
+    format!(
+        r#"
+resource "ibmqr_instance" "lite" {{
   name             = "qr-lite"
-  plan             = "lite"
+  plan             = "{lite_plan}"
   region           = "us-east"
   purge_on_destroy = true
-}
-resource "ibmqr_instance" "std" {
+}}
+resource "ibmqr_instance" "std" {{
   name             = "qr-std"
   plan             = "paygo-standard"
   region           = "eu-de"
   purge_on_destroy = true
+}}
+output "lite_crn" {{ value = ibmqr_instance.lite.crn }}
+output "std_crn"  {{ value = ibmqr_instance.std.crn }}
+output "lite_plan_id" {{ value = ibmqr_instance.lite.plan_id }}
+"#
+    )
 }
-output "lite_crn" { value = ibmqr_instance.lite.crn }
-output "std_crn"  { value = ibmqr_instance.std.crn }
-output "lite_plan_id" { value = ibmqr_instance.lite.plan_id }
-"#;
 
 /// The plan ID the emulator's Global Catalog lists under `name`.
 fn catalog_plan_id(emu: &Emulator, name: &str) -> String {
-    let list = emu.admin("GET", &format!("/api/v1/{QUANTUM_SERVICE_ID}/plan"), None);
-    let plans = list["resources"].as_array().cloned().unwrap_or_default();
-    let plan = plans.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("catalog lists no plan {name}: {list}"));
+    let plans = emu.catalog_plans(QUANTUM_SERVICE_ID);
+    let plan = plans.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("catalog lists no plan {name}: {plans:?}"));
     plan["id"].as_str().expect("plan id").to_string()
 }
 
 /// How often the provider listed the quantum plans since the counters were last reset.
 fn catalog_fetches(emu: &Emulator) -> u64 {
-    emu.request_counts()["counts"][CATALOG_PLANS_ROUTE].as_u64().unwrap_or(0)
+    emu.request_count(CATALOG_PLANS_ROUTE)
 }
 
-const CONFIG: &str = r#"
-resource "ibmqr_resource_group" "lab" {
+/// The instance `qr` as [`instance_config`] writes it.
+struct Instance<'a> {
+    name: &'a str,
+    plan: &'a str,
+    region: &'a str,
+    tags: &'a [&'a str],
+    /// Extra attributes, as HCL lines.
+    extra: &'a str,
+    /// In the account's default resource group instead of the group `lab`.
+    in_default_group: bool,
+}
+
+fn main_instance() -> Instance<'static> {
+    Instance { name: "qr-main", plan: "open", region: "us-east", tags: &["Env:Dev", "team-a"], extra: "", in_default_group: false }
+}
+
+/// The resource group `lab` and the instance `qr`, with its CRN, GUID and limit as outputs.
+fn instance_config(instance: &Instance<'_>) -> String {
+    let (default_group, group_id) = if instance.in_default_group {
+        ("data \"ibmqr_resource_group\" \"d\" {\n  is_default = true\n}\n", "data.ibmqr_resource_group.d.id")
+    } else {
+        ("", "ibmqr_resource_group.lab.id")
+    };
+    let Instance { name, plan, region, tags, extra, .. } = instance;
+    format!(
+        r#"
+resource "ibmqr_resource_group" "lab" {{
   name = "lab"
-}
-resource "ibmqr_instance" "qr" {
-  name              = "qr-main"
-  plan              = "open"
-  region            = "us-east"
-  resource_group_id = ibmqr_resource_group.lab.id
-  tags              = ["Env:Dev", "team-a"]
+}}
+{default_group}resource "ibmqr_instance" "qr" {{
+  name              = "{name}"
+  plan              = "{plan}"
+  region            = "{region}"
+  resource_group_id = {group_id}
+  tags              = {}
   purge_on_destroy  = true
-  timeouts {
+{extra}
+  timeouts {{
     create = "1m"
-  }
+  }}
+}}
+output "crn"   {{ value = ibmqr_instance.qr.crn }}
+output "guid"  {{ value = ibmqr_instance.qr.guid }}
+output "limit" {{ value = ibmqr_instance.qr.instance_limit_seconds }}
+"#,
+        hcl_strings(tags)
+    )
 }
-output "crn"   { value = ibmqr_instance.qr.crn }
-output "guid"  { value = ibmqr_instance.qr.guid }
-output "limit" { value = ibmqr_instance.qr.instance_limit_seconds }
-"#;
 
 fn instances(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.objects("instances").into_iter().map(unwrap_record).collect()
+    emu.stored("instances")
 }
 
 fn live(emu: &Emulator) -> Vec<serde_json::Value> {
@@ -68,9 +101,8 @@ fn live(emu: &Emulator) -> Vec<serde_json::Value> {
 }
 
 fn tags_of(emu: &Emulator, crn: &str) -> Vec<String> {
-    emu.objects("tags")
+    emu.stored("tags")
         .into_iter()
-        .map(unwrap_record)
         .find(|t| t["crn"] == crn)
         .and_then(|t| t["tags"].as_array().cloned())
         .unwrap_or_default()
@@ -83,8 +115,8 @@ fn tags_of(emu: &Emulator, crn: &str) -> Vec<String> {
 fn create_update_replace_and_destroy() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(CONFIG);
-    emu.admin("POST", "/_emulator/requests/reset", None);
+    ws.write(&instance_config(&main_instance()));
+    emu.reset_request_counts();
     ws.apply_ok();
     println!("requests for one apply of a group and an instance: {}", emu.request_counts());
     assert_eq!(catalog_fetches(&emu), 0, "a built-in plan needs no catalog request");
@@ -103,13 +135,14 @@ fn create_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // In place: rename, limit, backends, tags.
-    let changed = CONFIG.replace("\"qr-main\"", "\"qr-renamed\"").replace(
-        "tags              = [\"Env:Dev\", \"team-a\"]",
-        "tags = [\"Env:Prod\"]\n  instance_limit_seconds = 900\n  backends = [\"ibm_torino\"]",
-    );
-    ws.write(&changed);
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
+    let renamed = Instance {
+        name: "qr-renamed",
+        tags: &["Env:Prod"],
+        extra: "  instance_limit_seconds = 900\n  backends = [\"ibm_torino\"]",
+        ..main_instance()
+    };
+    ws.write(&instance_config(&renamed));
+    ws.plan_changes_exactly(&[(QR, &["update"])]);
     ws.apply_ok();
     let inst = live(&emu).pop().expect("instance");
     assert_eq!(inst["crn"], crn, "same instance");
@@ -121,19 +154,17 @@ fn create_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // Plan upgrade in place.
-    let payg = changed.replace("plan              = \"open\"", "plan              = \"pay-as-you-go\"");
-    ws.write(&payg);
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
+    let payg = Instance { plan: "pay-as-you-go", ..renamed };
+    ws.write(&instance_config(&payg));
+    ws.plan_changes_exactly(&[(QR, &["update"])]);
     ws.apply_ok();
     assert_eq!(live(&emu).pop().expect("instance")["resource_plan_id"], PAYG_PLAN_ID);
     ws.assert_no_changes();
 
     // region replaces.
-    let eu = payg.replace("\"us-east\"", "\"eu-de\"");
-    ws.write(&eu);
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to destroy"), "{}", plan.all());
+    let eu = Instance { region: "eu-de", ..payg };
+    ws.write(&instance_config(&eu));
+    ws.plan_changes_exactly(&[(QR, &["delete", "create"])]);
     ws.apply_ok();
     let inst = live(&emu).pop().expect("instance");
     assert_eq!(inst["region_id"], "eu-de");
@@ -141,17 +172,8 @@ fn create_update_replace_and_destroy() {
     ws.assert_no_changes();
 
     // resource_group_id replaces: move to the default group.
-    let default_group = eu.replace("resource_group_id = ibmqr_resource_group.lab.id\n", "");
-    ws.write(
-        &default_group
-            .replace(
-                "resource \"ibmqr_instance\"",
-                "data \"ibmqr_resource_group\" \"d\" {\n  is_default = true\n}\nresource \"ibmqr_instance\"",
-            )
-            .replace("purge_on_destroy", "resource_group_id = data.ibmqr_resource_group.d.id\n  purge_on_destroy"),
-    );
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("must be replaced"), "{}", plan.all());
+    ws.write(&instance_config(&Instance { in_default_group: true, ..eu }));
+    ws.plan_changes_exactly(&[(QR, &["delete", "create"])]);
     ws.apply_ok();
     ws.assert_no_changes();
 
@@ -166,10 +188,10 @@ fn create_update_replace_and_destroy() {
 fn import_by_crn_and_by_guid() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&CONFIG.replace("[\"Env:Dev\", \"team-a\"]", "[\"env:dev\"]"));
+    ws.write(&instance_config(&Instance { tags: &["env:dev"], ..main_instance() }));
     ws.apply_ok();
     let out = ws.output_json();
-    let rg = emu.objects("resource_groups").into_iter().map(unwrap_record).find(|g| g["name"] == "lab").expect("lab");
+    let rg = emu.stored("resource_groups").into_iter().find(|g| g["name"] == "lab").expect("lab");
     let resource = format!(
         "resource \"ibmqr_instance\" \"qr\" {{\n  name = \"qr-main\"\n  plan = \"open\"\n  region = \"us-east\"\n  resource_group_id = \"{}\"\n  tags = [\"env:dev\"]\n}}\n",
         rg["id"].as_str().expect("id")
@@ -177,11 +199,12 @@ fn import_by_crn_and_by_guid() {
     for id in [out["crn"]["value"].as_str().expect("crn"), out["guid"]["value"].as_str().expect("guid")] {
         let adopter = Workspace::new(&emu);
         adopter.write(&resource);
-        adopter.import_ok("ibmqr_instance.qr", id);
+        adopter.import_ok(QR, id);
         adopter.assert_no_changes();
-        let state = adopter.terraform(&["state", "show", "-no-color", "ibmqr_instance.qr"]);
-        assert!(state.stdout.contains(out["crn"]["value"].as_str().expect("crn")), "state holds the CRN: {}", state.stdout);
-        assert!(state.stdout.contains("plan") && state.stdout.contains("\"open\""), "canonical plan name: {}", state.stdout);
+        let state = adopter.state_json();
+        let imported = state_attributes(&state, QR);
+        assert_eq!(imported["crn"], out["crn"]["value"], "state holds the CRN");
+        assert_eq!(imported["plan"], "open", "canonical plan name");
     }
 }
 
@@ -189,28 +212,26 @@ fn import_by_crn_and_by_guid() {
 fn drift_is_detected() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(CONFIG);
+    ws.write(&instance_config(&main_instance()));
     ws.apply_ok();
     let guid = ws.output_json()["guid"]["value"].as_str().expect("guid").to_string();
-    let path = format!("/_emulator/objects/instances/{guid}");
 
-    emu.admin("PATCH", &path, Some(serde_json::json!({"name": "changed", "extensions": {"instance_limit_seconds": 5}})));
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to change"), "{}", plan.all());
+    emu.patch_object("instances", &guid, serde_json::json!({"name": "changed", "extensions": {"instance_limit_seconds": 5}}));
+    let plan = ws.plan_changes_exactly(&[(QR, &["update"])]);
+    let (before, after) = planned_before_and_after(&plan, QR, "name");
+    assert_eq!((before, after), (&serde_json::json!("changed"), &serde_json::json!("qr-main")), "{plan}");
     ws.apply_ok();
     ws.assert_no_changes();
 
     // An instance in state `removed` is gone.
-    emu.admin("PATCH", &path, Some(serde_json::json!({"state": "removed"})));
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to add"), "{}", plan.all());
+    emu.patch_object("instances", &guid, serde_json::json!({"state": "removed"}));
+    ws.plan_changes_exactly(&[(QR, &["create"])]);
     ws.apply_ok();
     ws.assert_no_changes();
 
     let guid = ws.output_json()["guid"]["value"].as_str().expect("guid").to_string();
-    emu.admin("DELETE", &format!("/_emulator/objects/instances/{guid}"), None);
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to add"), "{}", plan.all());
+    emu.delete_object("instances", &guid);
+    ws.plan_changes_exactly(&[(QR, &["create"])]);
     ws.apply_ok();
 }
 
@@ -219,22 +240,18 @@ fn invalid_input_fails_at_plan() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
     for (config, attr, text) in [
-        (CONFIG.replace("\"us-east\"", "\"eu-de\""), "region", "only offered in us-east"),
+        (instance_config(&Instance { region: "eu-de", ..main_instance() }), "region", "only offered in us-east"),
         (
-            CONFIG
-                .replace("\"open\"", "\"pay-as-you-go\"")
-                .replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"),
+            instance_config(&Instance { plan: "pay-as-you-go", extra: "  usage_allocation_seconds = 60", ..main_instance() }),
             "usage_allocation_seconds",
             "no allocation",
         ),
         (
-            CONFIG
-                .replace("\"open\"", "\"paygo-standard\"")
-                .replace("purge_on_destroy", "usage_allocation_seconds = 60\n  purge_on_destroy"),
+            instance_config(&Instance { plan: "paygo-standard", extra: "  usage_allocation_seconds = 60", ..main_instance() }),
             "usage_allocation_seconds",
             "no allocation",
         ),
-        (CONFIG.replace("\"open\"", "\"gold\""), "plan", "not a Qiskit Runtime plan"),
+        (instance_config(&Instance { plan: "gold", ..main_instance() }), "plan", "not a Qiskit Runtime plan"),
     ] {
         ws.write(&config);
         let plan = ws.plan();
@@ -257,9 +274,9 @@ fn invalid_input_fails_at_plan() {
 #[test]
 fn provisioning_is_waited_out() {
     let emu = Emulator::start();
-    emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 0.5})));
+    emu.set_lag(0.5);
     let ws = Workspace::new(&emu);
-    ws.write(CONFIG);
+    ws.write(&instance_config(&main_instance()));
     ws.apply_ok();
     assert_eq!(live(&emu).pop().expect("instance")["state"], "active");
     ws.assert_no_changes();
@@ -269,10 +286,11 @@ fn provisioning_is_waited_out() {
 fn data_source_by_crn_and_by_name() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(CONFIG);
+    ws.write(&instance_config(&main_instance()));
     ws.apply_ok();
     let with_data = format!(
-        "{CONFIG}\ndata \"ibmqr_instance\" \"by_crn\" {{\n  crn = ibmqr_instance.qr.crn\n}}\ndata \"ibmqr_instance\" \"by_name\" {{\n  name = \"qr-main\"\n  region = \"us-east\"\n  depends_on = [ibmqr_instance.qr]\n}}\noutput \"by_crn_plan\" {{ value = data.ibmqr_instance.by_crn.plan }}\noutput \"by_name_crn\" {{ value = data.ibmqr_instance.by_name.crn }}\noutput \"by_name_tags\" {{ value = data.ibmqr_instance.by_name.tags }}\n"
+        "{}\ndata \"ibmqr_instance\" \"by_crn\" {{\n  crn = ibmqr_instance.qr.crn\n}}\ndata \"ibmqr_instance\" \"by_name\" {{\n  name = \"qr-main\"\n  region = \"us-east\"\n  depends_on = [ibmqr_instance.qr]\n}}\noutput \"by_crn_plan\" {{ value = data.ibmqr_instance.by_crn.plan }}\noutput \"by_name_crn\" {{ value = data.ibmqr_instance.by_name.crn }}\noutput \"by_name_tags\" {{ value = data.ibmqr_instance.by_name.tags }}\n",
+        instance_config(&main_instance())
     );
     ws.write(&with_data);
     ws.apply_ok();
@@ -289,13 +307,12 @@ fn legacy_plans_resolve_through_the_catalog() {
     let standard_id = catalog_plan_id(&emu, "paygo-standard");
     assert!(![OPEN_PLAN_ID, PAYG_PLAN_ID].contains(&lite_id.as_str()) && lite_id != standard_id);
     let ws = Workspace::new(&emu);
-    ws.write(LEGACY_CONFIG);
+    ws.write(&legacy_config("lite"));
 
     // One plan process resolves both names with a single catalog request.
-    emu.admin("POST", "/_emulator/requests/reset", None);
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("2 to add"), "{}", plan.all());
-    assert!(plan.stdout.contains(&lite_id), "the plan shows the catalog's ID: {}", plan.stdout);
+    emu.reset_request_counts();
+    let plan = ws.plan_changes_exactly(&[("ibmqr_instance.lite", &["create"]), ("ibmqr_instance.std", &["create"])]);
+    assert_eq!(planned_before_and_after(&plan, "ibmqr_instance.lite", "plan_id").1, lite_id.as_str(), "the plan holds the catalog's ID");
     let fetches = catalog_fetches(&emu);
     println!("catalog plan lists fetched during one plan of two legacy-plan instances: {fetches}");
     assert_eq!(fetches, 1, "{}", emu.request_counts());
@@ -306,7 +323,7 @@ fn legacy_plans_resolve_through_the_catalog() {
     assert_eq!(by_name("qr-std")["resource_plan_id"], standard_id.as_str());
     let out = ws.output_json();
     assert_eq!(out["lite_plan_id"]["value"], lite_id.as_str());
-    emu.admin("POST", "/_emulator/requests/reset", None);
+    emu.reset_request_counts();
     ws.assert_no_changes();
     println!("catalog plan lists fetched during the no-op plan: {}", catalog_fetches(&emu));
     assert!(catalog_fetches(&emu) <= 1);
@@ -332,9 +349,8 @@ fn legacy_plans_resolve_through_the_catalog() {
     }
 
     // Upgrade of a legacy plan in place: lite to paygo-standard, resolved at plan time.
-    ws.write(&LEGACY_CONFIG.replace("plan             = \"lite\"", "plan             = \"paygo-standard\""));
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
+    ws.write(&legacy_config("paygo-standard"));
+    ws.plan_changes_exactly(&[("ibmqr_instance.lite", &["update"])]);
     ws.apply_ok();
     assert_eq!(by_name("qr-lite")["resource_plan_id"], standard_id.as_str());
     ws.assert_no_changes();
@@ -348,10 +364,7 @@ fn legacy_plans_resolve_through_the_catalog() {
 fn aliased_config(eu_provider_region: &str) -> String {
     format!(
         r#"
-provider "ibmqr" {{
-  alias  = "eu"
-  region = "{eu_provider_region}"
-}}
+{}
 resource "ibmqr_instance" "home" {{
   name = "qr-home"
   plan = "open"
@@ -363,7 +376,8 @@ resource "ibmqr_instance" "eu" {{
 }}
 output "regions" {{ value = [ibmqr_instance.home.region, ibmqr_instance.eu.region] }}
 output "eu_crn"  {{ value = ibmqr_instance.eu.crn }}
-"#
+"#,
+        aliased_provider("eu", eu_provider_region)
     )
 }
 
@@ -390,8 +404,7 @@ fn region_defaults_to_the_providers_region() {
 
     // Adopted by import into another configuration, the instance plans no change either.
     let eu_crn = ws.output_json()["eu_crn"]["value"].as_str().expect("crn").to_string();
-    let eu_config = aliased_config("eu-de");
-    let eu_provider = eu_config.split("resource \"ibmqr_instance\"").next().expect("provider block");
+    let eu_provider = aliased_provider("eu", "eu-de");
     let adopter = Workspace::new(&emu);
     adopter.write(&format!(
         "{eu_provider}\nresource \"ibmqr_instance\" \"eu\" {{\n  provider = ibmqr.eu\n  name     = \"qr-eu\"\n  plan     = \"pay-as-you-go\"\n}}\n"
@@ -406,19 +419,10 @@ fn region_defaults_to_the_providers_region() {
     assert_eq!(actions["ibmqr_instance.home"], ["no-op"], "{actions:?}");
 
     // An open instance cannot take eu-de from its provider: the plan fails on `region`.
-    ws.write(
-        r#"
-provider "ibmqr" {
-  alias  = "eu"
-  region = "eu-de"
-}
-resource "ibmqr_instance" "open_in_eu" {
-  provider = ibmqr.eu
-  name     = "qr-open"
-  plan     = "open"
-}
-"#,
-    );
+    ws.write(&format!(
+        "{}\nresource \"ibmqr_instance\" \"open_in_eu\" {{\n  provider = ibmqr.eu\n  name     = \"qr-open\"\n  plan     = \"open\"\n}}\n",
+        aliased_provider("eu", "eu-de")
+    ));
     let out = ws.plan();
     assert_eq!(out.code, 1, "{}", out.all());
     let said = out.all().split_whitespace().collect::<Vec<_>>().join(" ");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::harness::{Emulator, Workspace};
+use crate::harness::{state_resource_addresses, Emulator, Workspace};
 
 /// Objects of `kind` the emulator still holds, less those for which `keep` says so.
 fn left(emu: &Emulator, kind: &str, keep: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
@@ -16,23 +16,24 @@ fn total(counts: &serde_json::Value) -> u64 {
 #[test]
 fn quickstart_applies_with_lag_then_plans_nothing_and_destroys_cleanly() {
     let emu = Emulator::start();
-    emu.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": 2})));
+    emu.set_lag(2.0);
     let ws = Workspace::new(&emu);
     ws.copy_config_from(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"));
 
-    emu.admin("POST", "/_emulator/requests/reset", None);
-    let out = ws.apply_ok();
-    assert!(out.stdout.contains("Apply complete! Resources: 14 added"), "{}", out.stdout);
+    emu.reset_request_counts();
+    ws.apply_ok();
     let apply_counts = emu.request_counts();
     eprintln!("requests sent by one apply of the quickstart: {} {}", total(&apply_counts), apply_counts["counts"]);
 
-    emu.admin("POST", "/_emulator/requests/reset", None);
+    emu.reset_request_counts();
     ws.assert_no_changes();
     let refresh_counts = emu.request_counts();
     eprintln!("requests sent by one refresh (plan) of the quickstart: {} {}", total(&refresh_counts), refresh_counts["counts"]);
 
-    let outputs = ws.output_json();
-    assert_eq!(outputs["access_groups"]["value"].as_object().map(|m| m.len()), Some(2));
+    // The state of a fresh workspace holds what the one apply added; its outputs too.
+    let state = ws.state_json();
+    assert_eq!(state_resource_addresses(&state).len(), 14, "resources added: {state}");
+    assert_eq!(state["values"]["outputs"]["access_groups"]["value"].as_object().map(|m| m.len()), Some(2));
     assert_eq!(emu.objects("policies").len(), 2);
     assert_eq!(emu.objects("users").len(), 2);
 

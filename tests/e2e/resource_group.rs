@@ -1,19 +1,25 @@
-use crate::custom_role::unwrap_record;
 use crate::harness::{Emulator, Workspace};
 
-const GROUP: &str = r#"
-resource "ibmqr_resource_group" "dev" {
-  name = "qiskit-dev"
-}
-data "ibmqr_resource_group" "default" {
-  is_default = true
-}
-output "id"         { value = ibmqr_resource_group.dev.id }
-output "default_id" { value = data.ibmqr_resource_group.default.id }
-"#;
+const DEV: &str = "ibmqr_resource_group.dev";
 
-pub fn groups(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.objects("resource_groups").into_iter().map(unwrap_record).collect()
+/// The resource group `dev` named `name`, and the account's default group, with both IDs as outputs.
+fn group_config(name: &str) -> String {
+    format!(
+        r#"
+resource "ibmqr_resource_group" "dev" {{
+  name = "{name}"
+}}
+data "ibmqr_resource_group" "default" {{
+  is_default = true
+}}
+output "id"         {{ value = ibmqr_resource_group.dev.id }}
+output "default_id" {{ value = data.ibmqr_resource_group.default.id }}
+"#
+    )
+}
+
+fn groups(emu: &Emulator) -> Vec<serde_json::Value> {
+    emu.stored("resource_groups")
 }
 
 fn group_named(emu: &Emulator, name: &str) -> Option<serde_json::Value> {
@@ -26,7 +32,7 @@ fn create_rename_drift_import_and_destroy() {
     let default = group_named(&emu, "Default").expect("the account starts with its Default group");
     assert_eq!(default["default"], true);
     let ws = Workspace::new(&emu);
-    ws.write(GROUP);
+    ws.write(&group_config("qiskit-dev"));
     ws.apply_ok();
     let created = group_named(&emu, "qiskit-dev").expect("group created");
     let out = ws.output_json();
@@ -35,30 +41,27 @@ fn create_rename_drift_import_and_destroy() {
     ws.assert_no_changes();
 
     // Renamed in place.
-    ws.write(&GROUP.replace("qiskit-dev", "qiskit-prod"));
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.all());
+    ws.write(&group_config("qiskit-prod"));
+    ws.plan_changes_exactly(&[(DEV, &["update"])]);
     ws.apply_ok();
     assert_eq!(group_named(&emu, "qiskit-prod").expect("renamed")["id"], created["id"]);
     ws.assert_no_changes();
 
     // Drift: renamed behind Terraform's back → update; deleted → create.
     let id = created["id"].as_str().expect("id").to_string();
-    emu.admin("PATCH", &format!("/_emulator/objects/resource_groups/{id}"), Some(serde_json::json!({"name": "someone-else"})));
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to change"), "{}", plan.all());
+    emu.patch_object("resource_groups", &id, serde_json::json!({"name": "someone-else"}));
+    ws.plan_changes_exactly(&[(DEV, &["update"])]);
     ws.apply_ok();
     ws.assert_no_changes();
-    emu.admin("DELETE", &format!("/_emulator/objects/resource_groups/{id}"), None);
-    let plan = ws.plan();
-    assert!(plan.code == 2 && plan.stdout.contains("1 to add"), "{}", plan.all());
+    emu.delete_object("resource_groups", &id);
+    ws.plan_changes_exactly(&[(DEV, &["create"])]);
     ws.apply_ok();
     let id = group_named(&emu, "qiskit-prod").expect("recreated")["id"].as_str().expect("id").to_string();
 
     // Import by id into a second configuration, then no changes.
     let adopter = Workspace::new(&emu);
     adopter.write("resource \"ibmqr_resource_group\" \"dev\" {\n  name = \"qiskit-prod\"\n}\n");
-    adopter.import_ok("ibmqr_resource_group.dev", &id);
+    adopter.import_ok(DEV, &id);
     adopter.assert_no_changes();
 
     ws.destroy_ok();
@@ -70,13 +73,13 @@ fn create_rename_drift_import_and_destroy() {
 fn bad_and_taken_names() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&GROUP.replace("qiskit-dev", " padded"));
+    ws.write(&group_config(" padded"));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Invalid resource group name") && plan.stderr.contains("name"), "{}", plan.stderr);
 
     let default_id = group_named(&emu, "Default").expect("Default")["id"].as_str().expect("id").to_string();
-    ws.write(&GROUP.replace("qiskit-dev", "Default"));
+    ws.write(&group_config("Default"));
     let out = ws.apply();
     assert_eq!(out.code, 1);
     assert!(
@@ -87,27 +90,32 @@ fn bad_and_taken_names() {
     assert_eq!(groups(&emu).len(), 1);
 }
 
-const GROUP_WITH_INSTANCE: &str = r#"
-resource "ibmqr_resource_group" "lab" {
+/// The group `lab` holding an open instance, purged on destroy or not.
+fn group_with_instance(purge_on_destroy: bool) -> String {
+    format!(
+        r#"
+resource "ibmqr_resource_group" "lab" {{
   name = "lab"
-  timeouts {
+  timeouts {{
     delete = "3s"
-  }
-}
-resource "ibmqr_instance" "qr" {
+  }}
+}}
+resource "ibmqr_instance" "qr" {{
   name              = "lab-open"
   plan              = "open"
   region            = "us-east"
   resource_group_id = ibmqr_resource_group.lab.id
-  purge_on_destroy  = PURGE
+  purge_on_destroy  = {purge_on_destroy}
+}}
+"#
+    )
 }
-"#;
 
 #[test]
 fn a_group_goes_with_its_purged_instance() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&GROUP_WITH_INSTANCE.replace("PURGE", "true"));
+    ws.write(&group_with_instance(true));
     ws.apply_ok();
     ws.destroy_ok();
     assert!(group_named(&emu, "lab").is_none());
@@ -118,11 +126,11 @@ fn a_group_goes_with_its_purged_instance() {
 fn a_group_holding_an_unpurged_instance_fails_naming_it() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&GROUP_WITH_INSTANCE.replace("PURGE", "false"));
+    ws.write(&group_with_instance(false));
     ws.apply_ok();
     let out = ws.terraform(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
     assert_eq!(out.code, 1, "{}", out.all());
-    let crn = emu.objects("instances").into_iter().map(unwrap_record).next().expect("instance")["crn"].as_str().expect("crn").to_string();
+    let crn = emu.stored("instances").into_iter().next().expect("instance")["crn"].as_str().expect("crn").to_string();
     assert!(out.stderr.contains("still holds") && out.stderr.contains(&crn) && out.stderr.contains("purge_on_destroy"), "{}", out.stderr);
     assert!(group_named(&emu, "lab").is_some(), "the group is still there");
 }

@@ -1,36 +1,33 @@
 use serde_json::json;
 
-use crate::access_group_members::{member_path, members_of};
-use crate::custom_role::unwrap_record;
-use crate::harness::{Emulator, Workspace, ACCOUNT_ID};
+use crate::harness::{state_resource_addresses, Emulator, InviteSettings, Workspace, ACCOUNT_ID, TWO_ACCESS_GROUPS};
 
-const GROUPS: &str = r#"
-resource "ibmqr_access_group" "ml" {
-  name = "project-ml"
-}
-resource "ibmqr_access_group" "fin" {
-  name = "project-finance"
-}
-output "ml"  { value = ibmqr_access_group.ml.id }
-output "fin" { value = ibmqr_access_group.fin.id }
-"#;
+const INVITE: &str = "ibmqr_user_invite.p";
+const INVITATIONS_ROUTE: &str = "POST /v2/accounts/{account_id}/users";
 
 fn invite(email: &str, groups: &str) -> String {
     format!(
-        "{GROUPS}\nresource \"ibmqr_user_invite\" \"p\" {{\n  email = \"{email}\"\n  access_group_ids = [{groups}]\n}}\noutput \"iam_id\" {{ value = ibmqr_user_invite.p.iam_id }}\noutput \"state\" {{ value = ibmqr_user_invite.p.state }}\noutput \"adopted\" {{ value = ibmqr_user_invite.p.adopted }}\n"
+        "{TWO_ACCESS_GROUPS}\nresource \"ibmqr_user_invite\" \"p\" {{\n  email = \"{email}\"\n  access_group_ids = [{groups}]\n}}\noutput \"iam_id\" {{ value = ibmqr_user_invite.p.iam_id }}\noutput \"state\" {{ value = ibmqr_user_invite.p.state }}\noutput \"adopted\" {{ value = ibmqr_user_invite.p.adopted }}\n"
     )
 }
 
 fn users(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.objects("users").into_iter().map(unwrap_record).collect()
+    emu.stored("users")
 }
 
 fn user_by_email(emu: &Emulator, email: &str) -> Option<serde_json::Value> {
     users(emu).into_iter().find(|u| u["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
 }
 
-fn out(ws: &Workspace, name: &str) -> serde_json::Value {
-    ws.output_json()[name]["value"].clone()
+/// The values of all outputs, by name.
+fn outputs(ws: &Workspace) -> serde_json::Value {
+    let all = ws.output_json();
+    let values = all.as_object().expect("outputs").iter().map(|(name, output)| (name.clone(), output["value"].clone())).collect();
+    serde_json::Value::Object(values)
+}
+
+fn text(value: &serde_json::Value) -> String {
+    value.as_str().unwrap_or_else(|| panic!("not a string: {value}")).to_string()
 }
 
 #[test]
@@ -39,65 +36,57 @@ fn invite_update_replace_import_drift_destroy() {
     let ws = Workspace::new(&emu);
     ws.write(&invite("fatima@example.edu", "ibmqr_access_group.ml.id"));
     ws.apply_ok();
-    let (ml, fin) = (out(&ws, "ml").as_str().unwrap().to_string(), out(&ws, "fin").as_str().unwrap().to_string());
-    let iam_id = out(&ws, "iam_id").as_str().expect("iam_id").to_string();
+    let out = outputs(&ws);
+    let (ml, fin, iam_id) = (text(&out["ml"]), text(&out["fin"]), text(&out["iam_id"]));
     assert!(iam_id.starts_with("IBMid-"), "{iam_id}");
-    assert_eq!(out(&ws, "state"), "PENDING");
-    assert_eq!(out(&ws, "adopted"), false);
+    assert_eq!(out["state"], "PENDING");
+    assert_eq!(out["adopted"], false);
     assert_eq!(user_by_email(&emu, "fatima@example.edu").expect("invited")["state"], "PENDING");
-    assert_eq!(members_of(&emu, &ml), vec![iam_id.clone()]);
-    assert_eq!(emu.request_counts()["counts"]["POST /v2/accounts/{account_id}/users"], 1, "one invitation");
+    assert_eq!(emu.members_of(&ml), vec![iam_id.clone()]);
+    assert_eq!(emu.request_count(INVITATIONS_ROUTE), 1, "one invitation");
     ws.assert_no_changes();
 
     // Membership changes in place.
     ws.write(&invite("fatima@example.edu", "ibmqr_access_group.ml.id, ibmqr_access_group.fin.id"));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    ws.plan_changes_exactly(&[(INVITE, &["update"])]);
     ws.apply_ok();
-    assert_eq!(members_of(&emu, &fin), vec![iam_id.clone()]);
+    assert_eq!(emu.members_of(&fin), vec![iam_id.clone()]);
     ws.write(&invite("fatima@example.edu", "ibmqr_access_group.fin.id"));
     ws.apply_ok();
-    assert!(members_of(&emu, &ml).is_empty());
-    assert_eq!(out(&ws, "iam_id"), json!(iam_id), "same person");
+    assert!(emu.members_of(&ml).is_empty());
+    assert_eq!(outputs(&ws)["iam_id"], json!(iam_id), "same person");
     ws.assert_no_changes();
 
     // Drift: a membership removed behind Terraform's back is added again.
-    emu.admin("DELETE", &member_path(&fin, &iam_id), None);
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    emu.remove_member(&fin, &iam_id);
+    ws.plan_changes_exactly(&[(INVITE, &["update"])]);
     ws.apply_ok();
-    assert_eq!(members_of(&emu, &fin), vec![iam_id.clone()]);
+    assert_eq!(emu.members_of(&fin), vec![iam_id.clone()]);
     // Another group of the person's, not managed here, makes no difference.
-    emu.admin("PUT", &member_path(&ml, &iam_id), Some(json!({"access_group_id": ml, "iam_id": iam_id, "type": "user"})));
+    emu.add_member(&ml, &iam_id);
     ws.assert_no_changes();
-    emu.admin("DELETE", &member_path(&ml, &iam_id), None);
+    emu.remove_member(&ml, &iam_id);
 
     // Drift: the person removed from the account is invited again.
-    emu.admin("DELETE", &format!("/_emulator/objects/users/{iam_id}"), None);
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    emu.delete_object("users", &iam_id);
+    ws.plan_changes_exactly(&[(INVITE, &["create"])]);
     ws.apply_ok();
     assert!(user_by_email(&emu, "fatima@example.edu").is_some());
 
     // Another address replaces the person.
     ws.write(&invite("ravi@example.edu", "ibmqr_access_group.fin.id"));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2);
-    assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    ws.plan_changes_exactly(&[(INVITE, &["delete", "create"])]);
     ws.apply_ok();
     assert!(user_by_email(&emu, "fatima@example.edu").is_none(), "old person removed");
     let ravi = user_by_email(&emu, "ravi@example.edu").expect("new person");
-    assert_eq!(members_of(&emu, &fin), vec![ravi["iam_id"].as_str().unwrap().to_string()]);
+    assert_eq!(emu.members_of(&fin), vec![text(&ravi["iam_id"])]);
     ws.assert_no_changes();
 
     // Import by email into a fresh configuration, then no changes.
     let adopter = Workspace::new(&emu);
     adopter
         .write(&format!("resource \"ibmqr_user_invite\" \"p\" {{\n  email = \"ravi@example.edu\"\n  access_group_ids = [\"{fin}\"]\n}}\n"));
-    adopter.import_ok("ibmqr_user_invite.p", "Ravi@Example.edu");
+    adopter.import_ok(INVITE, "Ravi@Example.edu");
     adopter.assert_no_changes();
 
     // Destroy removes the still-PENDING person from the account.
@@ -112,19 +101,16 @@ fn email_case_change_is_an_in_place_update_without_api_calls() {
     let ws = Workspace::new(&emu);
     ws.write(&invite("amyra@example.edu", "ibmqr_access_group.ml.id"));
     ws.apply_ok();
-    let iam_id = out(&ws, "iam_id");
+    let iam_id = outputs(&ws)["iam_id"].clone();
 
     ws.write(&invite("Amyra@Example.EDU", "ibmqr_access_group.ml.id"));
-    let plan = ws.plan();
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && !plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    ws.plan_changes_exactly(&[(INVITE, &["update"])]);
 
-    emu.admin("POST", "/_emulator/requests/reset", None);
+    emu.reset_request_counts();
     let applied = ws.terraform(&["apply", "-auto-approve", "-input=false", "-no-color", "-refresh=false"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
-    let counts = emu.request_counts();
-    assert_eq!(counts["total"], 0, "a case-only change sends no request: {counts}");
-    assert_eq!(out(&ws, "iam_id"), iam_id);
+    assert_eq!(emu.request_total(), 0, "a case-only change sends no request: {}", emu.request_counts());
+    assert_eq!(outputs(&ws)["iam_id"], iam_id);
     ws.assert_no_changes();
     assert_eq!(users(&emu).len(), 1);
 }
@@ -133,42 +119,44 @@ fn email_case_change_is_an_in_place_update_without_api_calls() {
 fn active_person_is_adopted_and_kept_on_destroy() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(GROUPS);
+    ws.write(TWO_ACCESS_GROUPS);
     ws.apply_ok();
-    let (ml, fin) = (out(&ws, "ml").as_str().unwrap().to_string(), out(&ws, "fin").as_str().unwrap().to_string());
+    let out = outputs(&ws);
+    let (ml, fin) = (text(&out["ml"]), text(&out["fin"]));
     // Someone already ACTIVE in the account, already in the ML group.
     let iam_id = "IBMid-270000ACTIVE";
-    emu.admin(
-        "PUT",
-        &format!("/_emulator/objects/users/{iam_id}"),
-        Some(json!({
+    emu.put_object(
+        "users",
+        iam_id,
+        json!({
             "id": iam_id, "iam_id": iam_id, "email": "Olga@Example.edu", "state": "ACTIVE", "realm": "IBMid", "account_id": ACCOUNT_ID
-        })),
+        }),
     );
-    emu.admin("PUT", &member_path(&ml, iam_id), Some(json!({"access_group_id": ml, "iam_id": iam_id, "type": "user"})));
+    emu.add_member(&ml, iam_id);
 
     ws.write(&invite("olga@example.edu", "ibmqr_access_group.ml.id, ibmqr_access_group.fin.id"));
     ws.apply_ok();
-    assert_eq!(out(&ws, "adopted"), true);
-    assert_eq!(out(&ws, "state"), "ACTIVE");
-    assert_eq!(out(&ws, "iam_id"), iam_id);
-    assert_eq!(emu.request_counts()["counts"]["POST /v2/accounts/{account_id}/users"], serde_json::Value::Null, "no invitation sent");
-    assert_eq!(members_of(&emu, &fin), vec![iam_id.to_string()]);
+    let out = outputs(&ws);
+    assert_eq!(out["adopted"], true);
+    assert_eq!(out["state"], "ACTIVE");
+    assert_eq!(out["iam_id"], iam_id);
+    assert_eq!(emu.request_count(INVITATIONS_ROUTE), 0, "no invitation sent");
+    assert_eq!(emu.members_of(&fin), vec![iam_id.to_string()]);
     ws.assert_no_changes();
 
     // Destroying the invite keeps the person and the membership they had; only fin is undone.
-    ws.write(GROUPS);
+    ws.write(TWO_ACCESS_GROUPS);
     ws.apply_ok();
     let olga = user_by_email(&emu, "olga@example.edu").expect("person kept");
     assert_eq!(olga["state"], "ACTIVE");
-    assert_eq!(members_of(&emu, &ml), vec![iam_id.to_string()]);
-    assert!(members_of(&emu, &fin).is_empty());
+    assert_eq!(emu.members_of(&ml), vec![iam_id.to_string()]);
+    assert!(emu.members_of(&fin).is_empty());
 }
 
 #[test]
 fn failed_invitation_reports_the_reason() {
     let emu = Emulator::start();
-    emu.admin("PUT", "/_emulator/objects/emulator_settings/user_management", Some(json!({"invite_error_domains": ["blocked.example"]})));
+    emu.set_invite_settings(InviteSettings { error_domains: &["blocked.example"], ..InviteSettings::default() });
     let ws = Workspace::new(&emu);
     ws.write(&invite("eve@blocked.example", ""));
     let out = ws.apply();
@@ -199,14 +187,13 @@ fn bad_email_fails_at_plan() {
 #[test]
 fn interrupted_invite_stays_in_state_and_destroy_removes_the_person() {
     let emu = Emulator::start();
-    emu.admin("PUT", "/_emulator/objects/emulator_settings/user_management", Some(serde_json::json!({"invite_processing_ms": 60000})));
+    emu.set_invite_settings(InviteSettings { processing_ms: Some(60_000), ..InviteSettings::default() });
     let ws = Workspace::new(&emu);
     ws.write(r#"resource "ibmqr_user_invite" "slow" { email = "slow@example.edu" }"#);
-    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_counts()["counts"]["POST /v2/accounts/{account_id}/users"] == 1);
+    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_count(INVITATIONS_ROUTE) == 1);
     assert!(!succeeded);
     assert!(took < std::time::Duration::from_secs(40), "stopped promptly");
-    let list = ws.terraform(&["state", "list"]);
-    assert!(list.stdout.contains("ibmqr_user_invite.slow"), "the invitation is in state: {}", list.all());
+    assert_eq!(state_resource_addresses(&ws.state_json()), ["ibmqr_user_invite.slow"], "the invitation is in state");
     assert_eq!(emu.objects("users").len(), 1);
     ws.destroy_ok();
     assert!(emu.objects("users").is_empty(), "destroy removed the invited person");
