@@ -643,13 +643,6 @@ impl StateResource {
 }
 
 impl Workspace {
-    /// The state as data (`terraform show -json`).
-    pub fn state_json(&self) -> serde_json::Value {
-        let out = self.terraform(&["show", "-json", "-no-color"]);
-        assert_eq!(out.code, 0, "show -json failed:\n{}", out.all());
-        serde_json::from_str(&out.stdout).expect("state JSON")
-    }
-
     /// `terraform state rm` of `addresses`, which must succeed.
     pub fn state_rm_ok(&self, addresses: &[&str]) {
         let mut args = vec!["state", "rm", "-no-color"];
@@ -721,20 +714,7 @@ pub fn planned_change(plan: &serde_json::Value, address: &str) -> (Vec<String>, 
     (actions, changed)
 }
 
-/// The stored object of an admin object listing entry (entries wrap it as `value`).
-fn stored_value(entry: serde_json::Value) -> serde_json::Value {
-    match entry.get("value") {
-        Some(inner) if inner.is_object() => inner.clone(),
-        _ => entry,
-    }
-}
-
 impl Emulator {
-    /// The stored objects of one kind (e.g. "roles"), unwrapped from their admin entries.
-    pub fn stored(&self, kind: &str) -> Vec<serde_json::Value> {
-        self.objects(kind).into_iter().map(stored_value).collect()
-    }
-
     /// The next `count` requests to `route` (e.g. `"GET /v2/roles/{id}"`) get `status` instead of
     /// service. A 4xx other than 429 is never retried by the provider, so it fails the step at once.
     pub fn fail_requests(&self, route: &str, status: u16, count: u32) {
