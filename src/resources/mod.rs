@@ -33,8 +33,8 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         legacy::resource(resource_group::ResourceGroup),
         legacy::resource(instance::Instance),
         legacy::resource(access_group::AccessGroupResource),
-        legacy::resource(access_group_members::AccessGroupMembers),
-        legacy::resource(access_group_member::AccessGroupMember),
+        resource(access_group_members::AccessGroupMembers),
+        resource(access_group_member::AccessGroupMember),
         legacy::resource(access_group_dynamic_rule::AccessGroupDynamicRule),
         legacy::resource(user_invite::UserInvite),
     ]
