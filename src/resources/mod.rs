@@ -35,7 +35,7 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         legacy::resource(access_group::AccessGroupResource),
         resource(access_group_members::AccessGroupMembers),
         resource(access_group_member::AccessGroupMember),
-        legacy::resource(access_group_dynamic_rule::AccessGroupDynamicRule),
+        resource(access_group_dynamic_rule::AccessGroupDynamicRule),
         legacy::resource(user_invite::UserInvite),
     ]
 }
