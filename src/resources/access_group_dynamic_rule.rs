@@ -273,11 +273,12 @@ async fn replace_with_fresh_etag(client: &Client, group: &str, rule_id: &str, bo
                 format!("{doing}: rule {rule_id} no longer exists; run terraform apply again to create it"),
             ));
         };
-        match client.replace_rule(group, rule_id, &etag.unwrap_or_else(|| "*".into()), body).await {
-            // A stale ETag (UNCERTAIN: 412 or 409): someone changed the rule meanwhile; re-read once.
-            Err(e) if matches!(e.status(), Some(412 | 409)) && attempts < 2 => continue,
-            replaced => return replaced.map(|_| ()).context(doing),
+        let replaced = client.replace_rule(group, rule_id, &etag.unwrap_or_else(|| "*".into()), body).await;
+        // A stale ETag (UNCERTAIN: 412 or 409): someone changed the rule meanwhile; re-read once.
+        if matches!(&replaced, Err(e) if matches!(e.status(), Some(412 | 409))) && attempts < 2 {
+            continue;
         }
+        return replaced.map(|_| ()).context(doing);
     }
 }
 

@@ -15,25 +15,22 @@ use crate::ibmcloud::{self, poll_until, Client, Poll};
 pub const TYPE_NAME: &str = "ibmqr_access_group_members";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The three member attributes: the kind each holds, the pattern of that kind's IDs, and the
-/// pattern in words, which also says where the other kinds go.
-pub const MEMBER_ATTRIBUTES: [(&str, MemberKind, &str, &str); 3] = [
+/// The three member attributes: the pattern of the IDs each holds, and the pattern in words,
+/// which also says where the other kinds of member go.
+pub const MEMBER_ATTRIBUTES: [(&str, &str, &str); 3] = [
     (
         "iam_ids",
-        MemberKind::User,
         r"(?s)^IBMid-.+$",
         "a user's IAM ID, `IBMid-…`, not the email (`ibmqr_user_invite` exports it); \
          service IDs go in `service_ids`, trusted profiles in `profile_ids`",
     ),
     (
         "service_ids",
-        MemberKind::Service,
         r"(?s)^iam-ServiceId-.+$",
         "a service ID's IAM ID, `iam-ServiceId-…`; users go in `iam_ids`, trusted profiles in `profile_ids`",
     ),
     (
         "profile_ids",
-        MemberKind::Profile,
         r"(?s)^iam-Profile-.+$",
         "a trusted profile's IAM ID, `iam-Profile-…`; users go in `iam_ids`, service IDs in `service_ids`",
     ),
@@ -141,7 +138,7 @@ impl Resource<ProviderState> for AccessGroupMembers {
     const TYPE_NAME: &'static str = TYPE_NAME;
 
     fn schema() -> Schema {
-        let members = |(name, _, pattern, means): (&str, MemberKind, &str, &str), description: &str| {
+        let members = |(name, pattern, means): (&str, &str, &str), description: &str| {
             Attribute::string_set(name).optional().check(Check::each(Check::pattern(pattern, means))).describe(description)
         };
         let [users, services, profiles] = MEMBER_ATTRIBUTES;
