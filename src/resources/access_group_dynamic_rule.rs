@@ -11,34 +11,36 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::legacy::{Ctx, Resource, StateResult};
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Value};
+use crate::configured::ProviderState;
+use crate::framework::{
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, NestedBlock, OpError, OpResult, Resource, Schema, Tf,
+};
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
-use crate::ibmcloud::{self, poll_until, Poll};
-
-use super::{provider_and, provider_and_both};
-use crate::configured::{api_error, provider};
+use crate::ibmcloud::{poll_until, Client, Poll};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_dynamic_rule";
 pub const OPERATORS: [&str; 6] = ["EQUALS", "EQUALS_IGNORE_CASE", "IN", "NOT_EQUALS", "NOT_EQUALS_IGNORE_CASE", "CONTAINS"];
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Text with something other than blanks in it.
+const NOT_BLANK: &str = r"[^[:space:]]";
 
 pub struct AccessGroupDynamicRule;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Condition {
-    claim: String,
-    operator: String,
-    value: String,
+pub struct Condition {
+    claim: Tf<String>,
+    operator: Tf<String>,
+    value: Tf<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Model {
-    id: Option<String>,
-    access_group_id: String,
-    name: String,
-    realm: String,
-    expiration_hours: i64,
+pub struct Model {
+    id: Tf<String>,
+    access_group_id: Tf<String>,
+    name: Tf<String>,
+    realm: Tf<String>,
+    expiration_hours: Tf<i64>,
+    #[serde(default)]
     condition: Vec<Condition>,
 }
 
@@ -75,18 +77,37 @@ fn same_value(operator: &str, configured: &str, returned: &str) -> bool {
     }
 }
 
+impl Condition {
+    /// Whether IBM's condition means what this one says.
+    fn means_same_as(&self, returned: &RuleCondition) -> bool {
+        self.claim.as_deref() == Some(returned.claim.as_str())
+            && self.operator.as_deref() == Some(returned.operator.as_str())
+            && self.value.as_deref().is_some_and(|value| same_value(&returned.operator, value, &returned.value))
+    }
+}
+
 impl Model {
-    fn body(&self) -> RuleBody {
-        RuleBody {
-            name: self.name.clone(),
-            expiration: self.expiration_hours,
-            realm_name: self.realm.clone(),
-            conditions: self
-                .condition
-                .iter()
-                .map(|c| RuleCondition { claim: c.claim.clone(), operator: c.operator.clone(), value: encode_value(&c.operator, &c.value) })
-                .collect(),
-        }
+    /// The request body; at apply time every value is known.
+    fn body(&self) -> OpResult<RuleBody> {
+        let conditions = self
+            .condition
+            .iter()
+            .map(|c| {
+                let operator = c.operator.require("operator")?;
+                let value = c.value.require("value")?;
+                Ok(RuleCondition {
+                    claim: c.claim.require("claim")?.clone(),
+                    operator: operator.clone(),
+                    value: encode_value(operator, value),
+                })
+            })
+            .collect::<OpResult<Vec<_>>>()?;
+        Ok(RuleBody {
+            name: self.name.require("name")?.clone(),
+            expiration: *self.expiration_hours.require("expiration_hours")?,
+            realm_name: self.realm.require("realm")?.clone(),
+            conditions,
+        })
     }
 
     /// State from IBM's rule; where a condition means what `prior` says, the prior's form is kept.
@@ -96,28 +117,36 @@ impl Model {
             .iter()
             .enumerate()
             .map(|(i, c)| match prior.and_then(|p| p.condition.get(i)) {
-                Some(p) if p.claim == c.claim && p.operator == c.operator && same_value(&c.operator, &p.value, &c.value) => p.clone(),
-                _ => Condition { claim: c.claim.clone(), operator: c.operator.clone(), value: decode_value(&c.value) },
+                Some(p) if p.means_same_as(c) => p.clone(),
+                _ => Condition {
+                    claim: Tf::Known(c.claim.clone()),
+                    operator: Tf::Known(c.operator.clone()),
+                    value: Tf::Known(decode_value(&c.value)),
+                },
             })
             .collect();
         Model {
-            id: Some(format!("{group_id}/{}", rule.id)),
-            access_group_id: group_id.to_string(),
-            name: rule.name.clone(),
-            realm: rule.realm_name.clone(),
-            expiration_hours: rule.expiration,
+            id: Tf::Known(format!("{group_id}/{}", rule.id)),
+            access_group_id: Tf::Known(group_id.to_string()),
+            name: Tf::Known(rule.name.clone()),
+            realm: Tf::Known(rule.realm_name.clone()),
+            expiration_hours: Tf::Known(rule.expiration),
             condition,
         }
     }
 
     /// Whether IBM's rule shows everything this model says (used to wait for a change to show).
-    fn shown_by(&self, rule: &Rule) -> bool {
-        Model::from_rule(rule, &self.access_group_id, Some(self))
-            == Model { id: Some(format!("{}/{}", self.access_group_id, rule.id)), ..self.clone() }
+    fn shown_by(&self, group_id: &str, rule: &Rule) -> bool {
+        Model::from_rule(rule, group_id, Some(self)) == Model { id: Tf::Known(format!("{group_id}/{}", rule.id)), ..self.clone() }
     }
 
     fn ids(&self) -> Option<(String, String)> {
         self.id.as_deref().and_then(split_id).map(|(g, r)| (g.to_string(), r.to_string()))
+    }
+
+    /// How messages name the rule: by name, or by ID where the name is not known (an import).
+    fn label(&self) -> &str {
+        self.name.as_deref().or(self.id.as_deref()).unwrap_or_default()
     }
 }
 
@@ -125,23 +154,24 @@ fn split_id(id: &str) -> Option<(&str, &str)> {
     id.split_once('/').filter(|(g, r)| !g.is_empty() && !r.is_empty() && !r.contains('/'))
 }
 
-fn encode(model: &Model) -> Result<Value, Diagnostics> {
-    Ok(to_value(model, &AccessGroupDynamicRule.schema().value_type())?)
-}
-
 #[async_trait]
-impl Resource for AccessGroupDynamicRule {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
+impl Resource<ProviderState> for AccessGroupDynamicRule {
+    type Model = Model;
+    const TYPE_NAME: &'static str = TYPE_NAME;
 
-    fn schema(&self) -> Schema {
+    fn schema() -> Schema {
         let condition = Block::new("A condition on one claim of the user's login assertion; all conditions must hold.")
-            .attr(Attribute::string("claim").required().describe("The claim (assertion attribute) to test, e.g. `project`."))
+            .attr(
+                Attribute::string("claim")
+                    .required()
+                    .check(Check::pattern(NOT_BLANK, "the name of an attribute of the login assertion, such as `project`"))
+                    .describe("The claim (assertion attribute) to test, e.g. `project`."),
+            )
             .attr(
                 Attribute::string("operator")
                     .required()
-                    .describe("`EQUALS`, `EQUALS_IGNORE_CASE`, `IN`, `NOT_EQUALS`, `NOT_EQUALS_IGNORE_CASE` or `CONTAINS`."),
+                    .check(Check::one_of(&OPERATORS))
+                    .describe("How the claim is compared with `value`."),
             )
             .attr(
                 Attribute::string("value")
@@ -152,62 +182,29 @@ impl Resource for AccessGroupDynamicRule {
             0,
             Block::new("A dynamic rule of an access group: federated users whose login claims meet the conditions join the group for a number of hours.")
                 .attr(Attribute::string("id").computed().describe("`GROUP_ID/RULE_ID`."))
-                .attr(Attribute::string("access_group_id").required().force_new().describe("The access group. Changing it replaces the rule."))
-                .attr(Attribute::string("name").required().describe("The rule's name."))
-                .attr(Attribute::string("realm").required().describe(
+                .attr(Attribute::string("access_group_id").required().force_new().describe("The access group."))
+                .attr(Attribute::string("name").required().check(Check::pattern(NOT_BLANK, "text that is not blank")).describe("The rule's name."))
+                .attr(Attribute::string("realm").required().check(Check::pattern(NOT_BLANK, "text that is not blank")).describe(
                     "The identity provider: `appid://REALM_ID` for App ID, or the SAML entity ID for the IBM Cloud SAML service provider.",
                 ))
-                .attr(Attribute::number("expiration_hours").required().describe("How long a membership lasts before the next login re-evaluates it, 1–24 hours."))
+                .attr(
+                    Attribute::number("expiration_hours")
+                        .required()
+                        .check(Check::whole_number(1, 24))
+                        .describe("How many hours a membership lasts before the next login re-evaluates it."),
+                )
                 .block(NestedBlock::list("condition", condition).min_items(1)),
         )
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
+    /// An `IN` condition needs at least one item: a check across `operator` and `value`.
+    fn validate(&self, config: &Model) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        for attr in ["name", "realm"] {
-            if let Some(Value::String(s)) = config.get(attr) {
-                if s.trim().is_empty() {
-                    diags.add_attr_error(AttributePath::attr(attr), format!("Empty {attr}"), format!("{attr} must not be empty."));
-                }
-            }
-        }
-        if let Some(Value::Number(n)) = config.get("expiration_hours") {
-            if !n.as_i64().is_some_and(|h| (1..=24).contains(&h)) {
-                diags.add_attr_error(
-                    AttributePath::attr("expiration_hours"),
-                    "Invalid expiration_hours",
-                    format!("expiration_hours must be a whole number of hours from 1 to 24; it is {n}."),
-                );
-            }
-        }
-        let conditions = config.get("condition").map(Value::elements).unwrap_or_default();
-        if matches!(config.get("condition"), Some(Value::List(l)) if l.is_empty()) {
-            diags.add_attr_error(AttributePath::attr("condition"), "No condition", "A dynamic rule needs at least one condition block.");
-        }
-        for (i, c) in conditions.iter().enumerate() {
-            let at = |attr: &str| AttributePath::attr("condition").then_index(i as i64).then_attr(attr);
-            if let Some(Value::String(op)) = c.get("operator") {
-                if !OPERATORS.contains(&op.as_str()) {
+        for (i, c) in config.condition.iter().enumerate() {
+            if let (Some("IN"), Some(value)) = (c.operator.as_deref(), c.value.as_deref()) {
+                if in_items(value).is_empty() {
                     diags.add_attr_error(
-                        at("operator"),
-                        "Invalid operator",
-                        format!("{op:?} is not an operator; use one of {}.", OPERATORS.join(", ")),
-                    );
-                }
-            }
-            if let Some(Value::String(claim)) = c.get("claim") {
-                if claim.trim().is_empty() {
-                    diags.add_attr_error(
-                        at("claim"),
-                        "Empty claim",
-                        "claim must name an attribute of the login assertion, e.g. \"project\".",
-                    );
-                }
-            }
-            if let (Some(Value::String(op)), Some(Value::String(v))) = (c.get("operator"), c.get("value")) {
-                if op == "IN" && in_items(v).is_empty() {
-                    diags.add_attr_error(
-                        at("value"),
+                        AttributePath::attr("condition").then_index(i as i64).then_attr("value"),
                         "Empty value",
                         "For IN, list the accepted values separated by commas, e.g. \"ml,finance\".",
                     );
@@ -217,128 +214,94 @@ impl Resource for AccessGroupDynamicRule {
         diags
     }
 
-    async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let group = model.access_group_id.clone();
-        let doing = format!("creating dynamic rule {} in access group {group}", model.name);
-        let created = match state.client.create_rule(&group, &model.body()).await {
-            Ok((rule, _)) => rule,
-            Err(e) => return (None, api_error(&doing, &e)),
-        };
-        let result = Model { id: Some(format!("{group}/{}", created.id)), ..model };
-        let diags = match wait_until_shown(ctx, &result).await {
-            Ok(()) => Diagnostics::new(),
-            Err(d) => d,
-        };
-        (encode(&result).ok(), diags)
+    async fn create(&self, ctx: &Ctx<ProviderState>, planned: Model, _config: Model) -> OpResult<Model> {
+        let client = &ctx.provider()?.client;
+        let group = planned.access_group_id.require("access_group_id")?;
+        let doing = format!("creating dynamic rule {} in access group {group}", planned.label());
+        let (created, _etag) = client.create_rule(group, &planned.body()?).await.context(doing)?;
+        let rule = Model { id: Tf::Known(format!("{group}/{}", created.id)), ..planned.clone() };
+        ctx.save(&rule);
+        wait_until_shown(ctx, &rule).await?;
+        Ok(rule)
     }
 
-    async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
-        let client = &provider(ctx)?.client;
-        let prior: Model = from_value(state_value)?;
+    async fn read(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<Option<Model>> {
         let Some((group, rule_id)) = prior.ids() else { return Ok(None) };
-        match client.get_rule(&group, &rule_id).await {
-            Ok(Some((rule, _))) => Ok(Some(encode(&Model::from_rule(&rule, &group, Some(&prior)))?)),
-            Ok(None) => Ok(None),
-            Err(e) => Err(api_error(&format!("reading dynamic rule {}", prior.name), &e)),
-        }
+        let client = &ctx.provider()?.client;
+        // None: gone behind Terraform's back; the next plan recreates it.
+        let Some((rule, _etag)) =
+            client.get_rule(&group, &rule_id).await.context(format_args!("reading dynamic rule {}", prior.label()))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Model::from_rule(&rule, &group, Some(&prior))))
     }
 
-    async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
+    async fn update(&self, ctx: &Ctx<ProviderState>, prior: Model, planned: Model, _config: Model) -> OpResult<Model> {
         let Some((group, rule_id)) = prior.ids() else {
-            return (None, Diagnostics::error("Dynamic rule has no id", "the state of this rule has no id; import it again"));
+            return Err(OpError::new("Dynamic rule has no id", "the state of this rule has no id; import it again"));
         };
-        let client = &state.client;
-        let doing = format!("updating dynamic rule {}", model.name);
-        let body = model.body();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let etag = match client.get_rule(&group, &rule_id).await {
-                Ok(Some((_, etag))) => etag.unwrap_or_else(|| "*".into()),
-                Ok(None) => {
-                    return (
-                        None,
-                        Diagnostics::error(
-                            "Dynamic rule is gone",
-                            format!("{doing}: rule {rule_id} no longer exists; run terraform apply again to create it"),
-                        ),
-                    )
-                }
-                Err(e) => return (None, api_error(&doing, &e)),
-            };
-            match client.replace_rule(&group, &rule_id, &etag, &body).await {
-                Ok(_) => break,
-                // A stale ETag (UNCERTAIN: 412 or 409): someone changed the rule meanwhile; re-read once.
-                Err(e) if matches!(e.status(), Some(412 | 409)) && attempts < 2 => continue,
-                Err(e) => return (None, api_error(&doing, &e)),
-            }
-        }
-        let result = Model { id: prior.id.clone(), ..model };
-        let diags = match wait_until_shown(ctx, &result).await {
-            Ok(()) => Diagnostics::new(),
-            Err(d) => d,
-        };
-        (encode(&result).ok(), diags)
+        let doing = format!("updating dynamic rule {}", planned.label());
+        replace_with_fresh_etag(&ctx.provider()?.client, &group, &rule_id, &planned.body()?, &doing).await?;
+        let rule = Model { id: prior.id.clone(), ..planned };
+        ctx.save(&rule);
+        wait_until_shown(ctx, &rule).await?;
+        Ok(rule)
     }
 
-    async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
-            Ok(opened) => opened,
-            Err(d) => return d,
-        };
-        let Some((group, rule_id)) = prior.ids() else { return Diagnostics::new() };
-        match state.client.delete_rule(&group, &rule_id).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => api_error(&format!("deleting dynamic rule {}", prior.name), &e),
-        }
+    async fn delete(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<()> {
+        let Some((group, rule_id)) = prior.ids() else { return Ok(()) };
+        ctx.provider()?.client.delete_rule(&group, &rule_id).await.context(format_args!("deleting dynamic rule {}", prior.label()))
     }
 
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+    fn import_not_found(&self, id: &str) -> OpError {
         let Some((group, rule_id)) = split_id(id) else {
-            return Err(Diagnostics::error(
-                "Invalid import ID",
-                format!("{id:?} is not GROUP_ID/RULE_ID, e.g. AccessGroupId-…/ClaimRule-…."),
+            return OpError::new("Invalid import ID", format!("{id:?} is not GROUP_ID/RULE_ID, e.g. AccessGroupId-…/ClaimRule-…."));
+        };
+        OpError::new("Dynamic rule not found", format!("access group {group} has no rule {rule_id} (or the group does not exist)."))
+    }
+}
+
+/// Replaces the rule with If-Match from a fresh read; a stale ETag is re-read and tried once more.
+async fn replace_with_fresh_etag(client: &Client, group: &str, rule_id: &str, body: &RuleBody, doing: &str) -> OpResult<()> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let Some((_, etag)) = client.get_rule(group, rule_id).await.context(doing)? else {
+            return Err(OpError::new(
+                "Dynamic rule is gone",
+                format!("{doing}: rule {rule_id} no longer exists; run terraform apply again to create it"),
             ));
         };
-        let client = &provider(ctx)?.client;
-        match client.get_rule(group, rule_id).await {
-            Ok(Some((rule, _))) => encode(&Model::from_rule(&rule, group, None)),
-            Ok(None) => Err(Diagnostics::error(
-                "Dynamic rule not found",
-                format!("access group {group} has no rule {rule_id} (or the group does not exist)."),
-            )),
-            Err(e) => Err(api_error(&format!("importing dynamic rule {id}"), &e)),
+        let replaced = client.replace_rule(group, rule_id, &etag.unwrap_or_else(|| "*".into()), body).await;
+        // A stale ETag (UNCERTAIN: 412 or 409): someone changed the rule meanwhile; re-read once.
+        if matches!(&replaced, Err(e) if matches!(e.status(), Some(412 | 409))) && attempts < 2 {
+            continue;
         }
+        return replaced.map(|_| ()).context(doing);
     }
 }
 
 /// Reads the rule back until IBM shows every attribute of `model`, within the consistency bound.
-async fn wait_until_shown(ctx: &Ctx, model: &Model) -> Result<(), Diagnostics> {
-    let client = &provider(ctx)?.client;
+async fn wait_until_shown(ctx: &Ctx<ProviderState>, model: &Model) -> OpResult<()> {
+    let client = &ctx.provider()?.client;
     let Some((group, rule_id)) = model.ids() else { return Ok(()) };
     let (group, rule_id) = (&group, &rule_id);
     poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("dynamic rule {rule_id} to show the change"), || async move {
         match client.get_rule(group, rule_id).await? {
-            Some((rule, _)) if model.shown_by(&rule) => Ok(Poll::Ready(())),
+            Some((rule, _)) if model.shown_by(group, &rule) => Ok(Poll::Ready(())),
             Some(_) => Ok(Poll::Pending("not yet showing the change".into())),
             None => Ok(Poll::Pending("not yet visible".into())),
         }
     })
     .await
-    .map_err(|e: ibmcloud::Error| api_error(&format!("waiting for dynamic rule {}", model.name), &e))
+    .context(format_args!("waiting for dynamic rule {}", model.label()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::{from_value, resource, to_value, Value};
 
     #[test]
     fn values_are_encoded_and_compared_by_meaning() {
@@ -352,17 +315,37 @@ mod tests {
         assert!(!same_value("IN", "ml", "[\"ml\",\"finance\"]"));
     }
 
+    fn validate(json: serde_json::Value) -> Vec<String> {
+        let rule = resource::<ProviderState, _>(AccessGroupDynamicRule);
+        let config = Value::from_json(&json, rule.value_type()).expect("value");
+        rule.validate(&config).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+    }
+
     #[test]
     fn validate_names_the_attribute() {
-        let ty = AccessGroupDynamicRule.schema().value_type();
-        let v = Value::from_json(
-            &serde_json::json!({"access_group_id": "g", "name": "n", "realm": "appid://r", "expiration_hours": 0,
-                "condition": [{"claim": "project", "operator": "LIKE", "value": "ml"}]}),
-            &ty,
-        )
-        .expect("value");
-        let paths: Vec<String> =
-            AccessGroupDynamicRule.validate(&v).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
-        assert_eq!(paths, vec!["expiration_hours".to_string(), "condition[0].operator".to_string()]);
+        let paths = validate(serde_json::json!({"access_group_id": "g", "name": "n", "realm": "appid://r", "expiration_hours": 0,
+            "condition": [{"claim": "project", "operator": "LIKE", "value": "ml"}]}));
+        assert_eq!(paths, ["expiration_hours", "condition[0].operator"]);
+        let paths = validate(serde_json::json!({"access_group_id": "g", "name": " ", "realm": "appid://r", "expiration_hours": 12,
+            "condition": [{"claim": "project", "operator": "EQUALS", "value": "ml"}, {"claim": "", "operator": "IN", "value": " , "}]}));
+        assert_eq!(paths, ["name", "condition[1].claim", "condition[1].value"]);
+    }
+
+    #[test]
+    fn state_model_round_trips() {
+        let m = Model {
+            id: Tf::Known("g/r".into()),
+            access_group_id: Tf::Known("g".into()),
+            name: Tf::Known("n".into()),
+            realm: Tf::Known("appid://r".into()),
+            expiration_hours: Tf::Known(12),
+            condition: vec![Condition {
+                claim: Tf::Known("project".into()),
+                operator: Tf::Known("IN".into()),
+                value: Tf::Known("a,b".into()),
+            }],
+        };
+        let v = to_value(&m, &AccessGroupDynamicRule::schema().value_type()).expect("encodes");
+        assert_eq!(from_value::<Model>(&v).expect("decodes"), m);
     }
 }

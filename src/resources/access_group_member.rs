@@ -6,13 +6,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::legacy::{Ctx, Resource, StateResult};
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
+use crate::configured::ProviderState;
+use crate::framework::{Attribute, Block, Check, Context, Ctx, OpError, OpResult, Resource, Schema, Tf};
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
-
-use super::provider_and;
-use crate::configured::{api_error, provider};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_member";
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -20,14 +17,24 @@ const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct AccessGroupMember;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Model {
-    id: Option<String>,
-    access_group_id: String,
-    iam_id: String,
+pub struct Model {
+    id: Tf<String>,
+    access_group_id: Tf<String>,
+    iam_id: Tf<String>,
 }
 
-fn encode(model: &Model) -> Result<Value, Diagnostics> {
-    Ok(to_value(model, &AccessGroupMember.schema().value_type())?)
+impl Model {
+    /// The group and the member: from the attributes, or from the ID alone (an import stub).
+    fn ids(&self) -> Option<(String, String)> {
+        if let (Tf::Known(group), Tf::Known(iam_id)) = (&self.access_group_id, &self.iam_id) {
+            return Some((group.clone(), iam_id.clone()));
+        }
+        self.id.as_deref().and_then(split_id).map(|(group, iam_id)| (group.to_string(), iam_id.to_string()))
+    }
+}
+
+fn split_id(id: &str) -> Option<(&str, &str)> {
+    id.split_once('/').filter(|(group, iam_id)| !group.is_empty() && MemberKind::of(iam_id).is_some())
 }
 
 /// Whether `iam_id` is a static member; `None` if the group is gone.
@@ -40,118 +47,102 @@ async fn is_static_member(client: &Client, group_id: &str, iam_id: &str) -> Resu
 }
 
 #[async_trait]
-impl Resource for AccessGroupMember {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
+impl Resource<ProviderState> for AccessGroupMember {
+    type Model = Model;
+    const TYPE_NAME: &'static str = TYPE_NAME;
 
-    fn schema(&self) -> Schema {
+    fn schema() -> Schema {
         Schema::new(
             0,
             Block::new("One user, service ID or trusted profile in one access group. Other members of the group are left alone.")
                 .attr(Attribute::string("id").computed().describe("`GROUP_ID/IAM_ID`."))
-                .attr(Attribute::string("access_group_id").required().force_new().describe("The access group. Changing it replaces the membership."))
-                .attr(Attribute::string("iam_id").required().force_new().describe(
-                    "The member's IAM ID: `IBMid-…` (user), `iam-ServiceId-…` or `iam-Profile-…`; the type is read from the prefix. Changing it replaces the membership.",
-                )),
+                .attr(Attribute::string("access_group_id").required().force_new().describe("The access group."))
+                .attr(
+                    Attribute::string("iam_id")
+                        .required()
+                        .force_new()
+                        .check(Check::pattern(
+                            r"(?s)^(IBMid-|iam-ServiceId-|iam-Profile-).+$",
+                            "a user's (`IBMid-…`), service ID's (`iam-ServiceId-…`) or trusted profile's (`iam-Profile-…`) IAM ID",
+                        ))
+                        .describe("The member's IAM ID; the type of member is read from its prefix."),
+                ),
         )
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        if let Some(Value::String(iam_id)) = config.get("iam_id") {
-            if MemberKind::of(iam_id).is_none() {
-                diags.add_attr_error(
-                    AttributePath::attr("iam_id"),
-                    "Invalid member ID",
-                    format!("{iam_id:?} is not an IAM ID: it must start with \"IBMid-\" (user), \"iam-ServiceId-\" or \"iam-Profile-\"."),
-                );
-            }
-        }
-        diags
-    }
-
-    async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let client = &state.client;
-        let (group, iam_id) = (model.access_group_id.as_str(), model.iam_id.as_str());
+    async fn create(&self, ctx: &Ctx<ProviderState>, planned: Model, _config: Model) -> OpResult<Model> {
+        let client = &ctx.provider()?.client;
+        let group = planned.access_group_id.require("access_group_id")?.as_str();
+        let iam_id = planned.iam_id.require("iam_id")?.as_str();
         let doing = format!("adding {iam_id} to access group {group}");
-        if let Err(e) = client.add_members(group, &[iam_id.to_string()]).await {
-            return (None, api_error(&doing, &e));
-        }
-        let result = Model { id: Some(format!("{group}/{iam_id}")), ..model.clone() };
-        let waited =
-            poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("{iam_id} to be listed in access group {group}"), || async move {
-                Ok(if is_static_member(client, group, iam_id).await? == Some(true) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending("not yet listed".into())
-                })
+        client.add_members(group, &[iam_id.to_string()]).await.context(&doing)?;
+        let member = Model { id: Tf::Known(format!("{group}/{iam_id}")), ..planned.clone() };
+        ctx.save(&member);
+        poll_until(&ctx.cancel, VISIBILITY_TIMEOUT, &format!("{iam_id} to be listed in access group {group}"), || async move {
+            Ok(if is_static_member(client, group, iam_id).await? == Some(true) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending("not yet listed".into())
             })
-            .await;
-        let diags = match waited {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => api_error(&doing, &e),
-        };
-        (encode(&result).ok(), diags)
+        })
+        .await
+        .context(&doing)?;
+        Ok(member)
     }
 
-    async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
-        let client = &provider(ctx)?.client;
-        let prior: Model = from_value(state_value)?;
-        match is_static_member(client, &prior.access_group_id, &prior.iam_id).await {
-            Ok(Some(true)) => Ok(Some(encode(&Model { id: Some(format!("{}/{}", prior.access_group_id, prior.iam_id)), ..prior })?)),
-            Ok(_) => Ok(None),
-            Err(e) => Err(api_error(&format!("reading access group {} members", prior.access_group_id), &e)),
+    async fn read(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<Option<Model>> {
+        let Some((group, iam_id)) = prior.ids() else { return Ok(None) };
+        let client = &ctx.provider()?.client;
+        let listed = is_static_member(client, &group, &iam_id).await.context(format_args!("reading access group {group} members"))?;
+        // Not listed, or the group is gone: the next plan adds the member again.
+        if listed != Some(true) {
+            return Ok(None);
         }
+        Ok(Some(Model { id: Tf::Known(format!("{group}/{iam_id}")), access_group_id: Tf::Known(group), iam_id: Tf::Known(iam_id) }))
     }
 
-    async fn update(&self, _ctx: &Ctx, _prior: &Value, planned: &Value, _config: &Value) -> StateResult {
+    async fn update(&self, _ctx: &Ctx<ProviderState>, _prior: Model, planned: Model, _config: Model) -> OpResult<Model> {
         // Every argument forces replacement: nothing to change in place.
-        (Some(planned.clone()), Diagnostics::new())
+        Ok(planned)
     }
 
-    async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
-            Ok(opened) => opened,
-            Err(d) => return d,
-        };
-        match state.client.remove_member(&prior.access_group_id, &prior.iam_id).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => api_error(&format!("removing {} from access group {}", prior.iam_id, prior.access_group_id), &e),
-        }
+    async fn delete(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<()> {
+        let Some((group, iam_id)) = prior.ids() else { return Ok(()) };
+        ctx.provider()?.client.remove_member(&group, &iam_id).await.context(format_args!("removing {iam_id} from access group {group}"))
     }
 
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let Some((group, iam_id)) = id.split_once('/').filter(|(g, m)| !g.is_empty() && MemberKind::of(m).is_some()) else {
-            return Err(Diagnostics::error("Invalid import ID", format!("{id:?} is not GROUP_ID/IAM_ID, e.g. AccessGroupId-…/IBMid-….")));
+    fn import_not_found(&self, id: &str) -> OpError {
+        let Some((group, iam_id)) = split_id(id) else {
+            return OpError::new("Invalid import ID", format!("{id:?} is not GROUP_ID/IAM_ID, e.g. AccessGroupId-…/IBMid-…."));
         };
-        let client = &provider(ctx)?.client;
-        match is_static_member(client, group, iam_id).await {
-            Ok(Some(true)) => encode(&Model { id: Some(id.to_string()), access_group_id: group.to_string(), iam_id: iam_id.to_string() }),
-            Ok(_) => Err(Diagnostics::error(
-                "Membership not found",
-                format!("{iam_id} is not a static member of access group {group} (or the group does not exist)."),
-            )),
-            Err(e) => Err(api_error(&format!("importing {id}"), &e)),
-        }
+        OpError::new(
+            "Membership not found",
+            format!("{iam_id} is not a static member of access group {group} (or the group does not exist)."),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::{resource, AttributePath, Value};
 
     #[test]
     fn iam_id_prefix_is_checked() {
-        let ty = AccessGroupMember.schema().value_type();
-        let bad = Value::from_json(&serde_json::json!({"access_group_id": "g", "iam_id": "alice@example.com"}), &ty).expect("value");
-        let d = AccessGroupMember.validate(&bad);
+        let member = resource::<ProviderState, _>(AccessGroupMember);
+        let config = |json| Value::from_json(&json, member.value_type()).expect("value");
+        let d = member.validate(&config(serde_json::json!({"access_group_id": "g", "iam_id": "alice@example.com"})));
         assert_eq!(d.0.first().and_then(|x| x.path.clone()), Some(AttributePath::attr("iam_id")));
-        let good = Value::from_json(&serde_json::json!({"access_group_id": "g", "iam_id": "iam-ServiceId-1"}), &ty).expect("value");
-        assert!(!AccessGroupMember.validate(&good).has_errors());
+        let d = member.validate(&config(serde_json::json!({"access_group_id": "g", "iam_id": "IBMid-"})));
+        assert!(d.has_errors(), "a prefix alone is no IAM ID");
+        assert!(!member.validate(&config(serde_json::json!({"access_group_id": "g", "iam_id": "iam-ServiceId-1"}))).has_errors());
+    }
+
+    #[test]
+    fn an_import_stub_names_the_group_and_member() {
+        let stub = Model { id: Tf::Known("AccessGroupId-1/IBMid-a".into()), access_group_id: Tf::Null, iam_id: Tf::Null };
+        assert_eq!(stub.ids(), Some(("AccessGroupId-1".to_string(), "IBMid-a".to_string())));
+        let bad = Model { id: Tf::Known("no-slash".into()), ..stub };
+        assert_eq!(bad.ids(), None);
     }
 }

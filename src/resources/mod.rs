@@ -33,9 +33,9 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         legacy::resource(resource_group::ResourceGroup),
         legacy::resource(instance::Instance),
         legacy::resource(access_group::AccessGroupResource),
-        legacy::resource(access_group_members::AccessGroupMembers),
-        legacy::resource(access_group_member::AccessGroupMember),
-        legacy::resource(access_group_dynamic_rule::AccessGroupDynamicRule),
+        resource(access_group_members::AccessGroupMembers),
+        resource(access_group_member::AccessGroupMember),
+        resource(access_group_dynamic_rule::AccessGroupDynamicRule),
         resource(user_invite::UserInvite),
     ]
 }

@@ -121,7 +121,7 @@ fn wrong_prefix_fails_at_plan() {
     let plan = ws.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(
-        plan.stderr.contains("Invalid member ID") && plan.stderr.contains("iam_ids") && plan.stderr.contains("service_ids"),
+        plan.stderr.contains("Invalid iam_ids") && plan.stderr.contains("iam_ids") && plan.stderr.contains("service_ids"),
         "{}",
         plan.stderr
     );
@@ -176,5 +176,5 @@ fn single_member_bad_prefix_fails_at_plan() {
     ws.write(&member_config("ml", "ServiceId-ci"));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
-    assert!(plan.stderr.contains("Invalid member ID") && plan.stderr.contains("iam_id"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("Invalid iam_id") && plan.stderr.contains("iam_id"), "{}", plan.stderr);
 }

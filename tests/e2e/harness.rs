@@ -668,7 +668,7 @@ pub fn state_resource(state: &serde_json::Value, address: &str) -> Option<StateR
 
 /// [`state_resource`] that must be there.
 pub fn state_values(state: &serde_json::Value, address: &str) -> serde_json::Value {
-    state_resource(state, address).unwrap_or_else(|| panic!("{address} is not in state: {state}")).values
+    state_attributes(state, address).clone()
 }
 
 /// ImportStateVerify: every attribute of the imported object equals the applied one, except those
@@ -701,8 +701,7 @@ pub fn assert_imported_matches(address: &str, applied: &serde_json::Value, impor
 /// The planned actions for `address` in a [`Workspace::plan_json`] plan and the top-level
 /// attributes whose planned value differs from the prior one.
 pub fn planned_change(plan: &serde_json::Value, address: &str) -> (Vec<String>, std::collections::BTreeSet<String>) {
-    let changes = plan["resource_changes"].as_array().cloned().unwrap_or_default();
-    let change = changes.iter().find(|c| c["address"] == address).unwrap_or_else(|| panic!("the plan has no {address}: {plan}"));
+    let change = resource_change(plan, address);
     let actions =
         change["change"]["actions"].as_array().expect("actions").iter().map(|a| a.as_str().expect("action").to_string()).collect();
     let (before, after) = (&change["change"]["before"], &change["change"]["after"]);
