@@ -39,9 +39,10 @@ impl Model {
     }
 }
 
-/// IBM's rule for an access group's name, shared with the data source.
+/// IBM's rule for an access group's name, shared with the data source. ASCII whitespace only:
+/// the regex crate is built without Unicode classes.
 pub(crate) fn with_name_checks(name: Attribute) -> Attribute {
-    name.check(Check::length(1, 100)).check(Check::pattern(r"\S", "not only spaces"))
+    name.check(Check::length(1, 100)).check(Check::pattern(r"[^ \t\n\r\x0B\x0C]", "not only spaces"))
 }
 
 fn duplicate_error(name: &str, existing: &AccessGroup) -> OpError {

@@ -46,9 +46,11 @@ impl Model {
     }
 }
 
-/// IBM's rule for a resource group's name, shared with the data source.
+/// IBM's rule for a resource group's name, shared with the data source. ASCII whitespace only:
+/// the regex crate is built without Unicode classes.
 pub(crate) fn with_name_checks(name: Attribute) -> Attribute {
-    name.check(Check::length(1, 40)).check(Check::pattern(r"^\S(?:(?s:.*)\S)?$", "without leading or trailing spaces"))
+    name.check(Check::length(1, 40))
+        .check(Check::pattern(r"^[^ \t\n\r\x0B\x0C](?:(?s:.*)[^ \t\n\r\x0B\x0C])?$", "without leading or trailing spaces"))
 }
 
 #[async_trait]
