@@ -1,7 +1,7 @@
 //! Plan-time checks of IBM's rules for names and regions that resources and their data sources
 //! share: each rule is written here once.
 
-use crate::framework::{AttributePath, Diagnostics, Value};
+use crate::framework::{Attribute, AttributePath, Check, Diagnostics};
 
 /// The regions where Qiskit Runtime instances live.
 pub const QISKIT_REGIONS: [&str; 2] = ["us-east", "eu-de"];
@@ -29,28 +29,17 @@ pub fn check_qiskit_region(region: &str, plan: Option<&str>, whose: &str, diags:
     }
 }
 
-/// An access group's `name`: 1 to 100 characters, not blank.
-pub fn check_access_group_name(config: &Value, diags: &mut Diagnostics) {
-    if let Some(Value::String(name)) = config.get("name") {
-        let n = name.chars().count();
-        if n == 0 || n > 100 || name.trim().is_empty() {
-            diags.add_attr_error(
-                AttributePath::attr("name"),
-                "Invalid access group name",
-                format!("name must be 1 to 100 characters and not blank; it has {n}."),
-            );
-        }
-    }
+/// Unicode's White_Space characters as the inside of a regex class: the regex crate is built
+/// without Unicode tables, so `\s` is not available (see Cargo.toml).
+pub const WHITESPACE_CLASS: &str = r"\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";
+
+/// IBM's rule for an access group's `name`, for the resource and its data source.
+pub fn with_access_group_name_checks(name: Attribute) -> Attribute {
+    name.check(Check::length(1, 100)).check(Check::pattern(&format!("[^{WHITESPACE_CLASS}]"), "not only spaces"))
 }
 
-/// A resource group's `name`: 1 to 40 characters, without leading or trailing spaces.
-pub fn check_resource_group_name(name: &str, diags: &mut Diagnostics) {
-    let n = name.chars().count();
-    if name.trim().is_empty() || name.trim() != name || n > 40 {
-        diags.add_attr_error(
-            AttributePath::attr("name"),
-            "Invalid resource group name",
-            format!("{name:?} is not a usable group name: 1 to 40 characters, without leading or trailing spaces."),
-        );
-    }
+/// IBM's rule for a resource group's `name`, for the resource and its data source.
+pub fn with_resource_group_name_checks(name: Attribute) -> Attribute {
+    let pattern = format!(r"^[^{WHITESPACE_CLASS}](?:(?s:.*)[^{WHITESPACE_CLASS}])?$");
+    name.check(Check::length(1, 40)).check(Check::pattern(&pattern, "without leading or trailing spaces"))
 }

@@ -1,28 +1,26 @@
 //! `data "ibmqr_account"`: the account the provider manages and the caller's IAM identity.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::configured::{api_error, provider};
-use crate::framework::legacy::{Ctx, DataSource};
-use crate::framework::{to_value, Attribute, Block, Diagnostics, Schema, Value};
+use crate::configured::ProviderState;
+use crate::framework::{Attribute, Block, Context, Ctx, DataSource, OpResult, Schema, Tf};
 
 pub struct Account;
 
-#[derive(Serialize)]
-struct Model {
-    id: String,
-    account_id: String,
-    iam_id: String,
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Model {
+    id: Tf<String>,
+    account_id: Tf<String>,
+    iam_id: Tf<String>,
 }
 
 #[async_trait]
-impl DataSource for Account {
-    fn type_name(&self) -> &'static str {
-        "ibmqr_account"
-    }
+impl DataSource<ProviderState> for Account {
+    type Model = Model;
+    const TYPE_NAME: &'static str = "ibmqr_account";
 
-    fn schema(&self) -> Schema {
+    fn schema() -> Schema {
         Schema::new(
             0,
             Block::new("The IBM Cloud account the provider manages, and who the API key belongs to.")
@@ -32,10 +30,12 @@ impl DataSource for Account {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, _config: &Value) -> Result<Value, Diagnostics> {
-        let state = provider(ctx)?;
-        let identity = state.client.identity().await.map_err(|e| api_error("reading the account", &e))?;
-        let model = Model { id: identity.account_id.clone(), account_id: identity.account_id, iam_id: identity.iam_id };
-        Ok(to_value(&model, &self.schema().value_type())?)
+    async fn read(&self, ctx: &Ctx<ProviderState>, _config: Model) -> OpResult<Model> {
+        let identity = ctx.provider()?.client.identity().await.context("reading the account")?;
+        Ok(Model {
+            id: Tf::Known(identity.account_id.clone()),
+            account_id: Tf::Known(identity.account_id),
+            iam_id: Tf::Known(identity.iam_id),
+        })
     }
 }

@@ -14,10 +14,10 @@ pub mod service_roles;
 
 pub fn all() -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
     vec![
-        legacy::data_source(account::Account),
+        data_source(account::Account),
         data_source(service_roles::ServiceRoles),
-        legacy::data_source(resource_group::ResourceGroup),
+        data_source(resource_group::ResourceGroup),
         legacy::data_source(instance::Instance),
-        legacy::data_source(access_group::AccessGroupData),
+        data_source(access_group::AccessGroupData),
     ]
 }

@@ -7,13 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::legacy::{state_from, Ctx, Resource, StateResult};
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
+use crate::configured::ProviderState;
+use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, OpError, OpResult, Resource, Schema, Tf};
 use crate::ibmcloud::access_groups::AccessGroup;
+use crate::ibmcloud::{self, Client};
+use crate::plan_checks::with_access_group_name_checks;
 
-use super::{found_for_import, legacy_wait_until_visible, provider_and, provider_and_both};
-use crate::configured::{api_error, provider};
-use crate::plan_checks::check_access_group_name;
+use super::wait_until_visible;
 
 pub const TYPE_NAME: &str = "ibmqr_access_group";
 /// How long a new or changed group may take to show up in reads.
@@ -22,30 +22,26 @@ const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct AccessGroupResource;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Model {
-    id: Option<String>,
-    name: String,
-    description: Option<String>,
-    crn: Option<String>,
+pub struct Model {
+    id: Tf<String>,
+    name: Tf<String>,
+    description: Tf<String>,
+    crn: Tf<String>,
 }
 
 impl Model {
     fn from_group(g: &AccessGroup) -> Self {
         Model {
-            id: Some(g.id.clone()),
-            name: g.name.clone(),
-            description: g.description.clone().filter(|d| !d.is_empty()),
-            crn: g.crn.clone().filter(|c| !c.is_empty()),
+            id: Tf::Known(g.id.clone()),
+            name: Tf::Known(g.name.clone()),
+            description: g.description.clone().filter(|d| !d.is_empty()).into(),
+            crn: g.crn.clone().filter(|c| !c.is_empty()).into(),
         }
     }
 }
 
-fn encode(model: &Model) -> Result<Value, Diagnostics> {
-    Ok(to_value(model, &AccessGroupResource.schema().value_type())?)
-}
-
-fn duplicate_error(name: &str, existing: &AccessGroup) -> Diagnostics {
-    Diagnostics::attr_error(
+fn duplicate_error(name: &str, existing: &AccessGroup) -> OpError {
+    OpError::at(
         AttributePath::attr("name"),
         "Access group already exists",
         format!(
@@ -57,180 +53,147 @@ fn duplicate_error(name: &str, existing: &AccessGroup) -> Diagnostics {
     )
 }
 
-#[async_trait]
-impl Resource for AccessGroupResource {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
+/// After a 409, the group of that name other than `own_id`, as a duplicate error; Ok if none is
+/// found, so that the caller reports IBM's refusal itself.
+async fn refuse_duplicate(client: &Client, name: &str, refusal: &ibmcloud::Error, own_id: Option<&str>) -> OpResult<()> {
+    if refusal.status() != Some(409) {
+        return Ok(());
     }
+    match client.find_access_group_by_name(name).await {
+        Ok(Some(existing)) if Some(existing.id.as_str()) != own_id => Err(duplicate_error(name, &existing)),
+        _ => Ok(()),
+    }
+}
 
-    fn schema(&self) -> Schema {
+#[async_trait]
+impl Resource<ProviderState> for AccessGroupResource {
+    type Model = Model;
+    const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn schema() -> Schema {
         Schema::new(
             0,
             Block::new("An IAM access group, e.g. one per project; members, rules and policies attach to it.")
                 .attr(Attribute::string("id").computed().describe("The group's ID, `AccessGroupId-…`."))
-                .attr(Attribute::string("name").required().describe("1–100 characters, unique in the account ignoring letter case."))
-                .attr(Attribute::string("description").optional().describe("Up to 250 characters."))
+                .attr(with_access_group_name_checks(
+                    Attribute::string("name").required().describe("Unique in the account, ignoring letter case."),
+                ))
+                .attr(
+                    Attribute::string("description")
+                        .optional()
+                        .check(Check::length(1, 250))
+                        .describe("What the group is for. Leave it out for none."),
+                )
                 .attr(Attribute::string("crn").computed().describe("The group's CRN.")),
         )
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        check_access_group_name(config, &mut diags);
-        if let Some(Value::String(d)) = config.get("description") {
-            let n = d.chars().count();
-            if !(1..=250).contains(&n) {
-                diags.add_attr_error(
-                    AttributePath::attr("description"),
-                    "Invalid description",
-                    format!("description must be 1 to 250 characters; it has {n}. Leave it out for none."),
-                );
-            }
-        }
-        diags
-    }
-
-    async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let client = &state.client;
-        let doing = format!("creating access group {}", model.name);
+    async fn create(&self, ctx: &Ctx<ProviderState>, planned: Model, _config: Model) -> OpResult<Model> {
+        let client = &ctx.provider()?.client;
+        let name = planned.name.require("name")?;
+        let doing = format!("creating access group {name}");
         // IBM may or may not refuse duplicate names (UNCERTAIN): look first, so both behave alike.
-        match client.find_access_group_by_name(&model.name).await {
-            Ok(Some(existing)) => return (None, duplicate_error(&model.name, &existing)),
-            Ok(None) => {}
-            Err(e) => return (None, api_error(&doing, &e)),
+        if let Some(existing) = client.find_access_group_by_name(name).await.context(&doing)? {
+            return Err(duplicate_error(name, &existing));
         }
-        let created = match client.create_access_group(&model.name, model.description.as_deref()).await {
-            Ok((g, _)) => g,
-            Err(e) if e.status() == Some(409) => {
-                return match client.find_access_group_by_name(&model.name).await {
-                    Ok(Some(existing)) => (None, duplicate_error(&model.name, &existing)),
-                    _ => (None, api_error(&doing, &e)),
-                }
-            }
-            Err(e) => return (None, api_error(&doing, &e)),
-        };
-        let mut result = Model { id: Some(created.id.clone()), crn: created.crn.clone(), ..model };
-        // From here on the group exists: every answer keeps it in state.
-        match wait_for_group(ctx, &created.id, |_| true).await {
-            Ok(g) => result.crn = g.crn.or(result.crn),
-            Err(d) => return (encode(&result).ok(), d),
+        let created = client.create_access_group(name, planned.description.as_deref()).await;
+        if let Err(refusal) = &created {
+            refuse_duplicate(client, name, refusal, None).await?;
         }
-        state_from(encode(&result))
+        let (created, _etag) = created.context(&doing)?;
+        let mut group = Model { id: Tf::Known(created.id.clone()), crn: created.crn.clone().into(), ..planned.clone() };
+        ctx.save(&group);
+        let visible = wait_for_group(ctx, &created.id, |_| true).await?;
+        if let Some(crn) = visible.crn {
+            group.crn = Tf::Known(crn);
+        }
+        Ok(group)
     }
 
-    async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
-        let state = provider(ctx)?;
-        let prior: Model = from_value(state_value)?;
-        let Some(id) = prior.id.clone() else { return Ok(None) };
-        match state.client.get_access_group(&id).await {
-            Ok(Some((g, _))) => Ok(Some(encode(&Model::from_group(&g))?)),
-            Ok(None) => Ok(None),
-            Err(e) => Err(api_error(&format!("reading access group {}", prior.name), &e)),
-        }
+    async fn read(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<Option<Model>> {
+        let Tf::Known(id) = &prior.id else { return Ok(None) };
+        let client = &ctx.provider()?.client;
+        let doing = format!("reading access group {}", prior.name.as_deref().unwrap_or(id));
+        let found = client.get_access_group(id).await.context(doing)?;
+        Ok(found.map(|(group, _etag)| Model::from_group(&group)))
     }
 
-    async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let Some(id) = prior.id.clone() else {
-            return (None, Diagnostics::error("Access group has no id", "the state of this access group has no id; import it again"));
-        };
-        let client = &state.client;
-        let doing = format!("updating access group {}", model.name);
-        let description = model.description.clone().unwrap_or_default();
+    async fn update(&self, ctx: &Ctx<ProviderState>, prior: Model, planned: Model, _config: Model) -> OpResult<Model> {
+        let id = prior.id.require("id")?;
+        let name = planned.name.require("name")?;
+        let client = &ctx.provider()?.client;
+        let doing = format!("updating access group {name}");
+        let description = planned.description.as_deref().unwrap_or_default();
         let mut attempts = 0;
-        loop {
+        let written = loop {
             attempts += 1;
-            let etag = match client.get_access_group(&id).await {
-                Ok(Some((_, etag))) => etag.unwrap_or_else(|| "*".into()),
-                Ok(None) => {
-                    return (
-                        None,
-                        Diagnostics::error(
-                            "Access group is gone",
-                            format!("{doing}: access group {id} no longer exists; run terraform apply again to create it"),
-                        ),
-                    )
-                }
-                Err(e) => return (None, api_error(&doing, &e)),
+            let Some((_, etag)) = client.get_access_group(id).await.context(&doing)? else {
+                return Err(OpError::new(
+                    "Access group is gone",
+                    format!("{doing}: access group {id} no longer exists; run terraform apply again to create it"),
+                ));
             };
-            match client.update_access_group(&id, &etag, &model.name, &description).await {
-                Ok(_) => break,
-                // A stale ETag (UNCERTAIN: 412 or 409) means someone changed it meanwhile: re-read once.
-                Err(e) if matches!(e.status(), Some(412)) && attempts < 2 => continue,
-                Err(e) if e.status() == Some(409) => {
-                    return match client.find_access_group_by_name(&model.name).await {
-                        Ok(Some(existing)) if existing.id != id => (None, duplicate_error(&model.name, &existing)),
-                        _ => (None, api_error(&doing, &e)),
-                    }
-                }
-                Err(e) => return (None, api_error(&doing, &e)),
+            let written = client.update_access_group(id, &etag.unwrap_or_else(|| "*".into()), name, description).await;
+            // A stale ETag (UNCERTAIN: 412 or 409) means someone changed it meanwhile: re-read once.
+            let stale = written.as_ref().is_err_and(|e| e.status() == Some(412));
+            if !(stale && attempts < 2) {
+                break written;
             }
-        }
-        let result = Model { id: Some(id.clone()), crn: prior.crn.clone(), ..model.clone() };
-        let (name, want) = (model.name.clone(), description);
-        if let Err(d) = wait_for_group(ctx, &id, |g| g.name == name && g.description.clone().unwrap_or_default() == want).await {
-            return (encode(&result).ok(), d);
-        }
-        state_from(encode(&result))
-    }
-
-    async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
-            Ok(opened) => opened,
-            Err(d) => return d,
         };
-        let Some(id) = prior.id else { return Diagnostics::new() };
-        match state.client.delete_access_group(&id).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => api_error(&format!("deleting access group {}", prior.name), &e),
+        if let Err(refusal) = &written {
+            refuse_duplicate(client, name, refusal, Some(id)).await?;
         }
+        written.context(&doing)?;
+        let group = Model { id: prior.id.clone(), crn: prior.crn.clone(), ..planned.clone() };
+        ctx.save(&group);
+        wait_for_group(ctx, id, |g| g.name == *name && g.description.as_deref().unwrap_or_default() == description).await?;
+        Ok(group)
     }
 
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let state = provider(ctx)?;
-        let (g, _etag) = found_for_import(state.client.get_access_group(id).await, &format!("importing access group {id}"), || {
-            Diagnostics::error(
-                "Access group not found",
-                format!("no access group has the id {id:?}. Import takes the group's id (AccessGroupId-…), not its name."),
-            )
-        })?;
-        encode(&Model::from_group(&g))
+    async fn delete(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<()> {
+        let Tf::Known(id) = &prior.id else { return Ok(()) };
+        ctx.provider()?
+            .client
+            .delete_access_group(id)
+            .await
+            .context(format_args!("deleting access group {}", prior.name.as_deref().unwrap_or(id)))
+    }
+
+    fn import_not_found(&self, id: &str) -> OpError {
+        OpError::new(
+            "Access group not found",
+            format!("no access group has the id {id:?}. Import takes the group's id (AccessGroupId-…), not its name."),
+        )
     }
 }
 
 /// Reads the group until it is visible and `ready` holds, within the consistency bound.
-async fn wait_for_group(ctx: &Ctx, id: &str, ready: impl Fn(&AccessGroup) -> bool) -> Result<AccessGroup, Diagnostics> {
-    let client = &provider(ctx)?.client;
+async fn wait_for_group(ctx: &Ctx<ProviderState>, id: &str, ready: impl Fn(&AccessGroup) -> bool) -> OpResult<AccessGroup> {
+    let client = &ctx.provider()?.client;
     let get = || async move { client.get_access_group(id).await.map(|found| found.map(|(group, _etag)| group)) };
-    legacy_wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group {id}"), get, ready).await
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group {id}"), get, ready).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::{resource, Value};
 
-    fn config(json: serde_json::Value) -> Value {
-        Value::from_json(&json, &AccessGroupResource.schema().value_type()).expect("value")
+    fn validate(json: serde_json::Value) -> Vec<String> {
+        let group = resource::<ProviderState, _>(AccessGroupResource);
+        let config = Value::from_json(&json, group.value_type()).expect("value");
+        group.validate(&config).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
     }
 
     #[test]
     fn validate_names_the_attribute() {
-        let d = AccessGroupResource.validate(&config(serde_json::json!({"name": "", "description": ""})));
-        let paths: Vec<String> = d.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
-        assert_eq!(paths, vec!["name".to_string(), "description".to_string()]);
-        assert!(!AccessGroupResource.validate(&config(serde_json::json!({"name": "project-ml"}))).has_errors());
+        assert_eq!(validate(serde_json::json!({"name": "  ", "description": ""})), ["name", "description"]);
+        assert!(validate(serde_json::json!({"name": "project-ml"})).is_empty());
     }
 
     #[test]
     fn empty_description_reads_as_none() {
         let g = AccessGroup { id: "AccessGroupId-1".into(), name: "g".into(), description: Some(String::new()), ..Default::default() };
-        assert_eq!(Model::from_group(&g).description, None);
+        assert_eq!(Model::from_group(&g).description, Tf::Null);
     }
 }

@@ -14,7 +14,7 @@ use crate::configured::ProviderState;
 use crate::framework::{Attribute, Block, Check, Context, Ctx, OpError, OpResult, Plan, Resource, Schema, Tf};
 use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, Client, UserDomainRestriction, IBMID_REALM};
 
-use super::WHITESPACE_CLASS;
+use crate::plan_checks::WHITESPACE_CLASS;
 
 pub const TYPE_NAME: &str = "ibmqr_account_settings";
 

@@ -30,9 +30,9 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         resource(custom_role::CustomRole),
         resource(account_settings::AccountSettingsResource),
         resource(access_group_policy::AccessGroupPolicy),
-        legacy::resource(resource_group::ResourceGroup),
+        resource(resource_group::ResourceGroup),
         legacy::resource(instance::Instance),
-        legacy::resource(access_group::AccessGroupResource),
+        resource(access_group::AccessGroupResource),
         resource(access_group_members::AccessGroupMembers),
         resource(access_group_member::AccessGroupMember),
         resource(access_group_dynamic_rule::AccessGroupDynamicRule),
@@ -119,7 +119,3 @@ pub fn found_for_import<T>(
         Err(e) => Err(api_error(doing, &e)),
     }
 }
-
-/// Unicode's White_Space characters as the inside of a regex class: the regex crate is built
-/// without Unicode tables, so `\s` is not available (see Cargo.toml).
-pub(crate) const WHITESPACE_CLASS: &str = r"\t\n\x0B\x0C\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";

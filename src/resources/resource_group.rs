@@ -6,16 +6,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::framework::legacy::{state_from, Ctx, Resource, StateResult};
-use crate::framework::timeouts::{timeout_for, timeouts_block, validate_timeouts};
-use crate::framework::{from_value, to_value, Attribute, AttributePath, Block, Diagnostics, Schema, Value};
+use crate::configured::{api_error, ProviderState};
+use crate::framework::timeouts::timeouts_block;
+use crate::framework::{Attribute, AttributePath, Block, Context, Ctx, OpError, OpResult, Resource, Schema, Tf, Timeouts};
 use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
+use crate::plan_checks::with_resource_group_name_checks;
 
-use super::{found_for_import, legacy_wait_until_visible, provider_and, provider_and_both};
-use crate::configured::{api_error, provider};
-use crate::plan_checks::check_resource_group_name;
+use super::wait_until_visible;
 
 pub const TYPE_NAME: &str = "ibmqr_resource_group";
 const TIMEOUT_OPS: [&str; 2] = ["create", "delete"];
@@ -26,44 +25,41 @@ const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(1200);
 pub struct ResourceGroup;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-struct Model {
-    id: Option<String>,
-    name: String,
-    crn: Option<String>,
-    state: Option<String>,
-    is_default: Option<bool>,
-    timeouts: Option<serde_json::Value>,
+pub struct Model {
+    id: Tf<String>,
+    name: Tf<String>,
+    crn: Tf<String>,
+    state: Tf<String>,
+    is_default: Tf<bool>,
+    timeouts: Timeouts,
 }
 
 impl Model {
-    fn from_group(group: &Group, timeouts: Option<serde_json::Value>) -> Self {
+    fn from_group(group: &Group, timeouts: Timeouts) -> Self {
         Model {
-            id: Some(group.id.clone()),
-            name: group.name.clone(),
-            crn: Some(group.crn.clone()),
-            state: Some(group.state.clone()),
-            is_default: Some(group.default),
+            id: Tf::Known(group.id.clone()),
+            name: Tf::Known(group.name.clone()),
+            crn: Tf::Known(group.crn.clone()),
+            state: Tf::Known(group.state.clone()),
+            is_default: Tf::Known(group.default),
             timeouts,
         }
     }
 }
 
-fn encode(model: &Model) -> Result<Value, Diagnostics> {
-    Ok(to_value(model, &ResourceGroup.schema().value_type())?)
-}
-
 #[async_trait]
-impl Resource for ResourceGroup {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
+impl Resource<ProviderState> for ResourceGroup {
+    type Model = Model;
+    const TYPE_NAME: &'static str = TYPE_NAME;
 
-    fn schema(&self) -> Schema {
+    fn schema() -> Schema {
         Schema::new(
             0,
             Block::new("A resource group, to hold Qiskit Runtime instances and scope access policies.")
                 .attr(Attribute::string("id").computed().describe("The group's ID (32 hex digits)."))
-                .attr(Attribute::string("name").required().describe("Name, unique in the account. Renamed in place."))
+                .attr(with_resource_group_name_checks(
+                    Attribute::string("name").required().describe("Name, unique in the account. Renamed in place."),
+                ))
                 .attr(Attribute::string("crn").computed().describe("The group's CRN."))
                 .attr(Attribute::string("state").computed().describe("State, e.g. `ACTIVE`."))
                 .attr(Attribute::bool("is_default").computed().describe("True for the account's default group."))
@@ -71,108 +67,77 @@ impl Resource for ResourceGroup {
         )
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = validate_timeouts(config, &TIMEOUT_OPS);
-        if let Some(Value::String(name)) = config.get("name") {
-            check_resource_group_name(name, &mut diags);
+    async fn create(&self, ctx: &Ctx<ProviderState>, planned: Model, _config: Model) -> OpResult<Model> {
+        let client = &ctx.provider()?.client;
+        let name = planned.name.require("name")?;
+        let created = client.create_resource_group(name).await;
+        if let Err(refusal) = &created {
+            return Err(create_error(client, name, refusal).await);
         }
-        diags
+        let created = created.context(format_args!("writing resource group {name}"))?;
+        ctx.save(&Model {
+            id: Tf::Known(created.id.clone()),
+            crn: Tf::Known(created.crn.clone()),
+            state: Tf::Known("ACTIVE".into()),
+            is_default: Tf::Known(false),
+            ..planned.clone()
+        });
+        let timeout = planned.timeouts.limit("create", DEFAULT_CREATE_TIMEOUT);
+        let group = wait_for_group(ctx, &created.id, timeout, |g| g.name == *name).await?;
+        Ok(Model::from_group(&group, planned.timeouts))
     }
 
-    async fn create(&self, ctx: &Ctx, planned: &Value, _config: &Value) -> StateResult {
-        let (state, model) = match provider_and::<Model>(ctx, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let client = &state.client;
-        let created = match client.create_resource_group(&model.name).await {
-            Ok(g) => g,
-            Err(e) => return (None, create_error(client, &model.name, &e).await),
-        };
-        // From here on the group exists: every answer keeps it in state.
-        let mut result = Model {
-            id: Some(created.id.clone()),
-            crn: Some(created.crn.clone()),
-            state: Some("ACTIVE".into()),
-            is_default: Some(false),
-            ..model.clone()
-        };
-        let timeout = timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT);
-        let name = model.name.clone();
-        match wait_for_group(ctx, client, &created.id, timeout, |g| g.name == name).await {
-            Ok(group) => result = Model::from_group(&group, model.timeouts.clone()),
-            Err(d) => return (encode(&result).ok(), d),
-        }
-        state_from(encode(&result))
+    async fn read(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<Option<Model>> {
+        let Tf::Known(id) = &prior.id else { return Ok(None) };
+        let client = &ctx.provider()?.client;
+        let doing = format!("reading resource group {}", prior.name.as_deref().unwrap_or(id));
+        // None: gone behind Terraform's back, dropped from state at once; the next plan recreates it.
+        let found = client.get_resource_group(id).await.context(doing)?;
+        Ok(found.map(|group| Model::from_group(&group, prior.timeouts.clone())))
     }
 
-    async fn read(&self, ctx: &Ctx, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
-        let state = provider(ctx)?;
-        let prior: Model = from_value(state_value)?;
-        let Some(id) = prior.id.clone() else { return Ok(None) };
-        match state.client.get_resource_group(&id).await {
-            Ok(Some(group)) => Ok(Some(encode(&Model::from_group(&group, prior.timeouts))?)),
-            // Gone behind Terraform's back: dropped from state at once; the next plan recreates it.
-            Ok(None) => Ok(None),
-            Err(e) => Err(api_error(&format!("reading resource group {}", prior.name), &e)),
-        }
-    }
-
-    async fn update(&self, ctx: &Ctx, prior_value: &Value, planned: &Value, _config: &Value) -> StateResult {
-        let (state, prior, model) = match provider_and_both::<Model>(ctx, prior_value, planned) {
-            Ok(opened) => opened,
-            Err(d) => return (None, d),
-        };
-        let Some(id) = prior.id.clone() else {
-            return (None, Diagnostics::error("Resource group has no id", "the state of this resource group has no id; import it again"));
-        };
-        let client = &state.client;
-        if prior.name != model.name {
-            if let Err(e) = client.rename_resource_group(&id, &model.name).await {
-                return (None, create_error(client, &model.name, &e).await);
+    async fn update(&self, ctx: &Ctx<ProviderState>, prior: Model, planned: Model, _config: Model) -> OpResult<Model> {
+        let id = prior.id.require("id")?;
+        let name = planned.name.require("name")?;
+        let client = &ctx.provider()?.client;
+        if prior.name.known() != Some(name) {
+            let renamed = client.rename_resource_group(id, name).await;
+            if let Err(refusal) = &renamed {
+                return Err(create_error(client, name, refusal).await);
             }
         }
-        let renamed = Model { name: model.name.clone(), timeouts: model.timeouts.clone(), ..prior.clone() };
-        let name = model.name.clone();
+        ctx.save(&Model { name: planned.name.clone(), timeouts: planned.timeouts.clone(), ..prior.clone() });
         // A rename shows up in reads as fast as a new group does: the create limit bounds both.
-        let timeout = timeout_for(planned, "create", DEFAULT_CREATE_TIMEOUT);
-        match wait_for_group(ctx, client, &id, timeout, |g| g.name == name).await {
-            Ok(group) => state_from(encode(&Model::from_group(&group, model.timeouts))),
-            Err(d) => (encode(&renamed).ok(), d),
-        }
+        let timeout = planned.timeouts.limit("create", DEFAULT_CREATE_TIMEOUT);
+        let group = wait_for_group(ctx, id, timeout, |g| g.name == *name).await?;
+        Ok(Model::from_group(&group, planned.timeouts))
     }
 
-    async fn delete(&self, ctx: &Ctx, prior_value: &Value) -> Diagnostics {
-        let (state, prior) = match provider_and::<Model>(ctx, prior_value) {
-            Ok(opened) => opened,
-            Err(d) => return d,
-        };
-        let Some(id) = prior.id.clone() else { return Diagnostics::new() };
-        let client = &state.client;
-        let timeout = timeout_for(prior_value, "delete", DEFAULT_DELETE_TIMEOUT);
-        let doing = format!("deleting resource group {}", prior.name);
+    async fn delete(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<()> {
+        let Tf::Known(id) = &prior.id else { return Ok(()) };
+        let client = &ctx.provider()?.client;
+        let name = prior.name.as_deref().unwrap_or(id);
+        let timeout = prior.timeouts.limit("delete", DEFAULT_DELETE_TIMEOUT);
+        let doing = format!("deleting resource group {name}");
         // Refused while instances remain: those being reclaimed go away by themselves, so wait
         // for them; anything still live will not, so fail at once naming it.
-        let outcome = poll_until(&ctx.cancel, timeout, &format!("resource group {} to empty", prior.name), || async {
-            let refusal = match client.delete_resource_group(&id).await {
-                Ok(()) => return Ok(Poll::Ready(Ok(()))),
-                Err(e) => e,
-            };
-            let left = leftovers(client, &id).await?;
+        let outcome = poll_until(&ctx.cancel, timeout, &format!("resource group {name} to empty"), || async {
+            let Err(refusal) = client.delete_resource_group(id).await else { return Ok(Poll::Ready(Ok(()))) };
+            let left = leftovers(client, id).await?;
             if left.live.is_empty() && left.reclaiming.is_empty() {
-                return Ok(Poll::Ready(Err(api_error(&doing, &refusal))));
+                return Ok(Poll::Ready(Err(refusal).context(&doing)));
             }
             if !left.live.is_empty() {
-                return Ok(Poll::Ready(Err(not_empty(&prior.name, &left, &refusal))));
+                return Ok(Poll::Ready(Err(not_empty(name, &left, &refusal))));
             }
             Ok(Poll::Pending(format!("holding instances being reclaimed: {}", left.reclaiming.join(", "))))
         })
         .await;
         match outcome {
-            Ok(Ok(())) => Diagnostics::new(),
-            Ok(Err(d)) => d,
-            Err(ibmcloud::Error::WaitTimeout(_)) => match leftovers(client, &id).await {
-                Ok(left) => Diagnostics::error(
+            Ok(deleted) => deleted,
+            Err(ibmcloud::Error::WaitTimeout(_)) => {
+                let left = leftovers(client, id).await.context(&doing)?;
+                Err(OpError::new(
                     "Resource group still holds instances",
                     format!(
                         "{doing}: after {timeout:?} it still holds instances pending reclamation: {}. \
@@ -180,22 +145,17 @@ impl Resource for ResourceGroup {
                          or raise timeouts.delete.",
                         left.reclaiming.join(", ")
                     ),
-                ),
-                Err(e) => api_error(&doing, &e),
-            },
-            Err(e) => api_error(&doing, &e),
+                ))
+            }
+            Err(e) => Err(e).context(&doing),
         }
     }
 
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let state = provider(ctx)?;
-        let group = found_for_import(state.client.get_resource_group(id).await, &format!("importing resource group {id}"), || {
-            Diagnostics::error(
-                "Resource group not found",
-                format!("no resource group has the id {id:?}. Import takes the group's ID (32 hex digits, `ibmcloud resource groups`), not its name."),
-            )
-        })?;
-        encode(&Model::from_group(&group, None))
+    fn import_not_found(&self, id: &str) -> OpError {
+        OpError::new(
+            "Resource group not found",
+            format!("no resource group has the id {id:?}. Import takes the group's ID (32 hex digits, `ibmcloud resource groups`), not its name."),
+        )
     }
 }
 
@@ -219,29 +179,24 @@ async fn leftovers(client: &Client, group_id: &str) -> Result<Leftovers, ibmclou
     Ok(Leftovers { live, reclaiming })
 }
 
-fn not_empty(name: &str, left: &Leftovers, refusal: &ibmcloud::Error) -> Diagnostics {
+fn not_empty(name: &str, left: &Leftovers, refusal: &ibmcloud::Error) -> OpError {
     let mut all = left.live.clone();
     all.extend(left.reclaiming.iter().map(|c| format!("{c} (pending reclamation)")));
-    Diagnostics::error(
+    OpError::new(
         "Resource group still holds instances",
         format!("deleting resource group {name}: it still holds {}. Delete them first (IBM said: {refusal}).", all.join(", ")),
     )
 }
 
 /// Reads the group until it is visible and `ready` holds, within `timeout`.
-async fn wait_for_group(
-    ctx: &Ctx,
-    client: &Client,
-    id: &str,
-    timeout: Duration,
-    ready: impl Fn(&Group) -> bool,
-) -> Result<Group, Diagnostics> {
+async fn wait_for_group(ctx: &Ctx<ProviderState>, id: &str, timeout: Duration, ready: impl Fn(&Group) -> bool) -> OpResult<Group> {
+    let client = &ctx.provider()?.client;
     let get = || async move { client.get_resource_group(id).await };
-    legacy_wait_until_visible(ctx, timeout, &format!("resource group {id}"), get, ready).await
+    wait_until_visible(ctx, timeout, &format!("resource group {id}"), get, ready).await
 }
 
 /// A duplicate name names the existing group and how to import it.
-async fn create_error(client: &Client, name: &str, err: &ibmcloud::Error) -> Diagnostics {
+async fn create_error(client: &Client, name: &str, err: &ibmcloud::Error) -> OpError {
     if err.api_code() == Some(GROUP_NAME_TAKEN) {
         let existing = client.list_resource_groups(Some(name), false).await.ok().and_then(|l| l.into_iter().find(|g| g.name == name));
         let hint = match existing {
@@ -250,25 +205,25 @@ async fn create_error(client: &Client, name: &str, err: &ibmcloud::Error) -> Dia
             }
             None => " Choose another name.".to_string(),
         };
-        return Diagnostics::attr_error(
+        return OpError::at(
             AttributePath::attr("name"),
             "Resource group name already used",
             format!("a resource group named {name:?} already exists in the account.{hint}"),
         );
     }
-    api_error(&format!("writing resource group {name}"), err)
+    api_error(&format!("writing resource group {name}"), err).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::{resource, Value};
 
     #[test]
     fn validate_names_the_attribute() {
-        let v =
-            Value::from_json(&serde_json::json!({"name": " dev", "timeouts": {"delete": "soon"}}), &ResourceGroup.schema().value_type())
-                .expect("value");
-        let d = ResourceGroup.validate(&v);
+        let group = resource::<ProviderState, _>(ResourceGroup);
+        let v = Value::from_json(&serde_json::json!({"name": " dev", "timeouts": {"delete": "soon"}}), group.value_type()).expect("value");
+        let d = group.validate(&v);
         let paths: Vec<String> = d.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
         assert!(paths.iter().any(|p| p == "name"), "{paths:?}");
         assert!(paths.iter().any(|p| p.contains("delete")), "{paths:?}");

@@ -13,7 +13,7 @@ use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, OpE
 use crate::ibmcloud::user_management::{same_email, UserProfile};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
-use super::WHITESPACE_CLASS;
+use crate::plan_checks::WHITESPACE_CLASS;
 
 pub const TYPE_NAME: &str = "ibmqr_user_invite";
 /// How long an invite may stay `PROCESSING` before the create gives up (TF waits 5 minutes too).

@@ -115,7 +115,7 @@ fn invalid_name_fails_at_plan() {
     ws.write(&group_config(&"x".repeat(101), Some("Machine learning project")));
     let plan = ws.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
-    assert!(plan.stderr.contains("Invalid access group name") && plan.stderr.contains("name"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("Invalid name") && plan.stderr.contains("name"), "{}", plan.stderr);
     assert!(groups(&emu).is_empty());
 }
 

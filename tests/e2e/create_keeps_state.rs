@@ -210,11 +210,7 @@ fn access_group_members_whose_removal_fails() {
     ws.write(group);
     ws.apply_ok();
     let group_id = ids(emu.stored("access_groups")).pop().expect("group");
-    emu.admin(
-        "PUT",
-        &format!("/_emulator/objects/access_group_members/{group_id}%2F{STRANGER}"),
-        Some(serde_json::json!({"access_group_id": group_id, "iam_id": STRANGER, "type": "user"})),
-    );
+    emu.add_member(&group_id, STRANGER);
     ws.write(&format!(
         "{group}resource \"ibmqr_access_group_members\" \"ml\" {{\n  access_group_id = ibmqr_access_group.ml.id\n  iam_ids = [\"{IN_GROUP}\"]\n}}\n"
     ));

@@ -101,7 +101,7 @@ impl Emulator {
 
     /// The low-level primitive under the typed methods below, which tests use instead: one
     /// request that must succeed, its JSON answer (null when it has none).
-    pub fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
         let url = format!("{}{}", self.url, path);
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, &url);

@@ -222,13 +222,13 @@ resource "ibmqr_access_group_policy" "ml" {{
 fn user_invites_invited_and_adopted() {
     let emu = Emulator::start();
     let adopted_iam_id = "IBMid-270000OLGA0";
-    emu.admin(
-        "PUT",
-        &format!("/_emulator/objects/users/{adopted_iam_id}"),
-        Some(serde_json::json!({
+    emu.put_object(
+        "users",
+        adopted_iam_id,
+        serde_json::json!({
             "id": adopted_iam_id, "iam_id": adopted_iam_id, "email": "olga@example.edu", "state": "ACTIVE", "realm": "IBMid",
             "account_id": ACCOUNT_ID
-        })),
+        }),
     );
     let ws = Workspace::new(&emu);
     ws.write(

@@ -76,7 +76,7 @@ fn bad_and_taken_names() {
     ws.write(&group_config(" padded"));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
-    assert!(plan.stderr.contains("Invalid resource group name") && plan.stderr.contains("name"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("Invalid name") && plan.stderr.contains("name"), "{}", plan.stderr);
 
     let default_id = group_named(&emu, "Default").expect("Default")["id"].as_str().expect("id").to_string();
     ws.write(&group_config("Default"));
