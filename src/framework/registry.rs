@@ -115,6 +115,16 @@ impl<T> Typed<T> {
     }
 }
 
+/// The declared constraints, then the type's own checks on its decoded model.
+fn validate_config<M: DeserializeOwned>(block: &Block, config: &Value, own_checks: impl Fn(&M) -> Diagnostics) -> Diagnostics {
+    let mut diags = validate_block(block, config);
+    match decode_unknowns::<M>(config) {
+        Ok(model) => diags.extend(own_checks(&model)),
+        Err(d) => diags.extend(d),
+    }
+    diags
+}
+
 /// Decodes an applied value (no unknowns: any left read as null).
 fn decode<M: DeserializeOwned>(value: &Value) -> Result<M, Diagnostics> {
     Ok(from_value(value)?)
@@ -155,12 +165,7 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = validate_block(&self.schema.block, config);
-        match decode_unknowns::<R::Model>(config) {
-            Ok(model) => diags.extend(self.inner.validate(&model)),
-            Err(d) => diags.extend(d),
-        }
-        diags
+        validate_config(&self.schema.block, config, |model: &R::Model| self.inner.validate(model))
     }
 
     async fn plan(&self, ctx: &Ctx<S>, prior: Option<&Value>, config: &Value, proposed: &Value) -> Result<Planned, Diagnostics> {
@@ -252,12 +257,7 @@ impl<S: Send + Sync + 'static, D: DataSource<S>> AnyDataSource<S> for Typed<D> {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = validate_block(&self.schema.block, config);
-        match decode_unknowns::<D::Model>(config) {
-            Ok(model) => diags.extend(self.inner.validate(&model)),
-            Err(d) => diags.extend(d),
-        }
-        diags
+        validate_config(&self.schema.block, config, |model: &D::Model| self.inner.validate(model))
     }
 
     async fn read(&self, ctx: &Ctx<S>, config: &Value) -> Result<Value, Diagnostics> {
