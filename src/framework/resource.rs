@@ -79,6 +79,9 @@ impl<M> Plan<M> {
 }
 
 /// A Terraform resource type. `S` is the configured provider's state.
+///
+/// Room to grow: a per-type identity and a list operation can join as further items with
+/// defaults, served through [`AnyResource`], so that no existing type has to change for them.
 #[async_trait]
 pub trait Resource<S: Send + Sync + 'static>: Send + Sync + Sized + 'static {
     type Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
