@@ -31,7 +31,7 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         resource(account_settings::AccountSettingsResource),
         resource(access_group_policy::AccessGroupPolicy),
         legacy::resource(resource_group::ResourceGroup),
-        legacy::resource(instance::Instance),
+        resource(instance::Instance),
         legacy::resource(access_group::AccessGroupResource),
         resource(access_group_members::AccessGroupMembers),
         resource(access_group_member::AccessGroupMember),
