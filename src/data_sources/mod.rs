@@ -17,7 +17,7 @@ pub fn all() -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
         legacy::data_source(account::Account),
         data_source(service_roles::ServiceRoles),
         legacy::data_source(resource_group::ResourceGroup),
-        legacy::data_source(instance::Instance),
+        data_source(instance::Instance),
         legacy::data_source(access_group::AccessGroupData),
     ]
 }
