@@ -509,11 +509,12 @@ impl Resource<ProviderState> for Instance {
                 return Ok(Poll::Ready(()));
             }
             for reclamation in client.list_reclamations(Some(guid), None).await? {
-                // Already reclaimed in the meantime is fine.
-                client
-                    .reclaim(&reclamation.id)
-                    .await
-                    .or_else(|e| if e.is_not_found() || e.status() == Some(410) { Ok(()) } else { Err(e) })?;
+                if let Err(e) = client.reclaim(&reclamation.id).await {
+                    // Already reclaimed in the meantime is fine.
+                    if !(e.is_not_found() || e.status() == Some(410)) {
+                        return Err(e);
+                    }
+                }
             }
             Ok(Poll::Pending("pending reclamation".into()))
         })
