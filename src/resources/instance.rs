@@ -312,7 +312,7 @@ impl Resource<ProviderState> for Instance {
                     Attribute::string_set("backends")
                         .optional()
                         .computed()
-                        .check(Check::each(Check::pattern(&not_blank, "backend names such as `ibm_torino`, or `ANY`")))
+                        .check(Check::each(Check::pattern(&not_blank, "a backend name such as `ibm_torino`, or `ANY`")))
                         .describe("Backends the instance may use; IBM's default is `[\"ANY\"]`."),
                 )
                 .attr(Attribute::bool("purge_on_destroy").default(Value::Bool(false)).describe(
