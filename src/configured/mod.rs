@@ -7,7 +7,6 @@ pub mod role_catalog;
 
 use std::fmt::Display;
 
-use crate::framework::legacy::Ctx;
 use crate::framework::{Context, Diagnostics, OpError, OpResult};
 use crate::ibmcloud::{self, Client};
 
@@ -26,11 +25,6 @@ impl ProviderState {
     pub fn new(client: Client, region: String) -> Self {
         Self { client, region, roles: role_catalog::RoleCatalog::default(), plan_catalog: plan_catalog::PlanCatalog::default() }
     }
-}
-
-/// The configured provider state of an operation (for resources not yet on the typed framework).
-pub fn provider(ctx: &Ctx) -> Result<&ProviderState, Diagnostics> {
-    ctx.provider::<ProviderState>()
 }
 
 /// An IBM Cloud error as a diagnostic: `creating custom role QiskitUser: 409 role_conflict_error: …`.

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::configured::ProviderState;
-use crate::framework::legacy;
 use crate::framework::{data_source, AnyDataSource};
 
 pub mod access_group;
@@ -17,7 +16,7 @@ pub fn all() -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
         data_source(account::Account),
         data_source(service_roles::ServiceRoles),
         data_source(resource_group::ResourceGroup),
-        legacy::data_source(instance::Instance),
+        data_source(instance::Instance),
         data_source(access_group::AccessGroupData),
     ]
 }

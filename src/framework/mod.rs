@@ -5,7 +5,6 @@
 pub mod diag;
 pub mod docs;
 pub mod error;
-pub mod legacy;
 pub mod model;
 pub mod path;
 pub mod plan;

@@ -115,6 +115,18 @@ impl<T> Typed<T> {
     }
 }
 
+/// `new_object`, with each top-level attribute the resource changed from `base` as it planned it.
+fn keep_changed(base: &Value, resource_planned: &Value, mut new_object: Value) -> Value {
+    if let Value::Object(attrs) = resource_planned {
+        for (name, value) in attrs {
+            if base.get(name) != Some(value) {
+                new_object.set(name, value.clone());
+            }
+        }
+    }
+    new_object
+}
+
 /// The declared constraints, then the type's own checks on its decoded model.
 fn validate_config<M: DeserializeOwned>(block: &Block, config: &Value, own_checks: impl Fn(&M) -> Diagnostics) -> Diagnostics {
     let mut diags = validate_block(block, config);
@@ -185,10 +197,16 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
             return Err(e.diagnostics);
         }
         // An unchanged model keeps the framework's value as it was, untouched by a round trip.
-        let mut planned = if serde_json::to_value(&plan.planned).ok() == before { base_planned } else { self.encode(&plan.planned)? };
-        if plan.requires_replace.len() > replacements_seen {
-            plan_new_object(&self.schema.block, config, &mut planned);
-        }
+        let planned = if serde_json::to_value(&plan.planned).ok() == before { base_planned.clone() } else { self.encode(&plan.planned)? };
+        // A replacement the resource decided on: what the new object computes is not known yet,
+        // except what the resource itself planned for it.
+        let planned = if plan.requires_replace.len() > replacements_seen {
+            let mut new_object = base_planned.clone();
+            plan_new_object(&self.schema.block, config, &mut new_object);
+            keep_changed(&base_planned, &planned, new_object)
+        } else {
+            planned
+        };
         Ok(Planned { planned, requires_replace: plan.requires_replace, diagnostics: plan.warnings })
     }
 

@@ -49,10 +49,6 @@ impl<S> Ctx<S> {
         }
     }
 
-    pub(crate) fn provider_arc(&self) -> Option<Arc<S>> {
-        self.provider.clone()
-    }
-
     pub(crate) fn take_saved(&self) -> Option<serde_json::Value> {
         self.saved.lock().ok().and_then(|mut slot| slot.take())
     }

@@ -5,12 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::diag::Diagnostics;
 use super::model::Tf;
-use super::path::AttributePath;
 use super::schema::{Attribute, Block, NestedBlock};
 use super::validate::Check;
-use super::value::Value;
 
 pub fn timeouts_block(operations: &[&str]) -> NestedBlock {
     let mut block = Block::new("How long each operation may take, as a Go-style duration such as \"30s\", \"10m\" or \"1h30m\".");
@@ -64,29 +61,6 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// The longest time limit a `timeouts` block accepts.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
-
-/// The configured limit for `op`, or `default`.
-pub fn timeout_for(state_or_config: &Value, op: &str, default: Duration) -> Duration {
-    state_or_config.get("timeouts").and_then(|t| t.get(op)).and_then(Value::as_str).and_then(parse_duration).unwrap_or(default)
-}
-
-/// Shape check for ValidateResourceConfig.
-pub fn validate_timeouts(config: &Value, operations: &[&str]) -> Diagnostics {
-    let mut diags = Diagnostics::new();
-    let Some(block) = config.get("timeouts") else { return diags };
-    for op in operations {
-        if let Some(Value::String(text)) = block.get(op) {
-            if parse_duration(text).is_none() {
-                diags.add_attr_error(
-                    AttributePath::attr("timeouts").then_attr(op),
-                    "Invalid duration",
-                    format!("{text:?} is not a duration of at most 24h; write it like \"30s\", \"10m\" or \"1h30m\"."),
-                );
-            }
-        }
-    }
-    diags
-}
 
 #[cfg(test)]
 mod tests {
