@@ -1,20 +1,14 @@
 use serde_json::json;
 
-use crate::harness::{planned_before_and_after, Emulator, Workspace};
+use crate::harness::{access_group_resource, planned_before_and_after, Emulator, Workspace};
 
 const GROUP: &str = "ibmqr_access_group.ml";
-
-/// The access group `ml`, without a description when `description` is `None`.
-fn group_resource(name: &str, description: Option<&str>) -> String {
-    let description = description.map(|d| format!("  description = \"{d}\"\n")).unwrap_or_default();
-    format!("\nresource \"ibmqr_access_group\" \"ml\" {{\n  name        = \"{name}\"\n{description}}}\n")
-}
 
 /// The access group `ml` with its ID and CRN as outputs.
 fn group_config(name: &str, description: Option<&str>) -> String {
     format!(
         "{}output \"id\"  {{ value = ibmqr_access_group.ml.id }}\noutput \"crn\" {{ value = ibmqr_access_group.ml.crn }}\n",
-        group_resource(name, description)
+        access_group_resource("ml", name, description)
     )
 }
 
@@ -62,7 +56,7 @@ fn create_update_import_and_destroy() {
 
     // Import into a fresh configuration, then no changes.
     let adopter = Workspace::new(&emu);
-    adopter.write(&group_resource("project-ml2", None));
+    adopter.write(&access_group_resource("ml", "project-ml2", None));
     adopter.import_ok(GROUP, &id);
     adopter.assert_no_changes();
 

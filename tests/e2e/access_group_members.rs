@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::harness::{hcl_strings, planned_before_and_after, Emulator, Workspace, TWO_ACCESS_GROUPS};
+use crate::harness::{hcl_strings, member_resource, planned_before_and_after, Emulator, Workspace, TWO_ACCESS_GROUPS};
 
 const MEMBERS: &str = "ibmqr_access_group_members.m";
 const MEMBER: &str = "ibmqr_access_group_member.ci";
@@ -17,9 +17,7 @@ fn members_config(group: &str, iam_ids: &[&str], service_ids: &[&str], profile_i
 
 /// The single membership `ci` of `iam_id` in the group `ml` or `fin`, with both groups.
 fn member_config(group: &str, iam_id: &str) -> String {
-    format!(
-        "{TWO_ACCESS_GROUPS}\nresource \"ibmqr_access_group_member\" \"ci\" {{\n  access_group_id = ibmqr_access_group.{group}.id\n  iam_id          = \"{iam_id}\"\n}}\n"
-    )
+    format!("{TWO_ACCESS_GROUPS}\n{}", member_resource("ci", group, iam_id))
 }
 
 fn outputs(ws: &Workspace) -> (String, String) {

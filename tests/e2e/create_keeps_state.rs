@@ -12,7 +12,10 @@
 
 use std::time::Duration;
 
-use crate::harness::{assert_failed_create_kept_then_converges, state_resource, Emulator, Workspace};
+use crate::harness::{
+    assert_failed_create_kept_then_converges, ci_group_with_bot, hcl_strings, ml_group, ml_invite, ml_members, ml_members_rule, ml_policy,
+    quoted, resource, resource_group_resource, role_resource, rule_resource, state_resource, timeouts, Emulator, Workspace, BOT_SERVICE_ID,
+};
 
 /// A 403 is never retried, so it fails the step it hits at once.
 const FORBIDDEN: u16 = 403;
@@ -39,15 +42,7 @@ fn apply_fails_at(ws: &Workspace, step: &str) {
 fn custom_role_whose_visibility_wait_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_custom_role" "member" {
-  name         = "QiskitRuntimeUser"
-  display_name = "Qiskit Runtime user"
-  actions      = ["quantum-computing.job.read"]
-}
-"#,
-    );
+    ws.write(&role_resource("QiskitRuntimeUser", "Qiskit Runtime user", &["quantum-computing.job.read"]));
     emu.fail_requests("GET /v2/roles/{id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for custom role");
     assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_custom_role.member", || ids(emu.stored("roles")));
@@ -57,7 +52,7 @@ resource "ibmqr_custom_role" "member" {
 fn access_group_whose_visibility_wait_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write("resource \"ibmqr_access_group\" \"ml\" {\n  name = \"project-ml\"\n}\n");
+    ws.write(&ml_group());
     emu.fail_requests("GET /v2/groups/{id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for access group");
     assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group.ml", || ids(emu.stored("access_groups")));
@@ -67,18 +62,7 @@ fn access_group_whose_visibility_wait_fails() {
 fn access_group_policy_whose_visibility_wait_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_access_group" "ml" {
-  name = "project-ml"
-}
-resource "ibmqr_access_group_policy" "ml" {
-  access_group_id = ibmqr_access_group.ml.id
-  roles           = ["Viewer", "Reader"]
-  resource {}
-}
-"#,
-    );
+    ws.write(&(ml_group() + &ml_policy(&["Viewer", "Reader"], &[])));
     emu.fail_requests("GET /v1/policies/{id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for access group policy");
     assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_policy.ml", || ids(emu.stored("policies")));
@@ -89,7 +73,7 @@ resource "ibmqr_access_group_policy" "ml" {
 fn resource_group_whose_visibility_wait_times_out() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write("resource \"ibmqr_resource_group\" \"lab\" {\n  name = \"lab\"\n  timeouts {\n    create = \"1s\"\n  }\n}\n");
+    ws.write(&lab_group());
     emu.set_visibility_lag(3.0);
     apply_fails_at(&ws, "waiting for resource group");
     // Past the lag, reads see the group, as they would on IBM a while later.
@@ -99,30 +83,31 @@ fn resource_group_whose_visibility_wait_times_out() {
     assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_resource_group.lab", made);
 }
 
+/// The resource group `lab`, which may wait one second for its visibility.
+fn lab_group() -> String {
+    resource_group_resource("lab", &[("create", "1s")])
+}
+
 /// Live instances by CRN, which state holds as the id; purged ones stay stored as `removed`.
 fn live_instances(emu: &Emulator) -> Vec<String> {
     let live = emu.stored("instances").into_iter().filter(|i| i["state"] == "active" || i["state"] == "provisioning");
     live.map(|i| i["crn"].as_str().expect("crn").to_string()).collect()
 }
 
-const INSTANCE: &str = r#"
-resource "ibmqr_instance" "qr" {
-  name             = "qr-main"
-  plan             = "open"
-  region           = "us-east"
-  purge_on_destroy = true
-  timeouts {
-    create = "1s"
-  }
+/// The open-plan instance `qr`, with `tags` when given, which may wait one second to be active.
+fn instance(tags: Option<&[&str]>) -> String {
+    let mut attributes = vec![("name", quoted("qr-main")), ("plan", quoted("open")), ("region", quoted("us-east"))];
+    attributes.extend(tags.map(|tags| ("tags", hcl_strings(tags))));
+    attributes.push(("purge_on_destroy", "true".to_string()));
+    resource("ibmqr_instance", "qr", &attributes, &[timeouts(&[("create", "1s")])])
 }
-"#;
 
 /// The instance is still provisioning when `timeouts.create` runs out.
 #[test]
 fn instance_whose_wait_for_active_times_out() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(INSTANCE);
+    ws.write(&instance(None));
     // With a lag L the instance is invisible for L and active only after 2·L.
     emu.set_visibility_lag(1.5);
     apply_fails_at(&ws, "waiting for instance");
@@ -137,7 +122,7 @@ fn instance_whose_wait_for_active_times_out() {
 fn instance_whose_tagging_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&INSTANCE.replace("  purge_on_destroy", "  tags             = [\"env:dev\"]\n  purge_on_destroy"));
+    ws.write(&instance(Some(&["env:dev"])));
     emu.fail_requests("POST /v3/tags/attach", FORBIDDEN, 1);
     apply_fails_at(&ws, "attaching tags");
     assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_instance.qr", || live_instances(&emu));
@@ -150,19 +135,9 @@ fn instance_whose_tagging_fails() {
 fn access_group_member_whose_listing_wait_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_access_group" "ci" {
-  name = "ci"
-}
-resource "ibmqr_access_group_member" "bot" {
-  access_group_id = ibmqr_access_group.ci.id
-  iam_id          = "iam-ServiceId-9f8e7d6c-5b4a-3c2d-1e0f-a9b8c7d6e5f4"
-}
-"#,
-    );
+    ws.write(&ci_group_with_bot());
     emu.fail_requests("GET /v2/groups/{id}/members", FORBIDDEN, 1);
-    apply_fails_at(&ws, "adding iam-ServiceId-9f8e7d6c-5b4a-3c2d-1e0f-a9b8c7d6e5f4 to access group");
+    apply_fails_at(&ws, &format!("adding {BOT_SERVICE_ID} to access group"));
     assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_member.bot", || memberships(&emu));
 }
 
@@ -170,24 +145,7 @@ resource "ibmqr_access_group_member" "bot" {
 fn dynamic_rule_whose_wait_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_access_group" "ml" {
-  name = "project-ml"
-}
-resource "ibmqr_access_group_dynamic_rule" "ml" {
-  access_group_id  = ibmqr_access_group.ml.id
-  name             = "project-ml-members"
-  realm            = "appid://AppID-4f6a8c0e-2b4d-4e6f-8a0c-2e4f6a8c0e2b"
-  expiration_hours = 12
-  condition {
-    claim    = "project"
-    operator = "CONTAINS"
-    value    = "ml"
-  }
-}
-"#,
-    );
+    ws.write(&(ml_group() + &rule_resource(&ml_members_rule(&[("project", "CONTAINS", "ml")]))));
     emu.fail_requests("GET /v2/groups/{id}/rules/{rule_id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for dynamic rule project-ml-members");
     // State's id is GROUP_ID/RULE_ID.
@@ -206,14 +164,12 @@ const STRANGER: &str = "IBMid-270000ZZZZ";
 fn access_group_members_whose_removal_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    let group = "resource \"ibmqr_access_group\" \"ml\" {\n  name = \"project-ml\"\n}\n";
-    ws.write(group);
+    let group = ml_group();
+    ws.write(&group);
     ws.apply_ok();
     let group_id = ids(emu.stored("access_groups")).pop().expect("group");
     emu.add_member(&group_id, STRANGER);
-    ws.write(&format!(
-        "{group}resource \"ibmqr_access_group_members\" \"ml\" {{\n  access_group_id = ibmqr_access_group.ml.id\n  iam_ids = [\"{IN_GROUP}\"]\n}}\n"
-    ));
+    ws.write(&(group + &ml_members(&[("iam_ids", &[IN_GROUP])])));
     emu.fail_requests("POST /v2/groups/{id}/members/delete", FORBIDDEN, 1);
     apply_fails_at(&ws, "setting the members of access group");
     let members = || {
@@ -233,13 +189,11 @@ fn access_group_members_whose_removal_fails() {
 fn user_invite_whose_membership_check_fails() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    let group = "resource \"ibmqr_access_group\" \"ml\" {\n  name = \"project-ml\"\n}\n";
+    let group = ml_group();
     // The group first: its create looks up names with the same request the fault is for.
-    ws.write(group);
+    ws.write(&group);
     ws.apply_ok();
-    ws.write(&format!(
-        "{group}resource \"ibmqr_user_invite\" \"fatima\" {{\n  email = \"fatima@example.edu\"\n  access_group_ids = [ibmqr_access_group.ml.id]\n}}\n"
-    ));
+    ws.write(&(group + &ml_invite("fatima", "fatima@example.edu")));
     emu.fail_requests("GET /v2/groups", FORBIDDEN, 1);
     apply_fails_at(&ws, "listing the access groups of fatima@example.edu");
     assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_user_invite.fatima", || ids(emu.stored("users")));
@@ -264,7 +218,7 @@ const LONG_LAG_SECONDS: f64 = 8.0;
 fn resource_group_reapplied_while_still_invisible_stays_in_state() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write("resource \"ibmqr_resource_group\" \"lab\" {\n  name = \"lab\"\n  timeouts {\n    create = \"1s\"\n  }\n}\n");
+    ws.write(&lab_group());
     emu.set_visibility_lag(LONG_LAG_SECONDS);
     apply_fails_at(&ws, "waiting for resource group");
     let made = || ids(emu.stored("resource_groups").into_iter().filter(|g| g["default"] != true).collect());
@@ -283,7 +237,7 @@ fn resource_group_reapplied_while_still_invisible_stays_in_state() {
 fn instance_reapplied_while_still_invisible_is_not_created_twice() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(INSTANCE);
+    ws.write(&instance(None));
     emu.set_visibility_lag(LONG_LAG_SECONDS);
     apply_fails_at(&ws, "waiting for instance");
     let first = live_instances(&emu);

@@ -1,42 +1,19 @@
 use serde_json::json;
 
-use crate::harness::{planned_before_and_after, Emulator, Workspace, TWO_ACCESS_GROUPS};
+use crate::harness::{planned_before_and_after, rule_resource, Emulator, Rule, Workspace, TWO_ACCESS_GROUPS};
 
 const RULE: &str = "ibmqr_access_group_dynamic_rule.r";
-
-/// The dynamic rule `r`: `group` is the HCL of its access group ID; `conditions` are
-/// (claim, operator, value).
-struct Rule<'a> {
-    group: &'a str,
-    name: &'a str,
-    realm: &'a str,
-    expiration_hours: i64,
-    conditions: [(&'a str, &'a str, &'a str); 2],
-}
 
 /// The rule most tests write, for the group `ml`.
 fn ml_rule() -> Rule<'static> {
     Rule {
+        label: "r",
         group: "ibmqr_access_group.ml.id",
         name: "ml-members",
         realm: "appid://realm-1",
         expiration_hours: 12,
-        conditions: [("project", "CONTAINS", "ml"), ("department", "IN", "research, engineering")],
+        conditions: &[("project", "CONTAINS", "ml"), ("department", "IN", "research, engineering")],
     }
-}
-
-fn rule_resource(rule: &Rule<'_>) -> String {
-    let conditions: String = rule
-        .conditions
-        .iter()
-        .map(|(claim, operator, value)| {
-            format!("\n  condition {{\n    claim    = \"{claim}\"\n    operator = \"{operator}\"\n    value    = \"{value}\"\n  }}\n")
-        })
-        .collect();
-    format!(
-        "\nresource \"ibmqr_access_group_dynamic_rule\" \"r\" {{\n  access_group_id  = {}\n  name             = \"{}\"\n  realm            = \"{}\"\n  expiration_hours = {}\n{conditions}}}\n",
-        rule.group, rule.name, rule.realm, rule.expiration_hours
-    )
 }
 
 /// The rule with the groups `ml` and `fin`, and its ID as output.
@@ -76,7 +53,7 @@ fn lifecycle_update_in_place_replace_import_destroy() {
         name: "ml-team",
         realm: "https://idp.example.edu/saml",
         expiration_hours: 24,
-        conditions: [("project", "EQUALS_IGNORE_CASE", "ml"), ("department", "IN", "research")],
+        conditions: &[("project", "EQUALS_IGNORE_CASE", "ml"), ("department", "IN", "research")],
         ..ml_rule()
     }));
     ws.plan_changes_exactly(&[(RULE, &["update"])]);
@@ -103,7 +80,7 @@ fn lifecycle_update_in_place_replace_import_destroy() {
     let fin_id = format!("\"{fin}\"");
     adopter.write(&rule_resource(&Rule {
         group: &fin_id,
-        conditions: [("project", "CONTAINS", "ml"), ("department", "IN", "research,engineering")],
+        conditions: &[("project", "CONTAINS", "ml"), ("department", "IN", "research,engineering")],
         ..ml_rule()
     }));
     adopter.import_ok(RULE, &format!("{fin}/{new_rule}"));
@@ -164,7 +141,7 @@ fn invalid_input_fails_at_plan() {
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Invalid expiration_hours") && plan.stderr.contains("expiration_hours"), "{}", plan.stderr);
 
-    ws.write(&rule_config(&Rule { conditions: [("project", "LIKE", "ml"), ml_rule().conditions[1]], ..ml_rule() }));
+    ws.write(&rule_config(&Rule { conditions: &[("project", "LIKE", "ml"), ml_rule().conditions[1]], ..ml_rule() }));
     let plan = ws.plan();
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Invalid operator") && plan.stderr.contains("\"LIKE\""), "{}", plan.stderr);

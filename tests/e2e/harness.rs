@@ -489,6 +489,126 @@ pub fn hcl_strings(items: &[&str]) -> String {
     format!("[{}]", items.iter().map(|item| format!("\"{item}\"")).collect::<Vec<_>>().join(", "))
 }
 
+/// An HCL string: `"text"`.
+pub fn quoted(text: &str) -> String {
+    format!("\"{text}\"")
+}
+
+/// An HCL block: `head` (e.g. `timeouts`), its attributes as (name, HCL value) with the `=`
+/// aligned, then its nested blocks as this function writes them.
+pub fn hcl_block(head: &str, attributes: &[(&str, String)], blocks: &[String]) -> String {
+    let width = attributes.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let mut text = format!("{head} {{\n");
+    for (name, value) in attributes {
+        text += &format!("  {name:width$} = {value}\n");
+    }
+    for line in blocks.iter().flat_map(|block| block.lines()) {
+        text += &format!("  {line}\n");
+    }
+    text + "}\n"
+}
+
+/// The resource `{kind}.{label}`, as [`hcl_block`] writes blocks.
+pub fn resource(kind: &str, label: &str, attributes: &[(&str, String)], blocks: &[String]) -> String {
+    hcl_block(&format!("resource \"{kind}\" \"{label}\""), attributes, blocks)
+}
+
+/// A `timeouts` block with the given (operation, limit) pairs, e.g. `("create", "1s")`.
+pub fn timeouts(limits: &[(&str, &str)]) -> String {
+    let limits: Vec<(&str, String)> = limits.iter().map(|(operation, limit)| (*operation, quoted(limit))).collect();
+    hcl_block("timeouts", &limits, &[])
+}
+
+/// The access group `ibmqr_access_group.{label}`, without a description when `description` is `None`.
+pub fn access_group_resource(label: &str, name: &str, description: Option<&str>) -> String {
+    let mut attributes = vec![("name", quoted(name))];
+    attributes.extend(description.map(|d| ("description", quoted(d))));
+    resource("ibmqr_access_group", label, &attributes, &[])
+}
+
+/// The access group `ml`, named `project-ml`, without a description.
+pub fn ml_group() -> String {
+    access_group_resource("ml", "project-ml", None)
+}
+
+/// The single membership `ibmqr_access_group_member.{label}` of `iam_id` in the group `group`.
+pub fn member_resource(label: &str, group: &str, iam_id: &str) -> String {
+    let attributes = [("access_group_id", format!("ibmqr_access_group.{group}.id")), ("iam_id", quoted(iam_id))];
+    resource("ibmqr_access_group_member", label, &attributes, &[])
+}
+
+/// The service ID that [`ci_group_with_bot`] makes a member.
+pub const BOT_SERVICE_ID: &str = "iam-ServiceId-9f8e7d6c-5b4a-3c2d-1e0f-a9b8c7d6e5f4";
+
+/// The access group `ci` and the membership `bot` of [`BOT_SERVICE_ID`] in it.
+pub fn ci_group_with_bot() -> String {
+    access_group_resource("ci", "ci", None) + &member_resource("bot", "ci", BOT_SERVICE_ID)
+}
+
+/// The exclusive member list `ml` of the group `ml`: `lists` are (attribute, IDs), e.g.
+/// `("iam_ids", &["IBMid-270000AAAA"])`; the attributes not listed stay unset.
+pub fn ml_members(lists: &[(&str, &[&str])]) -> String {
+    let mut attributes = vec![("access_group_id", "ibmqr_access_group.ml.id".to_string())];
+    attributes.extend(lists.iter().map(|(name, ids)| (*name, hcl_strings(ids))));
+    resource("ibmqr_access_group_members", "ml", &attributes, &[])
+}
+
+/// The policy `ml` of the group `ml`: its `roles`, and its `resource` block's attributes.
+pub fn ml_policy(roles: &[&str], scope: &[(&str, String)]) -> String {
+    let attributes = [("access_group_id", "ibmqr_access_group.ml.id".to_string()), ("roles", hcl_strings(roles))];
+    resource("ibmqr_access_group_policy", "ml", &attributes, &[hcl_block("resource", scope, &[])])
+}
+
+/// The invitation `ibmqr_user_invite.{label}` of `email` into the group `ml`.
+pub fn ml_invite(label: &str, email: &str) -> String {
+    let attributes = [("email", quoted(email)), ("access_group_ids", "[ibmqr_access_group.ml.id]".to_string())];
+    resource("ibmqr_user_invite", label, &attributes, &[])
+}
+
+/// The resource group `ibmqr_resource_group.{name}` named `name`, with the given `timeouts`
+/// (none when empty).
+pub fn resource_group_resource(name: &str, limits: &[(&str, &str)]) -> String {
+    let blocks = if limits.is_empty() { vec![] } else { vec![timeouts(limits)] };
+    resource("ibmqr_resource_group", name, &[("name", quoted(name))], &blocks)
+}
+
+/// The dynamic rule `ibmqr_access_group_dynamic_rule.{label}`, as [`rule_resource`] writes it:
+/// `group` is the HCL of its access group ID; `conditions` are (claim, operator, value).
+pub struct Rule<'a> {
+    pub label: &'a str,
+    pub group: &'a str,
+    pub name: &'a str,
+    pub realm: &'a str,
+    pub expiration_hours: i64,
+    pub conditions: &'a [(&'a str, &'a str, &'a str)],
+}
+
+pub fn rule_resource(rule: &Rule<'_>) -> String {
+    let conditions: String = rule
+        .conditions
+        .iter()
+        .map(|(claim, operator, value)| {
+            format!("\n  condition {{\n    claim    = \"{claim}\"\n    operator = \"{operator}\"\n    value    = \"{value}\"\n  }}\n")
+        })
+        .collect();
+    format!(
+        "\nresource \"ibmqr_access_group_dynamic_rule\" \"{}\" {{\n  access_group_id  = {}\n  name             = \"{}\"\n  realm            = \"{}\"\n  expiration_hours = {}\n{conditions}}}\n",
+        rule.label, rule.group, rule.name, rule.realm, rule.expiration_hours
+    )
+}
+
+/// The dynamic rule `ml` of the group `ml`, `project-ml-members`, with these conditions.
+pub fn ml_members_rule<'a>(conditions: &'a [(&'a str, &'a str, &'a str)]) -> Rule<'a> {
+    Rule {
+        label: "ml",
+        group: "ibmqr_access_group.ml.id",
+        name: "project-ml-members",
+        realm: "appid://AppID-4f6a8c0e-2b4d-4e6f-8a0c-2e4f6a8c0e2b",
+        expiration_hours: 12,
+        conditions,
+    }
+}
+
 /// A second `ibmqr` provider, reached as `ibmqr.{alias}`, in another region.
 pub fn aliased_provider(alias: &str, region: &str) -> String {
     format!("provider \"ibmqr\" {{\n  alias  = \"{alias}\"\n  region = \"{region}\"\n}}\n")

@@ -7,7 +7,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::harness::{assert_imported_matches, planned_change, state_values, Emulator, Workspace, ACCOUNT_ID};
+use crate::harness::{
+    access_group_resource, assert_imported_matches, ci_group_with_bot, hcl_strings, ml_group, ml_invite, ml_members, ml_members_rule,
+    ml_policy, planned_change, quoted, resource, resource_group_resource, role_resource, rule_resource, state_values, timeouts, Emulator,
+    Workspace, ACCOUNT_ID,
+};
 
 /// `timeouts` lives only in the configuration: IBM stores no such thing, so import leaves it null.
 const TIMEOUTS_NOT_STORED: (&str, &str) = ("timeouts", "configuration-only wait limits IBM does not store; import leaves them null");
@@ -39,20 +43,27 @@ fn string(values: &serde_json::Value, name: &str) -> String {
 fn custom_role() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_custom_role" "member" {
-  name         = "QiskitRuntimeUser"
-  display_name = "Qiskit Runtime user"
-  description  = "Runs and reads jobs"
-  actions      = ["quantum-computing.job.read", "quantum-computing.job.create"]
-}
-"#,
-    );
+    ws.write(&role_resource("QiskitRuntimeUser", "Qiskit Runtime user", &["quantum-computing.job.read", "quantum-computing.job.create"]));
     let [applied] = apply_and_read(&ws, ["ibmqr_custom_role.member"]);
     let [imported] = forget_and_import(&ws, [("ibmqr_custom_role.member", &string(&applied, "id"))]);
     assert_imported_matches("ibmqr_custom_role.member", &applied, &imported, &[]);
     ws.assert_no_changes();
+}
+
+/// `ibmqr_account_settings.this` with every setting configured.
+fn every_account_setting() -> String {
+    let attributes = [
+        ("user_list_visibility", quoted("restricted")),
+        ("api_key_creation", quoted("restricted")),
+        ("service_id_creation", quoted("unrestricted")),
+        ("mfa", quoted("TOTP")),
+        ("session_expiration_seconds", "3600".to_string()),
+        ("session_invalidation_seconds", "1800".to_string()),
+        ("max_sessions_per_identity", "5".to_string()),
+        ("allowed_ip_addresses", hcl_strings(&["10.0.0.0/8", "192.168.1.1"])),
+        ("invitation_email_domains", hcl_strings(&["*@example.edu"])),
+    ];
+    resource("ibmqr_account_settings", "this", &attributes, &[])
 }
 
 /// Every setting is configured, so every one is managed and in the applied state: import, which
@@ -61,26 +72,28 @@ resource "ibmqr_custom_role" "member" {
 fn account_settings() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_account_settings" "this" {
-  user_list_visibility         = "restricted"
-  api_key_creation             = "restricted"
-  service_id_creation          = "unrestricted"
-  mfa                          = "TOTP"
-  session_expiration_seconds   = 3600
-  session_invalidation_seconds = 1800
-  max_sessions_per_identity    = 5
-  allowed_ip_addresses         = ["10.0.0.0/8", "192.168.1.1"]
-  invitation_email_domains     = ["*@example.edu"]
-}
-"#,
-    );
+    ws.write(&every_account_setting());
     let [applied] = apply_and_read(&ws, ["ibmqr_account_settings.this"]);
     assert_eq!(string(&applied, "id"), ACCOUNT_ID);
     let [imported] = forget_and_import(&ws, [("ibmqr_account_settings.this", ACCOUNT_ID)]);
     assert_imported_matches("ibmqr_account_settings.this", &applied, &imported, &[]);
     ws.assert_no_changes();
+}
+
+/// The Premium instance `qr` in the resource group `lab`, with every setting configured.
+fn premium_instance_in_lab() -> String {
+    let attributes = [
+        ("name", quoted("qr-main")),
+        ("plan", quoted("premium")),
+        ("region", quoted("eu-de")),
+        ("resource_group_id", "ibmqr_resource_group.lab.id".to_string()),
+        ("tags", hcl_strings(&["env:dev", "team-a"])),
+        ("instance_limit_seconds", "900".to_string()),
+        ("usage_allocation_seconds", "3600".to_string()),
+        ("backends", hcl_strings(&["ibm_torino", "ibm_fez"])),
+        ("purge_on_destroy", "true".to_string()),
+    ];
+    resource("ibmqr_instance", "qr", &attributes, &[timeouts(&[("create", "5m"), ("update", "6m"), ("delete", "7m")])])
 }
 
 /// A resource group and a Premium instance in it with every setting configured. Tags are written
@@ -90,33 +103,7 @@ resource "ibmqr_account_settings" "this" {
 fn resource_group_and_instance() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_resource_group" "lab" {
-  name = "lab"
-  timeouts {
-    create = "4m"
-    delete = "15m"
-  }
-}
-resource "ibmqr_instance" "qr" {
-  name                     = "qr-main"
-  plan                     = "premium"
-  region                   = "eu-de"
-  resource_group_id        = ibmqr_resource_group.lab.id
-  tags                     = ["env:dev", "team-a"]
-  instance_limit_seconds   = 900
-  usage_allocation_seconds = 3600
-  backends                 = ["ibm_torino", "ibm_fez"]
-  purge_on_destroy         = true
-  timeouts {
-    create = "5m"
-    update = "6m"
-    delete = "7m"
-  }
-}
-"#,
-    );
+    ws.write(&(resource_group_resource("lab", &[("create", "4m"), ("delete", "15m")]) + &premium_instance_in_lab()));
     let addresses = ["ibmqr_resource_group.lab", "ibmqr_instance.qr"];
     let [group, instance] = apply_and_read(&ws, addresses);
     let (group_id, crn) = (string(&group, "id"), string(&instance, "crn"));
@@ -147,50 +134,21 @@ fn access_group_members_member_dynamic_rule_and_policy() {
     let default_group = emu.stored("resource_groups").into_iter().find(|g| g["default"] == true).expect("Default resource group");
     let default_group_id = string(&default_group, "id");
     let ws = Workspace::new(&emu);
-    ws.write(&format!(
-        r#"
-resource "ibmqr_access_group" "ml" {{
-  name        = "project-ml"
-  description = "Machine learning project"
-}}
-resource "ibmqr_access_group" "ci" {{
-  name = "ci"
-}}
-resource "ibmqr_access_group_members" "ml" {{
-  access_group_id = ibmqr_access_group.ml.id
-  iam_ids         = ["IBMid-270000AAAA", "IBMid-270000BBBB"]
-  service_ids     = ["iam-ServiceId-0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f"]
-  profile_ids     = ["iam-Profile-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"]
-}}
-resource "ibmqr_access_group_member" "bot" {{
-  access_group_id = ibmqr_access_group.ci.id
-  iam_id          = "iam-ServiceId-9f8e7d6c-5b4a-3c2d-1e0f-a9b8c7d6e5f4"
-}}
-resource "ibmqr_access_group_dynamic_rule" "ml" {{
-  access_group_id  = ibmqr_access_group.ml.id
-  name             = "project-ml-members"
-  realm            = "appid://AppID-4f6a8c0e-2b4d-4e6f-8a0c-2e4f6a8c0e2b"
-  expiration_hours = 12
-  condition {{
-    claim    = "project"
-    operator = "CONTAINS"
-    value    = "ml"
-  }}
-  condition {{
-    claim    = "department"
-    operator = "IN"
-    value    = "research,engineering"
-  }}
-}}
-resource "ibmqr_access_group_policy" "ml" {{
-  access_group_id = ibmqr_access_group.ml.id
-  roles           = ["Viewer", "Writer"]
-  resource {{
-    resource_group_id = "{default_group_id}"
-  }}
-}}
-"#
-    ));
+    let rule = ml_members_rule(&[("project", "CONTAINS", "ml"), ("department", "IN", "research,engineering")]);
+    ws.write(
+        &[
+            access_group_resource("ml", "project-ml", Some("Machine learning project")),
+            ci_group_with_bot(),
+            ml_members(&[
+                ("iam_ids", &["IBMid-270000AAAA", "IBMid-270000BBBB"]),
+                ("service_ids", &["iam-ServiceId-0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f"]),
+                ("profile_ids", &["iam-Profile-1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"]),
+            ]),
+            rule_resource(&rule),
+            ml_policy(&["Viewer", "Writer"], &[("resource_group_id", quoted(&default_group_id))]),
+        ]
+        .concat(),
+    );
     let addresses = [
         "ibmqr_access_group.ml",
         "ibmqr_access_group.ci",
@@ -231,21 +189,7 @@ fn user_invites_invited_and_adopted() {
         }),
     );
     let ws = Workspace::new(&emu);
-    ws.write(
-        r#"
-resource "ibmqr_access_group" "ml" {
-  name = "project-ml"
-}
-resource "ibmqr_user_invite" "fatima" {
-  email            = "fatima@example.edu"
-  access_group_ids = [ibmqr_access_group.ml.id]
-}
-resource "ibmqr_user_invite" "olga" {
-  email            = "olga@example.edu"
-  access_group_ids = [ibmqr_access_group.ml.id]
-}
-"#,
-    );
+    ws.write(&(ml_group() + &ml_invite("fatima", "fatima@example.edu") + &ml_invite("olga", "olga@example.edu")));
     let addresses = ["ibmqr_user_invite.fatima", "ibmqr_user_invite.olga"];
     let [invited, adopted] = apply_and_read(&ws, addresses);
     assert_eq!((invited["adopted"].as_bool(), adopted["adopted"].as_bool()), (Some(false), Some(true)), "{invited}\n{adopted}");
