@@ -59,24 +59,30 @@ pub trait AnyDataSource<S>: Send + Sync {
 pub fn resource<S: Send + Sync + 'static, R: Resource<S>>(resource: R) -> Arc<dyn AnyResource<S>> {
     let schema = R::schema();
     let ty = schema.value_type();
-    Arc::new(Typed { inner: resource, name: R::TYPE_NAME, schema, ty })
+    Arc::new(Typed { inner: resource, codec: Codec { name: R::TYPE_NAME, schema, ty } })
 }
 
 /// Registers a data source: its schema is built here, once.
 pub fn data_source<S: Send + Sync + 'static, D: DataSource<S>>(data_source: D) -> Arc<dyn AnyDataSource<S>> {
     let schema = D::schema();
     let ty = schema.value_type();
-    Arc::new(Typed { inner: data_source, name: D::TYPE_NAME, schema, ty })
+    Arc::new(Typed { inner: data_source, codec: Codec { name: D::TYPE_NAME, schema, ty } })
 }
 
 struct Typed<T> {
     inner: T,
+    codec: Codec,
+}
+
+/// A type's schema and value type, and the encoding that needs nothing else of the type: kept
+/// out of the generic wrapper, so that it is compiled once, not once per type.
+struct Codec {
     name: &'static str,
     schema: Schema,
     ty: Type,
 }
 
-impl<T> Typed<T> {
+impl Codec {
     /// A model as a value of the schema's type. Every attribute must be a field of the model, so
     /// that none is silently dropped. Unknowns left in an applied state become null.
     fn encode<M: Serialize>(&self, model: &M) -> Result<Value, Diagnostics> {
@@ -103,8 +109,8 @@ impl<T> Typed<T> {
 
     /// What a create or update saves after an error: the state the error carries, or else the
     /// one the resource saved on the way.
-    fn state_after<S>(&self, ctx: &Ctx<S>, error: &mut OpError) -> Option<Value> {
-        let json = error.state.take().or_else(|| ctx.take_saved())?;
+    fn state_after(&self, saved: Option<serde_json::Value>, error: &mut OpError) -> Option<Value> {
+        let json = error.state.take().or(saved)?;
         match self.encode_json(json) {
             Ok(value) => Some(strip_unknown(&value)),
             Err(d) => {
@@ -169,19 +175,19 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
     }
 
     fn schema(&self) -> &Schema {
-        &self.schema
+        &self.codec.schema
     }
 
     fn value_type(&self) -> &Type {
-        &self.ty
+        &self.codec.ty
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(&self.schema.block, config, |model: &R::Model| self.inner.validate(model))
+        validate_config(&self.codec.schema.block, config, |model: &R::Model| self.inner.validate(model))
     }
 
     async fn plan(&self, ctx: &Ctx<S>, prior: Option<&Value>, config: &Value, proposed: &Value) -> Result<Planned, Diagnostics> {
-        let (base_planned, requires_replace) = default_plan(&self.schema.block, prior, config, proposed);
+        let (base_planned, requires_replace) = default_plan(&self.codec.schema.block, prior, config, proposed);
         let replacements_seen = requires_replace.len();
         let planned: R::Model = decode_unknowns(&base_planned)?;
         let before = serde_json::to_value(&planned).ok();
@@ -197,12 +203,13 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
             return Err(e.diagnostics);
         }
         // An unchanged model keeps the framework's value as it was, untouched by a round trip.
-        let planned = if serde_json::to_value(&plan.planned).ok() == before { base_planned.clone() } else { self.encode(&plan.planned)? };
+        let planned =
+            if serde_json::to_value(&plan.planned).ok() == before { base_planned.clone() } else { self.codec.encode(&plan.planned)? };
         // A replacement the resource decided on: what the new object computes is not known yet,
         // except what the resource itself planned for it.
         let planned = if plan.requires_replace.len() > replacements_seen {
             let mut new_object = base_planned.clone();
-            plan_new_object(&self.schema.block, config, &mut new_object);
+            plan_new_object(&self.codec.schema.block, config, &mut new_object);
             keep_changed(&base_planned, &planned, new_object)
         } else {
             planned
@@ -213,17 +220,17 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
     async fn read(&self, ctx: &Ctx<S>, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let model = decode(state)?;
         let fresh = self.inner.read(ctx, model).await.map_err(|e| e.diagnostics)?;
-        fresh.map(|m| self.encode_state(&m)).transpose()
+        fresh.map(|m| self.codec.encode_state(&m)).transpose()
     }
 
     async fn create(&self, ctx: &Ctx<S>, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics) {
         let created = async { self.inner.create(ctx, decode(planned)?, decode(config)?).await }.await;
-        self.applied(ctx, created)
+        self.codec.applied(ctx.take_saved(), created)
     }
 
     async fn update(&self, ctx: &Ctx<S>, prior: &Value, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics) {
         let updated = async { self.inner.update(ctx, decode(prior)?, decode(planned)?, decode(config)?).await }.await;
-        self.applied(ctx, updated)
+        self.codec.applied(ctx.take_saved(), updated)
     }
 
     async fn delete(&self, ctx: &Ctx<S>, prior: &Value) -> Diagnostics {
@@ -232,10 +239,10 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
     }
 
     async fn import(&self, ctx: &Ctx<S>, id: &str) -> Result<Value, Diagnostics> {
-        let stub: R::Model = serde_json::from_value(id_only(&self.schema.block, id))
+        let stub: R::Model = serde_json::from_value(id_only(&self.codec.schema.block, id))
             .map_err(|e| Diagnostics::error("Internal error in the ibmqr provider", format!("cannot build the import stub: {e}")))?;
         match self.inner.import(ctx, id, stub).await.map_err(|e| e.diagnostics)? {
-            Some(model) => self.encode_state(&model),
+            Some(model) => self.codec.encode_state(&model),
             None => Err(self.inner.import_not_found(id).diagnostics),
         }
     }
@@ -245,17 +252,17 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
     }
 }
 
-impl<R> Typed<R> {
-    fn applied<S, M: Serialize>(&self, ctx: &Ctx<S>, result: OpResult<M>) -> (Option<Value>, Diagnostics) {
+impl Codec {
+    fn applied<M: Serialize>(&self, saved: Option<serde_json::Value>, result: OpResult<M>) -> (Option<Value>, Diagnostics) {
         match result {
             Ok(model) => match self.encode_state(&model) {
                 Ok(state) => (Some(state), Diagnostics::new()),
                 Err(d) => {
                     let mut error = OpError::from(d);
-                    (self.state_after(ctx, &mut error), error.diagnostics)
+                    (self.state_after(saved, &mut error), error.diagnostics)
                 }
             },
-            Err(mut error) => (self.state_after(ctx, &mut error), error.diagnostics),
+            Err(mut error) => (self.state_after(saved, &mut error), error.diagnostics),
         }
     }
 }
@@ -267,19 +274,19 @@ impl<S: Send + Sync + 'static, D: DataSource<S>> AnyDataSource<S> for Typed<D> {
     }
 
     fn schema(&self) -> &Schema {
-        &self.schema
+        &self.codec.schema
     }
 
     fn value_type(&self) -> &Type {
-        &self.ty
+        &self.codec.ty
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(&self.schema.block, config, |model: &D::Model| self.inner.validate(model))
+        validate_config(&self.codec.schema.block, config, |model: &D::Model| self.inner.validate(model))
     }
 
     async fn read(&self, ctx: &Ctx<S>, config: &Value) -> Result<Value, Diagnostics> {
         let found = self.inner.read(ctx, decode(config)?).await.map_err(|e| e.diagnostics)?;
-        self.encode_state(&found)
+        self.codec.encode_state(&found)
     }
 }
