@@ -164,9 +164,9 @@ fn block_line(nested: &NestedBlock, anchor: &str) -> String {
     if nested.max_items > 0 {
         let _ = write!(kind, ", Max: {}", nested.max_items);
     }
-    let description = nested.block.description.trim();
+    let description: String = Some(nested.block.description.trim()).filter(|d| !d.is_empty()).map(|d| format!(" {d}")).unwrap_or_default();
     let id = format!("{anchor}{}", nested.name);
-    format!("`{}` ({kind}) {description} (see [below for nested schema](#nestedblock--{id}))", nested.name).replace(")  (", ") (")
+    format!("`{}` ({kind}){description} (see [below for nested schema](#nestedblock--{id}))", nested.name)
 }
 
 fn type_name(ty: &Type) -> String {

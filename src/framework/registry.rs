@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::diag::Diagnostics;
 use super::error::{OpError, OpResult};
-use super::model::{from_value, from_value_with_unknowns, strip_unknown};
+use super::model::{decode, from_value_with_unknowns, strip_unknown};
 use super::path::AttributePath;
 use super::plan::{default_plan, plan_new_object};
 use super::resource::{Ctx, DataSource, Plan, Resource};
@@ -141,11 +141,6 @@ fn validate_config<M: DeserializeOwned>(block: &Block, config: &Value, own_check
         Err(d) => diags.extend(d),
     }
     diags
-}
-
-/// Decodes an applied value (no unknowns: any left read as null).
-fn decode<M: DeserializeOwned>(value: &Value) -> Result<M, Diagnostics> {
-    Ok(from_value(value)?)
 }
 
 /// Decodes a plan-time value, keeping unknowns as `Tf::Unknown`.
