@@ -30,7 +30,7 @@ impl OpError {
 
     /// The same error, saving `model` as the object's state.
     pub fn keeping<M: Serialize>(mut self, model: &M) -> Self {
-        self.state = serde_json::to_value(model).ok();
+        self.state = super::model::to_json(model).ok();
         self
     }
 }

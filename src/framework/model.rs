@@ -119,12 +119,22 @@ pub fn from_value_with_unknowns<T: DeserializeOwned>(value: &Value) -> Result<T,
 
 /// Encodes a model as a value of the schema's type.
 pub fn to_value<T: Serialize>(model: &T, ty: &Type) -> Result<Value, ValueError> {
-    let json =
-        serde_json::to_value(model).map_err(|e| ValueError { path: AttributePath::root(), message: format!("cannot encode: {e}") })?;
-    Value::from_json(&json, ty)
+    Value::from_json(&to_json(model)?, ty)
 }
 
-fn decode_json<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, ValueError> {
+// The two functions below are the only places a model is serialized or deserialized. They are
+// never inlined, so each model's serde code is compiled once, not once per caller: inlined into
+// every operation of every type, it made the binary hundreds of kilobytes larger.
+
+/// A model as JSON.
+#[inline(never)]
+pub(crate) fn to_json<T: Serialize>(model: &T) -> Result<serde_json::Value, ValueError> {
+    serde_json::to_value(model).map_err(|e| ValueError { path: AttributePath::root(), message: format!("cannot encode: {e}") })
+}
+
+/// A model from JSON; the error names the attribute path.
+#[inline(never)]
+pub(crate) fn decode_json<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, ValueError> {
     serde_path_to_error::deserialize(json).map_err(|e| {
         let steps = e
             .path()

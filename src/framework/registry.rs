@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::diag::Diagnostics;
 use super::error::{OpError, OpResult};
-use super::model::{decode, from_value_with_unknowns, strip_unknown};
+use super::model::{decode, decode_json, from_value_with_unknowns, strip_unknown, to_json};
 use super::path::AttributePath;
 use super::plan::{default_plan, plan_new_object};
 use super::resource::{Ctx, DataSource, Plan, Resource};
@@ -85,11 +85,6 @@ struct Codec {
 impl Codec {
     /// A model as a value of the schema's type. Every attribute must be a field of the model, so
     /// that none is silently dropped. Unknowns left in an applied state become null.
-    fn encode<M: Serialize>(&self, model: &M) -> Result<Value, Diagnostics> {
-        let json = serde_json::to_value(model).map_err(|e| Diagnostics::error("Cannot encode state", e.to_string()))?;
-        self.encode_json(json)
-    }
-
     fn encode_json(&self, json: serde_json::Value) -> Result<Value, Diagnostics> {
         if let Some(fields) = json.as_object() {
             let attrs = self.schema.block.attributes.iter().map(|a| &a.name).chain(self.schema.block.blocks.iter().map(|b| &b.name));
@@ -104,7 +99,7 @@ impl Codec {
     }
 
     fn encode_state<M: Serialize>(&self, model: &M) -> Result<Value, Diagnostics> {
-        Ok(strip_unknown(&self.encode(model)?))
+        Ok(strip_unknown(&self.encode_json(to_json(model)?)?))
     }
 
     /// What a create or update saves after an error: the state the error carries, or else the
@@ -119,6 +114,10 @@ impl Codec {
             }
         }
     }
+}
+
+fn model_json<M: Serialize>(model: M) -> OpResult<serde_json::Value> {
+    Ok(to_json(&model)?)
 }
 
 /// `new_object`, with each top-level attribute the resource changed from `base` as it planned it.
@@ -185,7 +184,7 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
         let (base_planned, requires_replace) = default_plan(&self.codec.schema.block, prior, config, proposed);
         let replacements_seen = requires_replace.len();
         let planned: R::Model = decode_unknowns(&base_planned)?;
-        let before = serde_json::to_value(&planned).ok();
+        let before = to_json(&planned)?;
         let mut plan = Plan {
             prior: prior.map(decode::<R::Model>).transpose()?,
             config: decode_unknowns(config)?,
@@ -198,8 +197,8 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
             return Err(e.diagnostics);
         }
         // An unchanged model keeps the framework's value as it was, untouched by a round trip.
-        let planned =
-            if serde_json::to_value(&plan.planned).ok() == before { base_planned.clone() } else { self.codec.encode(&plan.planned)? };
+        let after = to_json(&plan.planned)?;
+        let planned = if after == before { base_planned.clone() } else { self.codec.encode_json(after)? };
         // A replacement the resource decided on: what the new object computes is not known yet,
         // except what the resource itself planned for it.
         let planned = if plan.requires_replace.len() > replacements_seen {
@@ -220,12 +219,12 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
 
     async fn create(&self, ctx: &Ctx<S>, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics) {
         let created = async { self.inner.create(ctx, decode(planned)?, decode(config)?).await }.await;
-        self.codec.applied(ctx.take_saved(), created)
+        self.codec.applied(ctx.take_saved(), created.and_then(model_json))
     }
 
     async fn update(&self, ctx: &Ctx<S>, prior: &Value, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics) {
         let updated = async { self.inner.update(ctx, decode(prior)?, decode(planned)?, decode(config)?).await }.await;
-        self.codec.applied(ctx.take_saved(), updated)
+        self.codec.applied(ctx.take_saved(), updated.and_then(model_json))
     }
 
     async fn delete(&self, ctx: &Ctx<S>, prior: &Value) -> Diagnostics {
@@ -234,7 +233,9 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
     }
 
     async fn import(&self, ctx: &Ctx<S>, id: &str) -> Result<Value, Diagnostics> {
-        let stub: R::Model = serde_json::from_value(id_only(&self.codec.schema.block, id))
+        // Decoded by the same code as every other value of the model, so that no second copy of
+        // the model's serde code is compiled for the stub.
+        let stub: R::Model = decode_json(id_only(&self.codec.schema.block, id))
             .map_err(|e| Diagnostics::error("Internal error in the ibmqr provider", format!("cannot build the import stub: {e}")))?;
         match self.inner.import(ctx, id, stub).await.map_err(|e| e.diagnostics)? {
             Some(model) => self.codec.encode_state(&model),
@@ -248,10 +249,11 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
 }
 
 impl Codec {
-    fn applied<M: Serialize>(&self, saved: Option<serde_json::Value>, result: OpResult<M>) -> (Option<Value>, Diagnostics) {
+    /// The state and diagnostics of a create or update, from the model it returned as JSON.
+    fn applied(&self, saved: Option<serde_json::Value>, result: OpResult<serde_json::Value>) -> (Option<Value>, Diagnostics) {
         match result {
-            Ok(model) => match self.encode_state(&model) {
-                Ok(state) => (Some(state), Diagnostics::new()),
+            Ok(json) => match self.encode_json(json) {
+                Ok(state) => (Some(strip_unknown(&state)), Diagnostics::new()),
                 Err(d) => {
                     let mut error = OpError::from(d);
                     (self.state_after(saved, &mut error), error.diagnostics)

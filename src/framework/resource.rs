@@ -44,7 +44,7 @@ impl<S> Ctx<S> {
     /// changed the object: if a later step fails, the framework saves this as the object's state
     /// (unless the error carries its own), so no object is lost from state.
     pub fn save<M: Serialize>(&self, model: &M) {
-        if let (Ok(json), Ok(mut slot)) = (serde_json::to_value(model), self.saved.lock()) {
+        if let (Ok(json), Ok(mut slot)) = (super::model::to_json(model), self.saved.lock()) {
             *slot = Some(json);
         }
     }
