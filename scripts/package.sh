@@ -44,6 +44,7 @@ done
 [[ "$level" =~ ^[0-9]$ ]] || usage
 [ -x "$binary" ] || { echo "package: $binary is not an executable; build it first" >&2; exit 1; }
 
+binary=$(readlink -f "$binary")
 reported=$("$binary" --version | awk '{print $NF}')
 if [ -z "$version" ]; then
   version=$reported

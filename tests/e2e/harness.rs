@@ -96,11 +96,20 @@ pub fn mirror_cli_config(mirror: &Path, cache: Option<&Path>) -> String {
     )
 }
 
-/// Runs scripts/package.sh on the dev build into `dir` (dist/ and mirror/), with `extra_env`.
+/// Runs scripts/package.sh on the dev build into `dir` (dist/ and mirror/), with `extra_env`:
+/// stripped (Terraform hashes the installed package on every command) and quickly compressed.
 pub fn package_dev_build(dir: &Path, extra_env: &[(&str, &str)]) -> TfOutput {
+    package_binary(Path::new(env!("CARGO_BIN_EXE_terraform-provider-ibmqr")), dir, &["--level", "1", "--strip"], extra_env)
+}
+
+/// Runs scripts/package.sh on `binary` with `options`, into `dir`/dist and `dir`/mirror.
+pub fn package_binary(binary: &Path, dir: &Path, options: &[&str], extra_env: &[(&str, &str)]) -> TfOutput {
     let mut cmd = Command::new("bash");
     cmd.arg(repo_root().join("scripts/package.sh"))
-        .args(["--binary", env!("CARGO_BIN_EXE_terraform-provider-ibmqr"), "--level", "1", "--strip", "--out"])
+        .arg("--binary")
+        .arg(binary)
+        .args(options)
+        .arg("--out")
         .arg(dir.join("dist"))
         .arg("--mirror")
         .arg(dir.join("mirror"))
@@ -168,11 +177,11 @@ pub fn assert_no_development_overrides(out: &TfOutput) {
 }
 
 /// The `terraform` block every workspace's main.tf starts with.
-const PROVIDER_REQUIREMENT: &str = "terraform {\n  required_providers {\n    ibmqr = { source = \"ibmqr/ibmqr\" }\n  }\n}\n";
+pub const PROVIDER_REQUIREMENT: &str = "terraform {\n  required_providers {\n    ibmqr = { source = \"ibmqr/ibmqr\" }\n  }\n}\n";
 
 /// Terraform in `dir` with the CLI configuration `cli_config` and the environment every command
 /// gets (no checkpoint, automation mode, no backtraces or logging inherited from this machine).
-fn terraform_command(dir: &Path, cli_config: &Path) -> Command {
+pub fn terraform_command(dir: &Path, cli_config: &Path) -> Command {
     let mut cmd = Command::new(terraform_bin());
     cmd.current_dir(dir)
         .env("TF_CLI_CONFIG_FILE", cli_config)

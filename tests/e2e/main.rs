@@ -13,6 +13,7 @@ mod docs;
 mod dynamic_rule;
 mod grpc;
 mod import_verify;
+mod install;
 mod instance;
 mod mtls;
 mod provider;
