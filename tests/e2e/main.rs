@@ -15,6 +15,7 @@ mod grpc;
 mod import_verify;
 mod install;
 mod instance;
+mod modules;
 mod mtls;
 mod provider;
 mod quickstart;
