@@ -15,6 +15,7 @@ mod grpc;
 mod import_verify;
 mod install;
 mod instance;
+mod migration;
 mod modules;
 mod mtls;
 mod provider;
