@@ -85,6 +85,7 @@ fn init_from_the_mirror_records_the_hash_that_providers_lock_computes() {
 fn the_archives_match_their_checksums_and_manifest() {
     let installation = installation();
     let version = &installation.version;
+    assert_eq!(version, env!("CARGO_PKG_VERSION"), "`terraform-provider-ibmqr --version` prints Cargo.toml's version");
     let prefix = format!("terraform-provider-ibmqr_{version}");
     let sums_name = format!("{prefix}_SHA256SUMS");
     let out = run("sha256sum", &["-c", &sums_name], &installation.dist, &[]);
