@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`.
 SHELL := /bin/bash
-.PHONY: demo test build terraform clean bench docs
+.PHONY: demo test build terraform clean bench docs release
 
 terraform:
 	bash scripts/install-terraform.sh
@@ -11,6 +11,14 @@ build:
 # Applies examples/quickstart against a freshly started emulator whose state lives in .demo/.
 demo: terraform build
 	bash scripts/demo.sh
+
+# Release archives in dist/ for VERSION (default: Cargo.toml's, which must match): the zip, manifest,
+# SHA256SUMS (and its .sig when IBMQR_GPG_KEY names a gpg key) and a filesystem mirror in
+# dist/mirror. linux_amd64 only (scripts/package.sh).
+release:
+	cargo build --release --bin terraform-provider-ibmqr
+	rm -rf dist
+	bash scripts/package.sh --binary target/release/terraform-provider-ibmqr --out dist --mirror dist/mirror $(if $(VERSION),--version $(VERSION))
 
 # Unit tests once, then the end-to-end tests that drive real Terraform against the emulator, on
 # Terraform 1.0.3 and again on 1.15.5 (scripts/test.sh).
@@ -25,4 +33,4 @@ bench: terraform build
 	bash scripts/bench.sh
 
 clean:
-	rm -rf .demo target
+	rm -rf .demo dist target

@@ -18,6 +18,11 @@ Declare it in your configuration and run `terraform plan`:
 ";
 
 fn main() -> ExitCode {
+    // Release scripts and people ask which build this is; the version is Cargo.toml's.
+    if std::env::args().nth(1).as_deref() == Some("--version") {
+        println!("terraform-provider-ibmqr {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     if std::env::var(MAGIC_COOKIE_KEY).as_deref() != Ok(MAGIC_COOKIE_VALUE) {
         eprint!("{NOT_BY_HAND}");
         return ExitCode::from(1);

@@ -1,6 +1,7 @@
 //! docs/ is generated (`make docs`) from the provider's schemas and examples/: the pages in the
 //! repository must be exactly what the generator writes now, so a schema change without
-//! `make docs` fails here.
+//! `make docs` fails here. docs/guides/ is the exception: hand-written pages in the Registry
+//! layout, which the generator never writes.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -37,5 +38,29 @@ fn every_type_page_is_generated() {
             let path = format!("{kind}/{name}");
             assert!(generated.contains(&path), "docs/{path} is not generated from any type: remove it or register its type");
         }
+    }
+}
+
+/// The guides the README and the issue promise are there, hand-written (no generated page lives
+/// under guides/), each a Markdown page with the Registry's front matter.
+#[test]
+fn guides_are_hand_written_registry_pages() {
+    let pages = render_all(&IbmqrProvider, PROVIDER_NAME, &root().join("examples")).expect("docs render");
+    assert!(pages.iter().all(|p| !p.path.starts_with("guides/")), "the generator must not write guides");
+    let dir = root().join("docs/guides");
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("docs/guides") {
+        let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+        assert!(name.ends_with(".md"), "docs/guides/{name} is not a Markdown page");
+        let text = std::fs::read_to_string(dir.join(&name)).expect("guide");
+        let front = text.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")).map(|(front, _)| front);
+        let front = front.unwrap_or_else(|| panic!("docs/guides/{name} has no front matter"));
+        for field in ["page_title: ", "subcategory: \"Guides\"", "description: "] {
+            assert!(front.contains(field), "docs/guides/{name}: front matter lacks {field:?}");
+        }
+        found.insert(name);
+    }
+    for required in ["migrating-from-terraform-provider-ibm.md", "testing-modules-without-a-cloud-account.md"] {
+        assert!(found.contains(required), "docs/guides/{required} is missing");
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -67,8 +68,130 @@ pub fn terraform_has(min: (u64, u64), feature: &str, instead: &str) -> bool {
     has
 }
 
-fn provider_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-ibmqr")).parent().expect("bin dir").to_path_buf()
+/// The provider as registry users install it: the build cargo made for this test run, packed
+/// by scripts/package.sh (the script `make release` uses) into a filesystem mirror, once per test
+/// process. Every workspace then installs it with a real `terraform init` from that mirror alone;
+/// nothing uses dev_overrides.
+pub struct Installation {
+    /// What the script wrote: the zip, the manifest and SHA256SUMS.
+    pub dist: PathBuf,
+    /// The filesystem mirror (packed layout) holding the zip.
+    pub mirror: PathBuf,
+    /// The CLI configuration every workspace uses: the mirror and a shared plugin cache.
+    pub cli_config: String,
+    /// The `.terraform.lock.hcl` a first `terraform init` wrote, which workspaces start from,
+    /// as a team's repository holds one.
+    pub lock_file: String,
+    /// The version the binary reports (`--version`), which the archive names.
+    pub version: String,
+}
+
+/// The CLI configuration that installs `registry.terraform.io/ibmqr/ibmqr` from `mirror` and
+/// nothing from anywhere else, with `cache` as the plugin cache when given.
+pub fn mirror_cli_config(mirror: &Path, cache: Option<&Path>) -> String {
+    let cache = cache.map(|dir| format!("plugin_cache_dir = \"{}\"\n", dir.display())).unwrap_or_default();
+    format!(
+        "{cache}provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/ibmqr/ibmqr\"]\n  }}\n}}\n",
+        mirror.display()
+    )
+}
+
+/// Runs scripts/package.sh on the dev build into `dir` (dist/ and mirror/), with `extra_env`:
+/// stripped (Terraform hashes the installed package on every command) and quickly compressed.
+pub fn package_dev_build(dir: &Path, extra_env: &[(&str, &str)]) -> TfOutput {
+    package_binary(Path::new(env!("CARGO_BIN_EXE_terraform-provider-ibmqr")), dir, &["--level", "1", "--strip"], extra_env)
+}
+
+/// Runs scripts/package.sh on `binary` with `options`, into `dir`/dist and `dir`/mirror.
+pub fn package_binary(binary: &Path, dir: &Path, options: &[&str], extra_env: &[(&str, &str)]) -> TfOutput {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("scripts/package.sh"))
+        .arg("--binary")
+        .arg(binary)
+        .args(options)
+        .arg("--out")
+        .arg(dir.join("dist"))
+        .arg("--mirror")
+        .arg(dir.join("mirror"))
+        .envs(extra_env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    run_with_timeout(cmd, COMMAND_TIMEOUT)
+}
+
+/// The [`Installation`] of this test process, made on first use: packed, then installed once by
+/// `terraform init` in a seed directory, which fills the plugin cache before any test runs (the
+/// cache is not safe for concurrent first installs) and writes the lock file workspaces share.
+pub fn installation() -> &'static Installation {
+    static INSTALLATION: OnceLock<Installation> = OnceLock::new();
+    INSTALLATION.get_or_init(|| {
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_installations(&tmp);
+        let dir = tmp.join(format!("e2e-install-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("seed")).expect("installation dir");
+        let packed = package_dev_build(&dir, &[("IBMQR_GPG_KEY", "")]);
+        assert_eq!(packed.code, 0, "scripts/package.sh failed:\n{}", packed.all());
+        let cache = dir.join("plugin-cache");
+        std::fs::create_dir_all(&cache).expect("plugin cache");
+        let cli_config = mirror_cli_config(&dir.join("mirror"), Some(&cache));
+        std::fs::write(dir.join("terraformrc"), &cli_config).expect("cli config");
+        std::fs::write(dir.join("seed/main.tf"), PROVIDER_REQUIREMENT).expect("seed config");
+        let mut cmd = terraform_command(&dir.join("seed"), &dir.join("terraformrc"));
+        cmd.args(["init", "-input=false", "-no-color"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = run_with_timeout(cmd, COMMAND_TIMEOUT);
+        assert_eq!(out.code, 0, "terraform init from the mirror failed:\n{}", out.all());
+        assert_no_development_overrides(&out);
+        let lock_file = std::fs::read_to_string(dir.join("seed/.terraform.lock.hcl")).expect("init wrote the lock file");
+        let version = provider_version();
+        Installation { dist: dir.join("dist"), mirror: dir.join("mirror"), cli_config, lock_file, version }
+    })
+}
+
+/// What `terraform-provider-ibmqr --version` reports: Cargo.toml's version.
+pub fn provider_version() -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_terraform-provider-ibmqr")).arg("--version").output().expect("--version runs");
+    assert!(out.status.success(), "--version failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().last().expect("a version").to_string()
+}
+
+/// Installations of earlier test processes that are gone (their process ID no longer runs).
+fn remove_stale_installations(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if let Some(pid) = name.strip_prefix("e2e-install-") {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Fails when Terraform said that development overrides are in effect: the provider must be
+/// installed as users install it.
+pub fn assert_no_development_overrides(out: &TfOutput) {
+    assert!(!out.all().to_lowercase().contains("development overrides"), "Terraform runs with development overrides:\n{}", out.all());
+}
+
+/// The `terraform` block every workspace's main.tf starts with.
+pub const PROVIDER_REQUIREMENT: &str = "terraform {\n  required_providers {\n    ibmqr = { source = \"ibmqr/ibmqr\" }\n  }\n}\n";
+
+/// Terraform in `dir` with the CLI configuration `cli_config` and the environment every command
+/// gets (no checkpoint, automation mode, no backtraces or logging inherited from this machine).
+pub fn terraform_command(dir: &Path, cli_config: &Path) -> Command {
+    let mut cmd = Command::new(terraform_bin());
+    cmd.current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", cli_config)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("TF_LOG")
+        .env_remove("TF_LOG_PROVIDER")
+        .stdin(Stdio::null());
+    cmd
 }
 
 /// A running `ibmqr-emulator`, killed when dropped.
@@ -304,28 +427,41 @@ pub struct Workspace {
     pub endpoint: String,
     pub api_key: String,
     pub extra_env: Vec<(String, String)>,
+    /// Whether `terraform init` has run here (see [`Workspace::command`]).
+    initialised: AtomicBool,
 }
 
 impl Workspace {
+    /// A workspace that installs the provider from this process's [`installation`], starting from
+    /// its lock file as a team's checkout would.
     pub fn new(emulator: &Emulator) -> Workspace {
+        let installation = installation();
         let dir = tempfile::tempdir().expect("tempdir");
-        let cli_config = format!(
-            "provider_installation {{\n  dev_overrides {{\n    \"ibmqr/ibmqr\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-            provider_dir().display()
-        );
-        std::fs::write(dir.path().join("terraformrc"), cli_config).expect("cli config");
-        Workspace { dir, endpoint: emulator.url.clone(), api_key: API_KEY.to_string(), extra_env: vec![] }
+        std::fs::write(dir.path().join("terraformrc"), &installation.cli_config).expect("cli config");
+        std::fs::write(dir.path().join(".terraform.lock.hcl"), &installation.lock_file).expect("lock file");
+        Workspace {
+            dir,
+            endpoint: emulator.url.clone(),
+            api_key: API_KEY.to_string(),
+            extra_env: vec![],
+            initialised: AtomicBool::new(false),
+        }
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
+    /// Whether a .tf file is here yet.
+    fn has_configuration(&self) -> bool {
+        std::fs::read_dir(self.path())
+            .map(|entries| entries.flatten().any(|entry| entry.path().extension().is_some_and(|e| e == "tf")))
+            .unwrap_or(false)
+    }
+
     /// Writes main.tf with the provider requirement in front of `body`.
     pub fn write(&self, body: &str) {
-        let text = format!(
-            "terraform {{\n  required_providers {{\n    ibmqr = {{ source = \"ibmqr/ibmqr\" }}\n  }}\n}}\n\nprovider \"ibmqr\" {{}}\n\n{body}\n"
-        );
+        let text = format!("{PROVIDER_REQUIREMENT}\nprovider \"ibmqr\" {{}}\n\n{body}\n");
         std::fs::write(self.path().join("main.tf"), text).expect("main.tf");
     }
 
@@ -339,29 +475,44 @@ impl Workspace {
         }
     }
 
+    /// Runs one Terraform command here. Fails the test when Terraform says development overrides
+    /// are in effect.
     pub fn terraform(&self, args: &[&str]) -> TfOutput {
         let mut cmd = self.command(args);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        run_with_timeout(cmd, COMMAND_TIMEOUT)
+        let out = run_with_timeout(cmd, COMMAND_TIMEOUT);
+        assert_no_development_overrides(&out);
+        out
     }
 
-    /// A Terraform command wired to this workspace, the provider build and the emulator.
+    /// `terraform init`, which must succeed: installs the provider from the mirror (and the
+    /// configuration's modules).
+    pub fn init_ok(&self) -> TfOutput {
+        let out = self.terraform(&["init", "-input=false", "-no-color"]);
+        assert_eq!(out.code, 0, "init failed:\n{}", out.all());
+        out
+    }
+
+    /// A Terraform command wired to this workspace, the installed provider and the emulator.
+    /// The first command (other than `init` and `version`) run once the workspace has a
+    /// configuration runs `terraform init` first, as a user does after a checkout; a test that
+    /// adds modules later runs [`Workspace::init_ok`] itself.
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(terraform_bin());
+        match args.first().copied() {
+            Some("init") => self.initialised.store(true, Ordering::SeqCst),
+            Some("version") => {}
+            _ if !self.initialised.load(Ordering::SeqCst) && self.has_configuration() => {
+                self.init_ok();
+            }
+            _ => {}
+        }
+        let mut cmd = terraform_command(self.path(), &self.path().join("terraformrc"));
         cmd.args(args)
-            .current_dir(self.path())
-            .env("TF_CLI_CONFIG_FILE", self.path().join("terraformrc"))
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_IN_AUTOMATION", "1")
             .env("IBMQR_ENDPOINT", &self.endpoint)
             .env("IC_API_KEY", &self.api_key)
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("TF_LOG")
-            .env_remove("TF_LOG_PROVIDER")
             .env_remove("IBMCLOUD_API_KEY")
             .env_remove("IC_REGION")
-            .env_remove("IBMCLOUD_REGION")
-            .stdin(Stdio::null());
+            .env_remove("IBMCLOUD_REGION");
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
@@ -395,6 +546,7 @@ impl Workspace {
                 let said =
                     std::fs::read_to_string(&stdout_path).unwrap_or_default() + &std::fs::read_to_string(&stderr_path).unwrap_or_default();
                 assert!(said.contains("Interrupt received"), "Terraform did not take the interrupt:\n{said}");
+                assert_no_development_overrides(&TfOutput { code: 0, stdout: said, stderr: String::new() });
                 return (status.success(), started.elapsed());
             }
             if started.elapsed() > COMMAND_TIMEOUT {
