@@ -12,6 +12,15 @@ use serde_json::{json, Value};
 
 use super::{path_segment, Api, Client, Error, Method, RequestBuilder};
 
+/// Catalog ID of the App ID service, the `resource_id` of its instances (UNCERTAIN: no source
+/// gives it; also accepted: any instance whose CRN names service `appid`).
+pub const APPID_RESOURCE_ID: &str = "AdvancedMobileAccess-d6aece47-d840-45b0-8ab9-ad15354deeea";
+/// App ID plans and their catalog IDs (UNCERTAIN, as above).
+pub const APPID_PLANS: [(&str, &str); 2] =
+    [("lite", "appid-lite-8d5e8cf2-24d0-4e1b-8b3a-7a8f5c2d9e01"), ("graduated-tier", "appid-graduated-tier-3f0b7d51-6c2a-4e5f-9b1d-2c7e8a4f6b02")];
+/// Regions App ID runs in.
+pub const APPID_REGIONS: [&str; 9] = ["us-south", "us-east", "eu-de", "eu-gb", "jp-osa", "jp-tok", "au-syd", "br-sao", "ca-tor"];
+
 /// An App ID instance as the management API knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
