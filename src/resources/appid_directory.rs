@@ -84,6 +84,12 @@ fn settings_from(cloud_directory: &Json, social: &[Json], tokens: &Json, wanted_
     }
 }
 
+/// The profile attribute a directory maps into the ID token (`project` first), from its token
+/// configuration: where `ibmqr_appid_user` writes a user's projects.
+pub fn project_attribute_of(tokens: &Json) -> Option<String> {
+    owned_claim(tokens, None)
+}
+
 /// The attribute of the owned mapping: `wanted` if its mapping is there, else (import) the
 /// `project` mapping, else the first attribute mapped to a claim of its own name.
 fn owned_claim(tokens: &Json, wanted: Option<&str>) -> Option<String> {

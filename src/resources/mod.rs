@@ -16,6 +16,7 @@ pub mod access_group_members;
 pub mod access_group_policy;
 pub mod account_settings;
 pub mod appid_directory;
+pub mod appid_user;
 pub mod custom_role;
 pub mod instance;
 pub mod resource_group;
@@ -35,6 +36,7 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         resource(access_group_dynamic_rule::AccessGroupDynamicRule),
         resource(user_invite::UserInvite),
         resource(appid_directory::AppIdDirectory),
+        resource(appid_user::AppIdUser),
     ]
 }
 
