@@ -18,6 +18,7 @@ pub mod account_settings;
 pub mod appid_directory;
 pub mod appid_user;
 pub mod custom_role;
+pub mod identity_provider;
 pub mod instance;
 pub mod resource_group;
 pub mod user_invite;
@@ -37,6 +38,7 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         resource(user_invite::UserInvite),
         resource(appid_directory::AppIdDirectory),
         resource(appid_user::AppIdUser),
+        resource(identity_provider::IdentityProvider),
     ]
 }
 
