@@ -10,7 +10,8 @@
 //! * `identityConfirmation.accessMode` accepts `FULL`, `RESTRICTIVE`, `OFF` and `false`, echoed as sent;
 //! * `PUT /users/{id}/profile` accepts `{"attributes"}` and `{"profile":{"attributes"}}`, and replaces the attributes;
 //! * `GET /users` does not require `dataScope`;
-//! * a second user with the same e-mail is a 409 SCIM `uniqueness` error.
+//! * a second user with the same e-mail is a 409 SCIM `uniqueness` error;
+//! * App ID's own reads are consistent at once: the consistency lag does not apply to them.
 
 use std::collections::HashMap;
 
@@ -379,7 +380,7 @@ async fn list_users(
         let prefix = format!("{tenant}/");
         let wanted = query.get("query").map(|q| q.to_lowercase());
         let users: Vec<Value> = tx
-            .iter_visible(USERS)
+            .iter_all(USERS)
             .filter(|(k, _)| k.starts_with(&prefix))
             .map(|(_, r)| &r.value)
             .filter(|u| {
@@ -397,7 +398,7 @@ async fn list_users(
 async fn get_user(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
-        let user = tx.get_visible(USERS, &user_key(&tenant, &id)).ok_or_else(|| user_not_found(&id))?;
+        let user = tx.get(USERS, &user_key(&tenant, &id)).ok_or_else(|| user_not_found(&id))?;
         Ok(Json(presented_user(&user.value)))
     })
 }
@@ -407,7 +408,7 @@ async fn update_user(State(state): State<AppState>, Path((tenant, id)): Path<(St
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
         let key = user_key(&tenant, &id);
-        let current = tx.get_visible(USERS, &key).ok_or_else(|| user_not_found(&id))?.value.clone();
+        let current = tx.get(USERS, &key).ok_or_else(|| user_not_found(&id))?.value.clone();
         let field = identity_field(tx, &tenant);
         let fields = user_fields(&body, &field, false)?;
         let mut user = current.clone();
@@ -464,7 +465,7 @@ async fn change_password(State(state): State<AppState>, Path(tenant): Path<Strin
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
         let key = user_key(&tenant, uuid);
-        let mut user = tx.get_visible(USERS, &key).ok_or_else(|| user_not_found(uuid))?.value.clone();
+        let mut user = tx.get(USERS, &key).ok_or_else(|| user_not_found(uuid))?.value.clone();
         user["_password_set_at"] = json!(iso_timestamp(tx.now_ms()));
         tx.update(USERS, &key, user.clone());
         Ok(Json(presented_user(&user)))
@@ -474,7 +475,7 @@ async fn change_password(State(state): State<AppState>, Path(tenant): Path<Strin
 async fn userinfo(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
-        let user = tx.get_visible(USERS, &user_key(&tenant, &id)).ok_or_else(|| user_not_found(&id))?.value.clone();
+        let user = tx.get(USERS, &user_key(&tenant, &id)).ok_or_else(|| user_not_found(&id))?.value.clone();
         let profile_id = user["_profile_id"].as_str().ok_or_else(|| user_not_found(&id))?;
         let profile = tx.get(PROFILES, &user_key(&tenant, profile_id)).map(|r| r.value.clone()).unwrap_or_default();
         Ok(Json(json!({
@@ -495,7 +496,7 @@ async fn search_users(
         let prefix = format!("{tenant}/");
         let email = query.get("email").map(|e| e.to_lowercase());
         let users: Vec<Value> = tx
-            .iter_visible(PROFILES)
+            .iter_all(PROFILES)
             .filter(|(k, _)| k.starts_with(&prefix))
             .map(|(_, r)| &r.value)
             .filter(|p| email.as_ref().is_none_or(|e| p["email"].as_str().map(str::to_lowercase).as_ref() == Some(e)))
@@ -512,7 +513,7 @@ fn profile_not_found(id: &str) -> ApiError {
 async fn get_profile(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
-        let profile = tx.get_visible(PROFILES, &user_key(&tenant, &id)).ok_or_else(|| profile_not_found(&id))?;
+        let profile = tx.get(PROFILES, &user_key(&tenant, &id)).ok_or_else(|| profile_not_found(&id))?;
         Ok(Json(profile.value.clone()))
     })
 }
@@ -525,7 +526,7 @@ async fn put_profile(State(state): State<AppState>, Path((tenant, id)): Path<(St
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
         let key = user_key(&tenant, &id);
-        let mut profile = tx.get_visible(PROFILES, &key).ok_or_else(|| profile_not_found(&id))?.value.clone();
+        let mut profile = tx.get(PROFILES, &key).ok_or_else(|| profile_not_found(&id))?.value.clone();
         profile["attributes"] = Value::Object(attributes);
         tx.update(PROFILES, &key, profile.clone());
         Ok(Json(profile))

@@ -20,6 +20,11 @@ use crate::ibmcloud::appid::Tenant;
 use crate::ibmcloud::iam_idps::{Idp, IdpBody, IdpLoginSetting};
 use crate::ibmcloud::{self, Client};
 
+use super::wait_until_visible;
+
+/// How long a new IdP or login setting may take to show up in reads (IBM is eventually consistent).
+const VISIBILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 pub const TYPE_NAME: &str = "ibmqr_identity_provider";
 const TYPES: [&str; 2] = ["appid", "saml"];
 const ONBOARDING: [&str; 3] = ["static", "dynamic", "never"];
@@ -240,6 +245,12 @@ async fn check_limit(client: &Client, account_id: &str, doing: &str) -> OpResult
     ))
 }
 
+/// Reads the login setting until it shows what was written.
+async fn wait_for_setting(ctx: &Ctx<ProviderState>, client: &Client, account_id: &str, idp_id: &str, setting: &IdpLoginSetting) -> OpResult<()> {
+    let what = format!("the login setting of identity provider {idp_id}");
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &what, || client.get_idp_login_setting(account_id, idp_id), |s| s == setting).await.map(|_| ())
+}
+
 /// Writes the IdP with If-Match from a fresh read; a stale entity tag is re-read and tried once more.
 async fn update_with_fresh_tag(client: &Client, id: &str, body: &IdpBody, doing: &str) -> OpResult<()> {
     for attempt in 1..=2 {
@@ -355,8 +366,11 @@ impl Resource<ProviderState> for IdentityProvider {
         if let Some(xml) = planned.saml.as_ref().and_then(|s| s.metadata_xml.known()) {
             client.import_saml_metadata(&created.idp_id, xml).await.context(format_args!("{doing}: uploading the IdP's metadata"))?;
         }
+        let idp_id = created.idp_id.clone();
+        wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("identity provider {idp_id}"), || client.get_idp(&idp_id), |_| true).await?;
         let setting = planned.login_setting();
         client.put_idp_login_setting(&account_id, &created.idp_id, &setting, false).await.context(format_args!("{doing}: enabling it for login"))?;
+        wait_for_setting(ctx, client, &account_id, &idp_id, &setting).await?;
         model = model.with_setting(Some(&setting));
         model.active = planned.active.clone();
         model.saml = planned.saml.clone();
@@ -408,6 +422,7 @@ impl Resource<ProviderState> for IdentityProvider {
         if !had || setting != prior.login_setting() {
             let account_id = client.identity().await.context(&doing)?.account_id;
             client.put_idp_login_setting(&account_id, &id, &setting, had).await.context(format_args!("{doing}: changing its login setting"))?;
+            wait_for_setting(ctx, client, &account_id, &id, &setting).await?;
         }
         Ok(Model {
             realm: prior.realm.clone(),

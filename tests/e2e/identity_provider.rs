@@ -302,3 +302,35 @@ fn saml_login_matches_the_campus_claims() {
     let (status, _) = emu.login("appid://unknown", "eve@uni.example", None);
     assert_eq!(status, 404);
 }
+
+/// The federated part of the quickstart alone (directory, two users, IdP, a group with its rule):
+/// prints the requests one apply and one refresh send, per route.
+#[test]
+fn requests_of_one_apply_of_the_federated_part() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    let user = |label: &str, email: &str, project: &str| {
+        resource("ibmqr_appid_user", label, &[("directory_id", "ibmqr_appid_directory.campus.id".into()), ("email", quoted(email)), ("projects", format!("[\"{project}\"]"))], &[])
+    };
+    let group = resource("ibmqr_access_group", "ml", &[("name", quoted("project-ml"))], &[]);
+    let rule = rule_resource(&Rule {
+        label: "ml",
+        group: "ibmqr_access_group.ml.id",
+        name: "proj-ml-members",
+        realm: "${ibmqr_identity_provider.campus.realm}",
+        expiration_hours: 12,
+        conditions: &[("project", "CONTAINS", "proj-ml")],
+    });
+    ws.write(&format!("{}\n{}\n{}\n{group}\n{rule}", appid_idp("Campus", &[]), user("ada", "ada@example.edu", "proj-ml"), user("kofi", "kofi@example.edu", "proj-chem")));
+    emu.reset_request_counts();
+    ws.apply_ok();
+    let applied = emu.request_counts();
+    eprintln!("requests of one apply of the federated part: {} {}", applied["total"], applied["counts"]);
+    assert_eq!(applied["counts"]["POST /v1/idps/"], 1, "one IdP created once");
+    assert_eq!(applied["counts"]["POST /management/v4/{tenant}/cloud_directory/sign_up"], 2, "each user signed up once");
+    emu.reset_request_counts();
+    ws.assert_no_changes();
+    let refreshed = emu.request_counts();
+    eprintln!("requests of one refresh (plan) of the federated part: {} {}", refreshed["total"], refreshed["counts"]);
+    assert_eq!(emu.request_count("POST /management/v4/{tenant}/cloud_directory/sign_up"), 0, "a refresh signs nobody up");
+}
