@@ -37,3 +37,4 @@ unset RUST_BACKTRACE TF_LOG
 cd "$demo/work"
 "$terraform" apply -auto-approve -input=false -no-color
 "$terraform" output -no-color
+echo "federated users log in at: $("$terraform" output -raw federated_login_url)"
