@@ -31,7 +31,10 @@ pub const SERVICE_NAME: &str = "appid";
 /// Catalog ID of App ID (UNCERTAIN: not found in any source; the emulator's own).
 pub const SERVICE_ID: &str = "AdvancedMobileAccess-d6aece47-d840-45b0-8ab9-ad15354deeea";
 /// Plans and their catalog IDs (UNCERTAIN, as above).
-pub const PLANS: [(&str, &str); 2] = [("lite", "appid-lite-8d5e8cf2-24d0-4e1b-8b3a-7a8f5c2d9e01"), ("graduated-tier", "appid-graduated-tier-3f0b7d51-6c2a-4e5f-9b1d-2c7e8a4f6b02")];
+pub const PLANS: [(&str, &str); 2] = [
+    ("lite", "appid-lite-8d5e8cf2-24d0-4e1b-8b3a-7a8f5c2d9e01"),
+    ("graduated-tier", "appid-graduated-tier-3f0b7d51-6c2a-4e5f-9b1d-2c7e8a4f6b02"),
+];
 pub const REGIONS: [&str; 9] = ["us-south", "us-east", "eu-de", "eu-gb", "jp-osa", "jp-tok", "au-syd", "br-sao", "ca-tor"];
 
 pub const CONFIG: &str = "appid_config";
@@ -67,7 +70,8 @@ fn tenant_not_found() -> ApiError {
 
 /// SCIM-style error of the Cloud Directory endpoints (status as a string, UNCERTAIN).
 fn scim_error(status: StatusCode, detail: impl Into<String>, scim_type: Option<&str>) -> ApiError {
-    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "detail": detail.into(), "status": status.as_u16().to_string()});
+    let mut body =
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "detail": detail.into(), "status": status.as_u16().to_string()});
     if let Some(t) = scim_type {
         body["scimType"] = json!(t);
     }
@@ -76,7 +80,11 @@ fn scim_error(status: StatusCode, detail: impl Into<String>, scim_type: Option<&
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     let message = message.into();
-    ApiError { status: StatusCode::BAD_REQUEST, body: json!({"error": "bad_request", "error_description": message, "message": message}), headers: Vec::new() }
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        body: json!({"error": "bad_request", "error_description": message, "message": message}),
+        headers: Vec::new(),
+    }
 }
 
 /// The App ID instance with this GUID, if live; its region.
@@ -152,7 +160,9 @@ async fn get_idp(State(state): State<AppState>, Path((tenant, idp)): Path<(Strin
 }
 
 fn require_bool(body: &Value, pointer: &str) -> Result<bool, ApiError> {
-    body.pointer(pointer).and_then(Value::as_bool).ok_or_else(|| bad_request(format!("'{}' is required and must be a boolean.", pointer.trim_start_matches('/').replace('/', "."))))
+    body.pointer(pointer)
+        .and_then(Value::as_bool)
+        .ok_or_else(|| bad_request(format!("'{}' is required and must be a boolean.", pointer.trim_start_matches('/').replace('/', "."))))
 }
 
 /// Checks a Cloud Directory configuration as the SDK marks it (required fields).
@@ -287,10 +297,10 @@ fn user_fields(body: &Map<String, Value>, identity_field: &str, creating: bool) 
     if emails.iter().any(|e| !e["value"].as_str().is_some_and(|v| v.contains('@'))) {
         return Err(scim_error(StatusCode::BAD_REQUEST, "Invalid email", Some("invalidValue")));
     }
-    if creating && !body.get("password").and_then(Value::as_str).is_some_and(|p| !p.is_empty()) {
+    if creating && body.get("password").and_then(Value::as_str).is_none_or(|p| p.is_empty()) {
         return Err(scim_error(StatusCode::BAD_REQUEST, "Missing password", Some("invalidValue")));
     }
-    if identity_field == "userName" && !body.get("userName").and_then(Value::as_str).is_some_and(|u| !u.is_empty()) {
+    if identity_field == "userName" && body.get("userName").and_then(Value::as_str).is_none_or(|u| u.is_empty()) {
         return Err(scim_error(StatusCode::BAD_REQUEST, "Missing userName", Some("invalidValue")));
     }
     if let Some(status) = body.get("status") {
@@ -384,7 +394,9 @@ async fn list_users(
             .filter(|(k, _)| k.starts_with(&prefix))
             .map(|(_, r)| &r.value)
             .filter(|u| {
-                wanted.as_ref().is_none_or(|q| primary_email(u).as_deref() == Some(q) || u["userName"].as_str().map(str::to_lowercase).as_ref() == Some(q))
+                wanted.as_ref().is_none_or(|q| {
+                    primary_email(u).as_deref() == Some(q) || u["userName"].as_str().map(str::to_lowercase).as_ref() == Some(q)
+                })
             })
             .map(presented_user)
             .collect();
@@ -403,7 +415,11 @@ async fn get_user(State(state): State<AppState>, Path((tenant, id)): Path<(Strin
     })
 }
 
-async fn update_user(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn update_user(
+    State(state): State<AppState>,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let body = parse_json_object(&body).map_err(|_| bad_request("The body must be a JSON object."))?;
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
@@ -456,7 +472,8 @@ async fn remove_user(State(state): State<AppState>, Path((tenant, id)): Path<(St
 
 async fn change_password(State(state): State<AppState>, Path(tenant): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let body = parse_json_object(&body).map_err(|_| bad_request("The body must be a JSON object."))?;
-    let (Some(new_password), Some(uuid)) = (body.get("newPassword").and_then(Value::as_str), body.get("uuid").and_then(Value::as_str)) else {
+    let (Some(new_password), Some(uuid)) = (body.get("newPassword").and_then(Value::as_str), body.get("uuid").and_then(Value::as_str))
+    else {
         return Err(bad_request("'newPassword' and 'uuid' are required."));
     };
     if new_password.is_empty() {
@@ -507,7 +524,11 @@ async fn search_users(
 }
 
 fn profile_not_found(id: &str) -> ApiError {
-    ApiError { status: StatusCode::NOT_FOUND, body: json!({"error": "not_found", "error_description": format!("Profile {id} not found")}), headers: Vec::new() }
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        body: json!({"error": "not_found", "error_description": format!("Profile {id} not found")}),
+        headers: Vec::new(),
+    }
 }
 
 async fn get_profile(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
@@ -518,7 +539,11 @@ async fn get_profile(State(state): State<AppState>, Path((tenant, id)): Path<(St
     })
 }
 
-async fn put_profile(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn put_profile(
+    State(state): State<AppState>,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let body = Value::Object(parse_json_object(&body).map_err(|_| bad_request("The body must be a JSON object."))?);
     // The SDK sends {"attributes"}; some docs show {"profile":{"attributes"}} (UNCERTAIN): both work.
     let attributes = body.get("attributes").or_else(|| body.pointer("/profile/attributes")).cloned();
@@ -537,11 +562,13 @@ async fn put_profile(State(state): State<AppState>, Path((tenant, id)): Path<(St
 /// their profile through the tenant's token configuration. None: no active user has this e-mail.
 pub fn id_token_claims(tx: &mut Txn<'_>, tenant: &str, email: &str) -> Result<Map<String, Value>, String> {
     check_tenant(tx, tenant).map_err(|_| format!("the App ID instance {tenant} does not exist"))?;
-    let user = find_user_by_email(tx, tenant, email, None).cloned().ok_or_else(|| format!("no Cloud Directory user has the e-mail {email}"))?;
+    let user =
+        find_user_by_email(tx, tenant, email, None).cloned().ok_or_else(|| format!("no Cloud Directory user has the e-mail {email}"))?;
     if user["active"] == false {
         return Err(format!("the Cloud Directory user {email} is not active"));
     }
-    let profile = user["_profile_id"].as_str().and_then(|p| tx.get(PROFILES, &user_key(tenant, p))).map(|r| r.value.clone()).unwrap_or_default();
+    let profile =
+        user["_profile_id"].as_str().and_then(|p| tx.get(PROFILES, &user_key(tenant, p))).map(|r| r.value.clone()).unwrap_or_default();
     let mut claims = Map::new();
     claims.insert("email".into(), json!(primary_email(&user).unwrap_or_default()));
     claims.insert("sub".into(), profile["id"].clone());

@@ -143,7 +143,8 @@ async fn list_idps(
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let account_id = query.get("account_id").filter(|a| !a.is_empty()).ok_or_else(|| invalid("The query parameter 'account_id' is required."))?;
+    let account_id =
+        query.get("account_id").filter(|a| !a.is_empty()).ok_or_else(|| invalid("The query parameter 'account_id' is required."))?;
     check_account(&caller, account_id)?;
     let idps: Vec<Value> = state.with_objects(|tx| account_idps(tx, account_id).map(presented).collect());
     Ok(Json(json!({ "idps": idps })))
@@ -161,13 +162,15 @@ fn check_config(tx: &Txn<'_>, kind: &str, properties: &Value, secrets: &Value) -
             let xml_import = properties.pointer("/idp/xml_import") == Some(&json!(true));
             if !xml_import {
                 for field in ["entity_id", "redirect_binding_url"] {
-                    if !properties.pointer(&format!("/idp/{field}")).and_then(Value::as_str).is_some_and(|v| !v.is_empty()) {
+                    if properties.pointer(&format!("/idp/{field}")).and_then(Value::as_str).is_none_or(|v| v.is_empty()) {
                         return Err(invalid(format!("A SAML identity provider needs 'properties.idp.{field}' (or metadata XML).")));
                     }
                 }
                 let signing = secrets.pointer("/idp/signing").and_then(Value::as_array);
-                if !signing.is_some_and(|s| !s.is_empty()) {
-                    return Err(invalid("A SAML identity provider needs 'secrets.idp.signing' with its primary certificate (or metadata XML)."));
+                if signing.is_none_or(|s| s.is_empty()) {
+                    return Err(invalid(
+                        "A SAML identity provider needs 'secrets.idp.signing' with its primary certificate (or metadata XML).",
+                    ));
                 }
             }
         }
@@ -186,7 +189,11 @@ async fn create_idp(State(state): State<AppState>, Extension(caller): Extension<
     let body = parse_json_object(&body).map_err(|_| invalid("The request body must be a JSON object."))?;
     let account_id = body.get("account_id").and_then(Value::as_str).unwrap_or_default().to_string();
     check_account(&caller, &account_id)?;
-    let name = body.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()).ok_or_else(|| invalid("The field 'name' is required."))?;
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| invalid("The field 'name' is required."))?;
     let kind = body
         .get("type")
         .and_then(Value::as_str)
@@ -203,7 +210,8 @@ async fn create_idp(State(state): State<AppState>, Extension(caller): Extension<
                 "Enable login settings by choosing an account alias before adding an identity provider.",
             ));
         }
-        let existing: Vec<String> = account_idps(tx, &account_id).map(|r| r.value["name"].as_str().unwrap_or_default().to_string()).collect();
+        let existing: Vec<String> =
+            account_idps(tx, &account_id).map(|r| r.value["name"].as_str().unwrap_or_default().to_string()).collect();
         if existing.len() >= IDP_LIMIT {
             return Err(identity_error(
                 StatusCode::CONFLICT,
@@ -224,7 +232,11 @@ async fn create_idp(State(state): State<AppState>, Extension(caller): Extension<
     Ok(with_etag(StatusCode::CREATED, &record))
 }
 
-async fn get_idp(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(idp_id): Path<String>) -> Result<Response, ApiError> {
+async fn get_idp(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(idp_id): Path<String>,
+) -> Result<Response, ApiError> {
     let record = state.with_objects(|tx| tx.get_visible(IDPS, &idp_id).cloned()).ok_or_else(|| idp_not_found(&idp_id))?;
     check_account(&caller, record.value["account_id"].as_str().unwrap_or_default())?;
     Ok(with_etag(StatusCode::OK, &record))
@@ -247,11 +259,16 @@ async fn update_idp(
         let current = tx.get_visible(IDPS, &idp_id).cloned().ok_or_else(|| idp_not_found(&idp_id))?;
         check_account(&caller, current.value["account_id"].as_str().unwrap_or_default())?;
         if !etag_matches(&if_match, &current.etag) {
-            return Err(identity_error(StatusCode::CONFLICT, "conflict", "The identity provider was changed since it was read (stale If-Match)."));
+            return Err(identity_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The identity provider was changed since it was read (stale If-Match).",
+            ));
         }
         let mut idp = current.value.clone();
         if let Some(name) = body.get("name") {
-            idp["name"] = json!(name.as_str().filter(|n| !n.trim().is_empty()).ok_or_else(|| invalid("'name' must be a non-empty string."))?);
+            idp["name"] =
+                json!(name.as_str().filter(|n| !n.trim().is_empty()).ok_or_else(|| invalid("'name' must be a non-empty string."))?);
         }
         if let Some(active) = body.get("active") {
             idp["active"] = json!(active.as_bool().ok_or_else(|| invalid("'active' must be a boolean."))?);
@@ -270,7 +287,11 @@ async fn update_idp(
     Ok(with_etag(StatusCode::OK, &record))
 }
 
-async fn delete_idp(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(idp_id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_idp(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(idp_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.with_objects(|tx| {
         let current = tx.get_visible(IDPS, &idp_id).cloned().ok_or_else(|| idp_not_found(&idp_id))?;
         let account_id = current.value["account_id"].as_str().unwrap_or_default().to_string();
@@ -282,7 +303,11 @@ async fn delete_idp(State(state): State<AppState>, Extension(caller): Extension<
 }
 
 /// The SP metadata a campus IdP's admin uploads.
-async fn sp_metadata(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(idp_id): Path<String>) -> Result<Response, ApiError> {
+async fn sp_metadata(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(idp_id): Path<String>,
+) -> Result<Response, ApiError> {
     let record = state.with_objects(|tx| tx.get_visible(IDPS, &idp_id).cloned()).ok_or_else(|| idp_not_found(&idp_id))?;
     let account_id = record.value["account_id"].as_str().unwrap_or_default();
     check_account(&caller, account_id)?;
@@ -340,8 +365,10 @@ async fn import_metadata(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let xml = String::from_utf8_lossy(&body).to_string();
-    let entity_id = xml_attribute(&xml, "EntityDescriptor", "entityID").ok_or_else(|| invalid("The metadata has no EntityDescriptor entityID."))?;
-    let sso_url = xml_attribute(&xml, "SingleSignOnService", "Location").ok_or_else(|| invalid("The metadata has no SingleSignOnService Location."))?;
+    let entity_id =
+        xml_attribute(&xml, "EntityDescriptor", "entityID").ok_or_else(|| invalid("The metadata has no EntityDescriptor entityID."))?;
+    let sso_url = xml_attribute(&xml, "SingleSignOnService", "Location")
+        .ok_or_else(|| invalid("The metadata has no SingleSignOnService Location."))?;
     let certs = certificates(&xml);
     if certs.is_empty() {
         return Err(invalid("The metadata has no signing certificate (X509Certificate)."));
@@ -355,7 +382,8 @@ async fn import_metadata(
         }
         let mut idp = current.value.clone();
         idp["properties"]["idp"] = json!({"entity_id": entity_id, "redirect_binding_url": sso_url, "xml_import": true});
-        let signing: Vec<Value> = certs.iter().enumerate().map(|(i, c)| json!({"value": c, "type": if i == 0 { "primary" } else { "secondary" }})).collect();
+        let signing: Vec<Value> =
+            certs.iter().enumerate().map(|(i, c)| json!({"value": c, "type": if i == 0 { "primary" } else { "secondary" }})).collect();
         idp["_secrets"] = json!({"idp": {"signing": signing}});
         if parse_only {
             return Ok(Record { value: idp, ..current });
@@ -481,7 +509,13 @@ fn write_setting(tx: &mut Txn<'_>, account_id: &str, idp_id: &str, fields: Map<S
     let idp = tx.get_visible(IDPS, idp_id).cloned().ok_or_else(|| idp_not_found(idp_id))?;
     let key = setting_key(account_id, idp_id);
     let mut setting = match tx.get_visible(IDP_SETTINGS, &key) {
-        Some(_) if creating => return Err(identity_error(StatusCode::CONFLICT, "conflict", format!("The account already has a login setting for '{idp_id}'."))),
+        Some(_) if creating => {
+            return Err(identity_error(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("The account already has a login setting for '{idp_id}'."),
+            ))
+        }
         Some(r) => r.value.clone(),
         None if creating => json!({"idp_id": idp_id}),
         None => return Err(setting_not_found(idp_id)),
@@ -542,7 +576,11 @@ async fn remove_idp_setting(
     })
 }
 
-async fn limits(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(account_id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn limits(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(account_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     check_account(&caller, &account_id)?;
     let count = state.with_objects(|tx| account_idps(tx, &account_id).count());
     Ok(Json(json!({"idps": {"limit": IDP_LIMIT, "count": count}})))

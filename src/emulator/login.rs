@@ -89,14 +89,21 @@ fn rule_matches(rule: &Value, claims: &Map<String, Value>) -> bool {
     let conditions = rule["conditions"].as_array().cloned().unwrap_or_default();
     !conditions.is_empty()
         && conditions.iter().all(|c| {
-            condition_holds(claims, c["claim"].as_str().unwrap_or_default(), c["operator"].as_str().unwrap_or_default(), c["value"].as_str().unwrap_or_default())
+            condition_holds(
+                claims,
+                c["claim"].as_str().unwrap_or_default(),
+                c["operator"].as_str().unwrap_or_default(),
+                c["value"].as_str().unwrap_or_default(),
+            )
         })
 }
 
 fn claims_of(tx: &mut Txn<'_>, idp: &Value, email: &str, sent: Option<&Value>) -> Result<Map<String, Value>, ApiError> {
     if idp["type"] == "appid" {
-        let tenant = iam_idps::appid_tenant(&idp["properties"]).ok_or_else(|| refused(StatusCode::BAD_REQUEST, "the identity provider names no App ID instance"))?;
-        return appid::id_token_claims(tx, &tenant, email).map_err(|why| refused(StatusCode::UNAUTHORIZED, format!("login refused: {why}")));
+        let tenant = iam_idps::appid_tenant(&idp["properties"])
+            .ok_or_else(|| refused(StatusCode::BAD_REQUEST, "the identity provider names no App ID instance"))?;
+        return appid::id_token_claims(tx, &tenant, email)
+            .map_err(|why| refused(StatusCode::UNAUTHORIZED, format!("login refused: {why}")));
     }
     let mut claims = match sent {
         None | Some(Value::Null) => Map::new(),
@@ -109,8 +116,18 @@ fn claims_of(tx: &mut Txn<'_>, idp: &Value, email: &str, sent: Option<&Value>) -
 
 async fn login(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let body = parse_json_object(&body)?;
-    let realm = body.get("realm").and_then(Value::as_str).filter(|r| !r.is_empty()).ok_or_else(|| ApiError::invalid_body("'realm' is required."))?.to_string();
-    let email = body.get("email").and_then(Value::as_str).filter(|e| e.contains('@')).ok_or_else(|| ApiError::invalid_body("'email' is required."))?.to_string();
+    let realm = body
+        .get("realm")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::invalid_body("'realm' is required."))?
+        .to_string();
+    let email = body
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|e| e.contains('@'))
+        .ok_or_else(|| ApiError::invalid_body("'email' is required."))?
+        .to_string();
     let answer = state.with_objects(|tx| {
         let idp = iam_idps::idp_for_realm(tx, &realm).ok_or_else(|| refused(StatusCode::NOT_FOUND, format!("no identity provider has the realm {realm:?}")))?;
         let account_id = idp["account_id"].as_str().unwrap_or_default().to_string();

@@ -23,9 +23,9 @@ use serde_json::{json, Map, Value};
 
 use super::errors::{new_trace_id, parse_json_object, ApiError};
 // Plans come from the emulated Global Catalog, the one place their names and ids are kept.
+use super::appid;
 use super::global_catalog::{quantum_plan_name as plan_name, QUANTUM_SERVICE_ID};
 use super::iam_token::Caller;
-use super::appid;
 use super::state::{iso_timestamp, AppState, Txn};
 
 pub const KIND: &str = "instances";
@@ -59,7 +59,13 @@ fn service_of_plan(plan_id: &str) -> Option<Service> {
         });
     }
     let plan = appid::plan_name(plan_id)?;
-    Some(Service { name: appid::SERVICE_NAME, resource_id: appid::SERVICE_ID, plan, regions: &appid::REGIONS, dashboard: "https://cloud.ibm.com/services/appid" })
+    Some(Service {
+        name: appid::SERVICE_NAME,
+        resource_id: appid::SERVICE_ID,
+        plan,
+        regions: &appid::REGIONS,
+        dashboard: "https://cloud.ibm.com/services/appid",
+    })
 }
 
 fn is_pay_as_you_go(plan_id: &str) -> bool {
@@ -194,13 +200,16 @@ async fn create_instance(State(state): State<AppState>, Extension(caller): Exten
     valid_instance_name(&name)?;
     let target = required(&body, "target")?;
     let plan_id = required(&body, "resource_plan_id")?.to_string();
-    let service = service_of_plan(&plan_id).ok_or_else(|| bad_request(format!("Plan '{plan_id}' is not a plan of a service the emulator offers.")))?;
+    let service = service_of_plan(&plan_id)
+        .ok_or_else(|| bad_request(format!("Plan '{plan_id}' is not a plan of a service the emulator offers.")))?;
     // A plain region, or a catalog deployment CRN ending in `:<region>::`.
     let region = service
         .regions
         .iter()
         .find(|r| target == **r || target.ends_with(&format!(":{r}::")))
-        .ok_or_else(|| bad_request(format!("Target '{target}' is not a location of {}; use one of {}.", service.name, service.regions.join(", "))))?
+        .ok_or_else(|| {
+            bad_request(format!("Target '{target}' is not a location of {}; use one of {}.", service.name, service.regions.join(", ")))
+        })?
         .to_string();
     let group_id = required(&body, "resource_group")?.to_string();
     let plan = service.plan;

@@ -196,7 +196,11 @@ impl Block {
 
     /// The write-only attributes that `config` sets.
     pub fn write_only_set<'a>(&'a self, config: &Value) -> Vec<&'a str> {
-        self.attributes.iter().filter(|a| a.write_only && config.get(&a.name).is_some_and(|v| !v.is_null())).map(|a| a.name.as_str()).collect()
+        self.attributes
+            .iter()
+            .filter(|a| a.write_only && config.get(&a.name).is_some_and(|v| !v.is_null()))
+            .map(|a| a.name.as_str())
+            .collect()
     }
 }
 

@@ -16,8 +16,10 @@ use super::{path_segment, Api, Client, Error, Method, RequestBuilder};
 /// gives it; also accepted: any instance whose CRN names service `appid`).
 pub const APPID_RESOURCE_ID: &str = "AdvancedMobileAccess-d6aece47-d840-45b0-8ab9-ad15354deeea";
 /// App ID plans and their catalog IDs (UNCERTAIN, as above).
-pub const APPID_PLANS: [(&str, &str); 2] =
-    [("lite", "appid-lite-8d5e8cf2-24d0-4e1b-8b3a-7a8f5c2d9e01"), ("graduated-tier", "appid-graduated-tier-3f0b7d51-6c2a-4e5f-9b1d-2c7e8a4f6b02")];
+pub const APPID_PLANS: [(&str, &str); 2] = [
+    ("lite", "appid-lite-8d5e8cf2-24d0-4e1b-8b3a-7a8f5c2d9e01"),
+    ("graduated-tier", "appid-graduated-tier-3f0b7d51-6c2a-4e5f-9b1d-2c7e8a4f6b02"),
+];
 /// Regions App ID runs in.
 pub const APPID_REGIONS: [&str; 9] = ["us-south", "us-east", "eu-de", "eu-gb", "jp-osa", "jp-tok", "au-syd", "br-sao", "ca-tor"];
 
@@ -184,13 +186,17 @@ impl Client {
         let created: CloudDirectoryUser = self.create_with_lookup(built, lookup).await?.json()?;
         if created.emails.is_empty() {
             // Found by the lookup: read the whole user.
-            return self.get_cloud_directory_user(tenant, &created.id).await?.ok_or_else(|| Error::Decode("the signed-up user vanished".into()));
+            return self
+                .get_cloud_directory_user(tenant, &created.id)
+                .await?
+                .ok_or_else(|| Error::Decode("the signed-up user vanished".into()));
         }
         Ok(created)
     }
 
     pub async fn get_cloud_directory_user(&self, tenant: &Tenant, id: &str) -> Result<Option<CloudDirectoryUser>, Error> {
-        let found = absent_if_not_found(self.appid(tenant, Method::GET, &format!("/cloud_directory/Users/{}", path_segment(id))).send().await)?;
+        let found =
+            absent_if_not_found(self.appid(tenant, Method::GET, &format!("/cloud_directory/Users/{}", path_segment(id))).send().await)?;
         found.map(|body| serde_json::from_value(body).map_err(|e| Error::Decode(format!("Cloud Directory user: {e}")))).transpose()
     }
 
@@ -199,12 +205,18 @@ impl Client {
         let page = self.appid(tenant, Method::GET, "/cloud_directory/Users").query("query", identity).query("count", "100").send().await?;
         let users: Vec<CloudDirectoryUser> = serde_json::from_value(page.body["Resources"].clone()).unwrap_or_default();
         Ok(users.into_iter().find(|u| {
-            u.primary_email().is_some_and(|e| e.eq_ignore_ascii_case(identity)) || u.user_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(identity))
+            u.primary_email().is_some_and(|e| e.eq_ignore_ascii_case(identity))
+                || u.user_name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(identity))
         }))
     }
 
     /// Replaces the user's fields (the e-mails are required; a password only when set).
-    pub async fn update_cloud_directory_user(&self, tenant: &Tenant, id: &str, user: &CloudDirectoryUserBody) -> Result<CloudDirectoryUser, Error> {
+    pub async fn update_cloud_directory_user(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        user: &CloudDirectoryUserBody,
+    ) -> Result<CloudDirectoryUser, Error> {
         self.appid(tenant, Method::PUT, &format!("/cloud_directory/Users/{}", path_segment(id))).json(user).send().await?.json()
     }
 
@@ -219,19 +231,26 @@ impl Client {
     }
 
     pub async fn user_info(&self, tenant: &Tenant, id: &str) -> Result<Option<UserInfo>, Error> {
-        let found = absent_if_not_found(self.appid(tenant, Method::GET, &format!("/cloud_directory/{}/userinfo", path_segment(id))).send().await)?;
+        let found =
+            absent_if_not_found(self.appid(tenant, Method::GET, &format!("/cloud_directory/{}/userinfo", path_segment(id))).send().await)?;
         found.map(|body| serde_json::from_value(body).map_err(|e| Error::Decode(format!("user info: {e}")))).transpose()
     }
 
     /// The profile's custom attributes; None: no such profile.
     pub async fn get_profile_attributes(&self, tenant: &Tenant, profile_id: &str) -> Result<Option<serde_json::Map<String, Value>>, Error> {
-        let found = absent_if_not_found(self.appid(tenant, Method::GET, &format!("/users/{}/profile", path_segment(profile_id))).send().await)?;
+        let found =
+            absent_if_not_found(self.appid(tenant, Method::GET, &format!("/users/{}/profile", path_segment(profile_id))).send().await)?;
         Ok(found.map(|body| body["attributes"].as_object().cloned().unwrap_or_default()))
     }
 
     /// Writes the profile's attributes whole (the SDK's `{"attributes"}` form; whether IBM merges
     /// or replaces is UNCERTAIN, so callers always send every attribute).
-    pub async fn put_profile_attributes(&self, tenant: &Tenant, profile_id: &str, attributes: &serde_json::Map<String, Value>) -> Result<(), Error> {
+    pub async fn put_profile_attributes(
+        &self,
+        tenant: &Tenant,
+        profile_id: &str,
+        attributes: &serde_json::Map<String, Value>,
+    ) -> Result<(), Error> {
         let body = json!({ "attributes": attributes });
         self.appid(tenant, Method::PUT, &format!("/users/{}/profile", path_segment(profile_id))).json(&body).send().await.map(|_| ())
     }

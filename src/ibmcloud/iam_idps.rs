@@ -89,7 +89,11 @@ impl Client {
         let account_id = body.account_id.clone().unwrap_or_default();
         let build = || self.request(Api::Iam, Method::POST, "/v1/idps/").json(body);
         let lookup = || async {
-            let found = self.list_idps(&account_id).await?.into_iter().find(|i| Some(&i.name) == body.name.as_ref() && Some(&i.kind) == body.kind.as_ref());
+            let found = self
+                .list_idps(&account_id)
+                .await?
+                .into_iter()
+                .find(|i| Some(&i.name) == body.name.as_ref() && Some(&i.kind) == body.kind.as_ref());
             let Some(found) = found else { return Ok(None) };
             Ok(Some(self.request(Api::Iam, Method::GET, idp_path(&found.idp_id)).send().await?))
         };
@@ -157,7 +161,13 @@ impl Client {
     }
 
     /// Adds the setting, or replaces it when it exists (POST then PUT on a conflict).
-    pub async fn put_idp_login_setting(&self, account_id: &str, idp_id: &str, setting: &IdpLoginSetting, exists: bool) -> Result<(), Error> {
+    pub async fn put_idp_login_setting(
+        &self,
+        account_id: &str,
+        idp_id: &str,
+        setting: &IdpLoginSetting,
+        exists: bool,
+    ) -> Result<(), Error> {
         let path = idp_setting_path(account_id, idp_id);
         if !exists {
             match self.request(Api::Iam, Method::POST, &path).json(setting).send().await {

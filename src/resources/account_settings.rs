@@ -259,7 +259,9 @@ impl Resource<ProviderState> for AccountSettingsResource {
         };
         let Some(mut fresh) = settings.map(|settings| refresh(&prior, &settings)) else { return Ok(None) };
         if prior.login_alias.is_known() {
-            fresh.login_alias = Tf::Known(client.get_login_alias(account_id).await.context(format_args!("reading the login alias of account {account_id}"))?);
+            fresh.login_alias = Tf::Known(
+                client.get_login_alias(account_id).await.context(format_args!("reading the login alias of account {account_id}"))?,
+            );
         }
         Ok(Some(fresh))
     }

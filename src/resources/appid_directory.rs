@@ -15,7 +15,9 @@ use serde_json::{json, Value as Json};
 
 use crate::configured::ProviderState;
 use crate::framework::timeouts::timeouts_block;
-use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, OpError, OpResult, Plan, Resource, Schema, Tf, Timeouts, Value};
+use crate::framework::{
+    Attribute, AttributePath, Block, Check, Context, Ctx, OpError, OpResult, Plan, Resource, Schema, Tf, Timeouts, Value,
+};
 use crate::ibmcloud::appid::{Tenant, APPID_PLANS, APPID_REGIONS, APPID_RESOURCE_ID, SOCIAL_IDPS};
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
@@ -213,7 +215,10 @@ async fn write_settings(client: &Client, tenant: &Tenant, planned: &Model, prior
     if prior.is_none_or(|p| p.social_logins.known() != Some(&social)) {
         for idp in SOCIAL_IDPS {
             // Without credentials of its own, App ID uses IBM's (limited) default ones.
-            client.put_appid_idp(tenant, idp, &json!({"isActive": social})).await.context(format_args!("{doing}: turning {idp} login {}", if social { "on" } else { "off" }))?;
+            client
+                .put_appid_idp(tenant, idp, &json!({"isActive": social}))
+                .await
+                .context(format_args!("{doing}: turning {idp} login {}", if social { "on" } else { "off" }))?;
         }
     }
     let attribute = planned.project_attribute.as_deref();
@@ -238,7 +243,13 @@ async fn default_group_id(client: &Client, doing: &str) -> OpResult<String> {
 }
 
 /// Reads the instance until `ready` holds, within `timeout`.
-async fn wait_for(ctx: &Ctx<ProviderState>, client: &Client, id: &str, timeout: Duration, ready: impl Fn(&ResourceInstance) -> bool) -> OpResult<ResourceInstance> {
+async fn wait_for(
+    ctx: &Ctx<ProviderState>,
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+    ready: impl Fn(&ResourceInstance) -> bool,
+) -> OpResult<ResourceInstance> {
     let ready = &ready;
     poll_until(&ctx.cancel, timeout, &format!("App ID instance {id} to be active"), || async move {
         match client.get_resource_instance(id).await? {
@@ -305,7 +316,14 @@ impl Resource<ProviderState> for AppIdDirectory {
         if plan.config.region.is_null() {
             let region = state.region.clone();
             if !APPID_REGIONS.contains(&region.as_str()) {
-                return Err(OpError::at(AttributePath::attr("region"), "App ID is not offered here", format!("App ID does not run in {region:?} (the provider's region); set region to one of {}.", APPID_REGIONS.join(", "))));
+                return Err(OpError::at(
+                    AttributePath::attr("region"),
+                    "App ID is not offered here",
+                    format!(
+                        "App ID does not run in {region:?} (the provider's region); set region to one of {}.",
+                        APPID_REGIONS.join(", ")
+                    ),
+                ));
             }
             let moved = plan.prior.as_ref().and_then(|p| p.region.as_deref()).is_some_and(|r| r != region);
             if moved && plan.requires_replace.is_empty() {
@@ -313,7 +331,8 @@ impl Resource<ProviderState> for AppIdDirectory {
             }
             plan.planned.region = Tf::Known(region);
         }
-        let downgrade = plan.prior.as_ref().is_some_and(|p| p.plan.as_deref() == Some("graduated-tier")) && plan.planned.plan.as_deref() == Some("lite");
+        let downgrade = plan.prior.as_ref().is_some_and(|p| p.plan.as_deref() == Some("graduated-tier"))
+            && plan.planned.plan.as_deref() == Some("lite");
         if downgrade && plan.requires_replace.is_empty() {
             plan.requires_replace.push(AttributePath::attr("plan"));
         }
@@ -326,7 +345,8 @@ impl Resource<ProviderState> for AppIdDirectory {
         let name = planned.name.require("name")?;
         let doing = format!("creating App ID directory {name}");
         let plan = planned.plan.as_deref().unwrap_or("lite");
-        let resource_plan_id = plan_id(plan).ok_or_else(|| OpError::at(AttributePath::attr("plan"), "Unknown plan", format!("{plan:?} is not an App ID plan.")))?;
+        let resource_plan_id = plan_id(plan)
+            .ok_or_else(|| OpError::at(AttributePath::attr("plan"), "Unknown plan", format!("{plan:?} is not an App ID plan.")))?;
         let resource_group = match planned.resource_group_id.known() {
             Some(id) => id.clone(),
             None => default_group_id(client, &doing).await?,
@@ -341,9 +361,12 @@ impl Resource<ProviderState> for AppIdDirectory {
         let created = client.create_resource_instance(&request).await.context(&doing)?;
         // Until App ID is configured, state says its settings are not known.
         ctx.save(&planned.with_instance(client, &created).unset_settings());
-        let active = wait_for(ctx, client, &created.guid, planned.timeouts.limit("create", DEFAULT_TIMEOUT), |i| i.state == "active").await?;
+        let active =
+            wait_for(ctx, client, &created.guid, planned.timeouts.limit("create", DEFAULT_TIMEOUT), |i| i.state == "active").await?;
         let result = planned.with_instance(client, &active);
-        let tenant = result.tenant().ok_or_else(|| OpError::new("Not an App ID CRN", format!("{doing}: IBM returned the CRN {:?}, which names no App ID region", active.crn)))?;
+        let tenant = result.tenant().ok_or_else(|| {
+            OpError::new("Not an App ID CRN", format!("{doing}: IBM returned the CRN {:?}, which names no App ID region", active.crn))
+        })?;
         write_settings(client, &tenant, &result, None, &doing).await?;
         Ok(result)
     }
@@ -354,7 +377,10 @@ impl Resource<ProviderState> for AppIdDirectory {
         let doing = format!("reading App ID directory {}", prior.name.as_deref().unwrap_or(&crn));
         let Some(instance) = client.get_resource_instance(&crn).await.context(&doing)?.filter(|i| !i.is_deleted()) else { return Ok(None) };
         if !is_appid_instance(&instance) {
-            return Err(OpError::new("Not an App ID instance", format!("{doing}: {crn} is an instance of another service ({}).", instance.resource_id)));
+            return Err(OpError::new(
+                "Not an App ID instance",
+                format!("{doing}: {crn} is an instance of another service ({}).", instance.resource_id),
+            ));
         }
         let model = prior.with_instance(client, &instance);
         let Some(tenant) = model.tenant() else { return Ok(Some(model)) };
@@ -388,9 +414,17 @@ impl Resource<ProviderState> for AppIdDirectory {
             current = current.with_instance(client, &changed);
             ctx.save(&current);
         }
-        let tenant = current.tenant().ok_or_else(|| OpError::new("Not an App ID CRN", format!("{doing}: {crn} names no App ID region; import the directory again")))?;
+        let tenant = current.tenant().ok_or_else(|| {
+            OpError::new("Not an App ID CRN", format!("{doing}: {crn} names no App ID region; import the directory again"))
+        })?;
         write_settings(client, &tenant, &planned, Some(&prior), &doing).await?;
-        Ok(Model { login_field: planned.login_field.clone(), self_signup: planned.self_signup.clone(), social_logins: planned.social_logins.clone(), project_attribute: planned.project_attribute.clone(), ..current })
+        Ok(Model {
+            login_field: planned.login_field.clone(),
+            self_signup: planned.self_signup.clone(),
+            social_logins: planned.social_logins.clone(),
+            project_attribute: planned.project_attribute.clone(),
+            ..current
+        })
     }
 
     async fn delete(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<()> {

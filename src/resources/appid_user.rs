@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, OpError, OpResult, Plan, Resource, Schema, Tf, Value};
+use crate::framework::{
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, OpError, OpResult, Plan, Resource, Schema, Tf, Value,
+};
 use crate::ibmcloud::appid::{CloudDirectoryUser, CloudDirectoryUserBody, Email, Password, PersonName, Tenant};
 use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::Client;
@@ -78,7 +80,11 @@ impl Model {
     fn tenant(&self) -> OpResult<Tenant> {
         let crn = self.directory_id.require("directory_id")?;
         Tenant::from_crn(crn).ok_or_else(|| {
-            OpError::at(AttributePath::attr("directory_id"), "Not an App ID directory", format!("{crn:?} is not an App ID instance CRN; use ibmqr_appid_directory.NAME.id."))
+            OpError::at(
+                AttributePath::attr("directory_id"),
+                "Not an App ID directory",
+                format!("{crn:?} is not an App ID instance CRN; use ibmqr_appid_directory.NAME.id."),
+            )
         })
     }
 
@@ -122,7 +128,8 @@ impl Model {
     /// State's projects from the attribute's text (absent: none).
     fn with_projects(mut self, text: Option<&str>) -> Model {
         let found = text.map(projects_from).unwrap_or_default();
-        self.projects = if found.is_empty() && self.projects.is_null() { Tf::Null } else { Tf::Known(found.into_iter().map(Tf::Known).collect()) };
+        self.projects =
+            if found.is_empty() && self.projects.is_null() { Tf::Null } else { Tf::Known(found.into_iter().map(Tf::Known).collect()) };
         self
     }
 }
@@ -134,7 +141,13 @@ async fn project_attribute(client: &Client, tenant: &Tenant, doing: &str) -> OpR
 }
 
 /// Writes the projects into the profile, keeping its other attributes; `None` removes them.
-async fn write_projects(client: &Client, tenant: &Tenant, profile_id: &str, projects: Option<&BTreeSet<String>>, doing: &str) -> OpResult<()> {
+async fn write_projects(
+    client: &Client,
+    tenant: &Tenant,
+    profile_id: &str,
+    projects: Option<&BTreeSet<String>>,
+    doing: &str,
+) -> OpResult<()> {
     let attribute = project_attribute(client, tenant, doing).await?;
     let mut attributes: Map<String, Json> = client.get_profile_attributes(tenant, profile_id).await.context(doing)?.unwrap_or_default();
     match projects {
@@ -151,7 +164,11 @@ async fn write_projects(client: &Client, tenant: &Tenant, profile_id: &str, proj
 fn sign_up_error(email: &str, err: crate::ibmcloud::Error) -> OpError {
     let text = err.to_string();
     if text.contains("userName") {
-        return OpError::at(AttributePath::attr("user_name"), "User name needed", format!("creating App ID user {email}: the directory logs in by username, so set user_name. ({text})"));
+        return OpError::at(
+            AttributePath::attr("user_name"),
+            "User name needed",
+            format!("creating App ID user {email}: the directory logs in by username, so set user_name. ({text})"),
+        );
     }
     OpError::new("IBM Cloud request failed", format!("creating App ID user {email}: {text}"))
 }
@@ -211,7 +228,11 @@ impl Resource<ProviderState> for AppIdUser {
     fn validate(&self, config: &Model) -> Diagnostics {
         let mut d = Diagnostics::new();
         if config.password_wo_version.is_known() && config.password_wo.is_null() {
-            d.add_attr_error(AttributePath::attr("password_wo_version"), "No password to set", "password_wo_version rotates password_wo; set password_wo too, or leave both out.");
+            d.add_attr_error(
+                AttributePath::attr("password_wo_version"),
+                "No password to set",
+                "password_wo_version rotates password_wo; set password_wo too, or leave both out.",
+            );
         }
         d
     }
@@ -227,7 +248,9 @@ impl Resource<ProviderState> for AppIdUser {
         user.projects = Tf::Null;
         ctx.save(&user);
         let info = client.user_info(&tenant, &created.id).await.context(&doing)?;
-        let profile_id = info.and_then(|i| i.sub).ok_or_else(|| OpError::new("No profile", format!("{doing}: App ID made the user without a profile")))?;
+        let profile_id = info
+            .and_then(|i| i.sub)
+            .ok_or_else(|| OpError::new("No profile", format!("{doing}: App ID made the user without a profile")))?;
         user.profile_id = Tf::Known(profile_id.clone());
         ctx.save(&user);
         let projects = project_set(&planned.projects);
@@ -263,10 +286,14 @@ impl Resource<ProviderState> for AppIdUser {
         let user_id = prior.user_id.require("user_id")?.clone();
         let email = planned.email.require("email")?.clone();
         let doing = format!("updating App ID user {email}");
-        let fields = |m: &Model| (m.user_name.clone(), m.given_name.clone(), m.family_name.clone(), m.display_name.clone(), m.active.clone());
+        let fields =
+            |m: &Model| (m.user_name.clone(), m.given_name.clone(), m.family_name.clone(), m.display_name.clone(), m.active.clone());
         let mut current = Model { password_wo_version: prior.password_wo_version.clone(), ..prior.clone() };
         if fields(&planned) != fields(&prior) {
-            let updated = client.update_cloud_directory_user(&tenant, &user_id, &planned.body(None, prior.status.known().cloned())?).await.context(&doing)?;
+            let updated = client
+                .update_cloud_directory_user(&tenant, &user_id, &planned.body(None, prior.status.known().cloned())?)
+                .await
+                .context(&doing)?;
             current = Model { projects: prior.projects.clone(), ..planned.with_user(&tenant, &updated) };
             current.password_wo_version = prior.password_wo_version.clone();
             ctx.save(&current);
@@ -274,9 +301,16 @@ impl Resource<ProviderState> for AppIdUser {
         if planned.password_wo_version != prior.password_wo_version {
             if planned.password_wo_version.is_known() {
                 let Some(password) = config.password_wo.known() else {
-                    return Err(OpError::at(AttributePath::attr("password_wo"), "No password to set", format!("{doing}: password_wo_version changed but password_wo is not set.")));
+                    return Err(OpError::at(
+                        AttributePath::attr("password_wo"),
+                        "No password to set",
+                        format!("{doing}: password_wo_version changed but password_wo is not set."),
+                    ));
                 };
-                client.change_password(&tenant, &user_id, &Password::new(password.clone())).await.context(format_args!("{doing}: setting its password"))?;
+                client
+                    .change_password(&tenant, &user_id, &Password::new(password.clone()))
+                    .await
+                    .context(format_args!("{doing}: setting its password"))?;
             }
             current.password_wo_version = planned.password_wo_version.clone();
             ctx.save(&current);
@@ -293,7 +327,11 @@ impl Resource<ProviderState> for AppIdUser {
         let Some(user_id) = prior.user_id.known().cloned() else { return Ok(()) };
         let tenant = prior.tenant()?;
         // The user and their profile; already gone counts as deleted.
-        ctx.provider()?.client.remove_cloud_directory_user(&tenant, &user_id).await.context(format_args!("deleting App ID user {}", prior.email.as_deref().unwrap_or(&user_id)))
+        ctx.provider()?
+            .client
+            .remove_cloud_directory_user(&tenant, &user_id)
+            .await
+            .context(format_args!("deleting App ID user {}", prior.email.as_deref().unwrap_or(&user_id)))
     }
 
     /// `TENANT_ID/USER_ID`; the directory (and its region) is found among the account's App ID instances.
@@ -304,7 +342,10 @@ impl Resource<ProviderState> for AppIdUser {
         let filter = InstanceFilter { guid: Some(tenant_id), ..Default::default() };
         let instances = client.list_resource_instances(&filter).await.context(format_args!("{doing}: finding its directory"))?;
         let Some(directory) = instances.into_iter().find(|i| i.guid == tenant_id && is_appid_instance(i) && !i.is_deleted()) else {
-            return Err(OpError::new("App ID directory not found", format!("{doing}: the account has no App ID instance with the tenant ID {tenant_id}.")));
+            return Err(OpError::new(
+                "App ID directory not found",
+                format!("{doing}: the account has no App ID instance with the tenant ID {tenant_id}."),
+            ));
         };
         let stub = Model { directory_id: Tf::Known(directory.crn), user_id: Tf::Known(user_id.to_string()), ..Default::default() };
         self.read(ctx, stub).await
@@ -318,7 +359,7 @@ impl Resource<ProviderState> for AppIdUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::{resource, AnyResource};
+    use crate::framework::resource;
 
     #[test]
     fn projects_are_one_sorted_string_read_back_as_a_set() {
@@ -336,7 +377,9 @@ mod tests {
         assert_eq!(split_id("t/u/x"), None);
         let user = resource::<ProviderState, _>(AppIdUser);
         let config = |json| Value::from_json(&json, user.value_type()).expect("value");
-        let d = user.validate(&config(serde_json::json!({"directory_id": "crn:v1:x", "email": "a@b.org", "projects": ["m l"], "password_wo_version": 1})));
+        let d = user.validate(&config(
+            serde_json::json!({"directory_id": "crn:v1:x", "email": "a@b.org", "projects": ["m l"], "password_wo_version": 1}),
+        ));
         let paths: Vec<String> = d.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
         assert_eq!(paths, ["projects[0]", "password_wo_version"]);
     }

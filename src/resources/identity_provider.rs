@@ -246,9 +246,17 @@ async fn check_limit(client: &Client, account_id: &str, doing: &str) -> OpResult
 }
 
 /// Reads the login setting until it shows what was written.
-async fn wait_for_setting(ctx: &Ctx<ProviderState>, client: &Client, account_id: &str, idp_id: &str, setting: &IdpLoginSetting) -> OpResult<()> {
+async fn wait_for_setting(
+    ctx: &Ctx<ProviderState>,
+    client: &Client,
+    account_id: &str,
+    idp_id: &str,
+    setting: &IdpLoginSetting,
+) -> OpResult<()> {
     let what = format!("the login setting of identity provider {idp_id}");
-    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &what, || client.get_idp_login_setting(account_id, idp_id), |s| s == setting).await.map(|_| ())
+    wait_until_visible(ctx, VISIBILITY_TIMEOUT, &what, || client.get_idp_login_setting(account_id, idp_id), |s| s == setting)
+        .await
+        .map(|_| ())
 }
 
 /// Writes the IdP with If-Match from a fresh read; a stale entity tag is re-read and tried once more.
@@ -312,31 +320,63 @@ impl Resource<ProviderState> for IdentityProvider {
         match config.kind.as_deref() {
             Some("appid") => {
                 if config.appid_directory_id.is_null() {
-                    d.add_attr_error(AttributePath::attr("appid_directory_id"), "Missing App ID directory", "an appid identity provider needs appid_directory_id, such as ibmqr_appid_directory.campus.id.");
+                    d.add_attr_error(
+                        AttributePath::attr("appid_directory_id"),
+                        "Missing App ID directory",
+                        "an appid identity provider needs appid_directory_id, such as ibmqr_appid_directory.campus.id.",
+                    );
                 }
                 if config.saml.is_some() {
-                    d.add_attr_error(AttributePath::attr("saml"), "SAML settings on an App ID identity provider", "remove the saml block, or set type = \"saml\".");
+                    d.add_attr_error(
+                        AttributePath::attr("saml"),
+                        "SAML settings on an App ID identity provider",
+                        "remove the saml block, or set type = \"saml\".",
+                    );
                 }
             }
             Some("saml") => {
                 if !config.appid_directory_id.is_null() {
-                    d.add_attr_error(AttributePath::attr("appid_directory_id"), "App ID directory on a SAML identity provider", "remove appid_directory_id, or set type = \"appid\".");
+                    d.add_attr_error(
+                        AttributePath::attr("appid_directory_id"),
+                        "App ID directory on a SAML identity provider",
+                        "remove appid_directory_id, or set type = \"appid\".",
+                    );
                 }
                 let Some(saml) = &config.saml else {
-                    d.add_attr_error(AttributePath::attr("saml"), "Missing saml block", "a saml identity provider needs a saml block with entity_id, sso_url and signing_certificates, or metadata_xml.");
+                    d.add_attr_error(
+                        AttributePath::attr("saml"),
+                        "Missing saml block",
+                        "a saml identity provider needs a saml block with entity_id, sso_url and signing_certificates, or metadata_xml.",
+                    );
                     return d;
                 };
                 let at = |name: &str| AttributePath::attr("saml").then_attr(name);
                 if saml.metadata_xml.is_null() {
-                    for (name, missing) in [("entity_id", saml.entity_id.is_null()), ("sso_url", saml.sso_url.is_null()), ("signing_certificates", saml.signing_certificates.is_null())] {
+                    for (name, missing) in [
+                        ("entity_id", saml.entity_id.is_null()),
+                        ("sso_url", saml.sso_url.is_null()),
+                        ("signing_certificates", saml.signing_certificates.is_null()),
+                    ] {
                         if missing {
-                            d.add_attr_error(at(name), "Missing SAML setting", format!("set saml.{name}, or give the IdP's metadata_xml instead."));
+                            d.add_attr_error(
+                                at(name),
+                                "Missing SAML setting",
+                                format!("set saml.{name}, or give the IdP's metadata_xml instead."),
+                            );
                         }
                     }
                 } else {
-                    for (name, set) in [("entity_id", !saml.entity_id.is_null()), ("sso_url", !saml.sso_url.is_null()), ("signing_certificates", !saml.signing_certificates.is_null())] {
+                    for (name, set) in [
+                        ("entity_id", !saml.entity_id.is_null()),
+                        ("sso_url", !saml.sso_url.is_null()),
+                        ("signing_certificates", !saml.signing_certificates.is_null()),
+                    ] {
                         if set {
-                            d.add_attr_error(at(name), "Conflicting SAML settings", format!("saml.{name} comes from metadata_xml; set one or the other."));
+                            d.add_attr_error(
+                                at(name),
+                                "Conflicting SAML settings",
+                                format!("saml.{name} comes from metadata_xml; set one or the other."),
+                            );
                         }
                     }
                 }
@@ -369,7 +409,10 @@ impl Resource<ProviderState> for IdentityProvider {
         let idp_id = created.idp_id.clone();
         wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("identity provider {idp_id}"), || client.get_idp(&idp_id), |_| true).await?;
         let setting = planned.login_setting();
-        client.put_idp_login_setting(&account_id, &created.idp_id, &setting, false).await.context(format_args!("{doing}: enabling it for login"))?;
+        client
+            .put_idp_login_setting(&account_id, &created.idp_id, &setting, false)
+            .await
+            .context(format_args!("{doing}: enabling it for login"))?;
         wait_for_setting(ctx, client, &account_id, &idp_id, &setting).await?;
         model = model.with_setting(Some(&setting));
         model.active = planned.active.clone();
@@ -421,7 +464,10 @@ impl Resource<ProviderState> for IdentityProvider {
         let had = prior.onboarding.is_known();
         if !had || setting != prior.login_setting() {
             let account_id = client.identity().await.context(&doing)?.account_id;
-            client.put_idp_login_setting(&account_id, &id, &setting, had).await.context(format_args!("{doing}: changing its login setting"))?;
+            client
+                .put_idp_login_setting(&account_id, &id, &setting, had)
+                .await
+                .context(format_args!("{doing}: changing its login setting"))?;
             wait_for_setting(ctx, client, &account_id, &id, &setting).await?;
         }
         Ok(Model {
@@ -438,7 +484,11 @@ impl Resource<ProviderState> for IdentityProvider {
     async fn delete(&self, ctx: &Ctx<ProviderState>, prior: Model) -> OpResult<()> {
         let Some(id) = prior.id.known().cloned() else { return Ok(()) };
         // The account's login setting goes with the IdP.
-        ctx.provider()?.client.delete_idp(&id).await.context(format_args!("deleting identity provider {}", prior.name.as_deref().unwrap_or(&id)))
+        ctx.provider()?
+            .client
+            .delete_idp(&id)
+            .await
+            .context(format_args!("deleting identity provider {}", prior.name.as_deref().unwrap_or(&id)))
     }
 
     fn import_not_found(&self, id: &str) -> OpError {
@@ -449,13 +499,15 @@ impl Resource<ProviderState> for IdentityProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::{resource, AnyResource};
+    use crate::framework::resource;
 
     #[test]
     fn validate_names_the_attribute() {
         let idp = resource::<ProviderState, _>(IdentityProvider);
         let config = |json| Value::from_json(&json, idp.value_type()).expect("value");
-        let paths = |json| -> Vec<String> { idp.validate(&config(json)).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect() };
+        let paths = |json| -> Vec<String> {
+            idp.validate(&config(json)).0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        };
         assert_eq!(paths(json!({"name": "x", "type": "appid"})), ["appid_directory_id"]);
         assert_eq!(paths(json!({"name": "x", "type": "saml", "saml": {"entity_id": "e"}})), ["saml.sso_url", "saml.signing_certificates"]);
         assert_eq!(paths(json!({"name": "x", "type": "saml", "saml": {"metadata_xml": "<x/>", "entity_id": "e"}})), ["saml.entity_id"]);

@@ -39,7 +39,10 @@ fn directory_lifecycle_updates_drift_and_import() {
     assert_eq!(stored["cloud_directory"]["config"]["interactions"]["resetPasswordEnabled"], true);
     assert_eq!(stored["facebook"]["isActive"], false);
     assert_eq!(stored["google"]["isActive"], false);
-    assert_eq!(stored["tokens"]["idTokenClaims"], json!([{"source": "attributes", "sourceClaim": "project", "destinationClaim": "project"}]));
+    assert_eq!(
+        stored["tokens"]["idTokenClaims"],
+        json!([{"source": "attributes", "sourceClaim": "project", "destinationClaim": "project"}])
+    );
     let state = ws.state_json();
     let values = &state["values"]["root_module"]["resources"][0]["values"];
     assert_eq!(values["tenant_id"], tenant.as_str());
@@ -49,11 +52,19 @@ fn directory_lifecycle_updates_drift_and_import() {
 
     // In place: name, login field, sign-up, social logins, the mapped attribute (other mappings stay).
     let mut tokens = stored["tokens"].clone();
-    tokens["idTokenClaims"].as_array_mut().expect("claims").push(json!({"source": "attributes", "sourceClaim": "role", "destinationClaim": "role"}));
+    tokens["idTokenClaims"]
+        .as_array_mut()
+        .expect("claims")
+        .push(json!({"source": "attributes", "sourceClaim": "role", "destinationClaim": "role"}));
     emu.patch_object("appid_config", &tenant, json!({"tokens": tokens}));
     ws.write(&directory_resource(
         "campus-people",
-        &[("login_field", quoted("username")), ("self_signup", "true".into()), ("social_logins", "true".into()), ("project_attribute", quoted("projects"))],
+        &[
+            ("login_field", quoted("username")),
+            ("self_signup", "true".into()),
+            ("social_logins", "true".into()),
+            ("project_attribute", quoted("projects")),
+        ],
     ));
     ws.plan_changes_exactly(&[(DIRECTORY, &["update"])]);
     ws.apply_ok();
@@ -63,7 +74,8 @@ fn directory_lifecycle_updates_drift_and_import() {
     assert_eq!(stored["cloud_directory"]["config"]["identityField"], "userName");
     assert_eq!(stored["cloud_directory"]["config"]["signupEnabled"], true);
     assert_eq!(stored["google"]["isActive"], true);
-    let claims: Vec<&str> = stored["tokens"]["idTokenClaims"].as_array().expect("claims").iter().filter_map(|c| c["sourceClaim"].as_str()).collect();
+    let claims: Vec<&str> =
+        stored["tokens"]["idTokenClaims"].as_array().expect("claims").iter().filter_map(|c| c["sourceClaim"].as_str()).collect();
     assert_eq!(claims, ["role", "projects"], "the other mapping stays, the owned one moved");
     ws.assert_no_changes();
 
@@ -72,7 +84,11 @@ fn directory_lifecycle_updates_drift_and_import() {
     ws.plan_changes_exactly(&[(DIRECTORY, &["update"])]);
     ws.apply_ok();
     assert_eq!(config(&emu, &tenant)["cloud_directory"]["config"]["interactions"]["welcomeEnabled"], true);
-    emu.patch_object("appid_config", &tenant, json!({"facebook": {"isActive": false}, "google": {"isActive": false}, "tokens": {"idTokenClaims": []}}));
+    emu.patch_object(
+        "appid_config",
+        &tenant,
+        json!({"facebook": {"isActive": false}, "google": {"isActive": false}, "tokens": {"idTokenClaims": []}}),
+    );
     ws.plan_changes_exactly(&[(DIRECTORY, &["update"])]);
     ws.apply_ok();
     let stored = config(&emu, &tenant);
@@ -85,7 +101,12 @@ fn directory_lifecycle_updates_drift_and_import() {
     let adopter = Workspace::new(&emu);
     adopter.write(&directory_resource(
         "campus-people",
-        &[("login_field", quoted("username")), ("self_signup", "true".into()), ("social_logins", "true".into()), ("project_attribute", quoted("projects"))],
+        &[
+            ("login_field", quoted("username")),
+            ("self_signup", "true".into()),
+            ("social_logins", "true".into()),
+            ("project_attribute", quoted("projects")),
+        ],
     ));
     adopter.import_ok(DIRECTORY, &crn);
     adopter.assert_no_changes();
@@ -187,7 +208,8 @@ fn user_lifecycle_projects_drift_and_import() {
 
     // Import by TENANT_ID/USER_ID: no changes.
     let adopter = Workspace::new(&emu);
-    adopter.write(&user_config(&["bio"], &[("given_name", quoted("Ada")), ("family_name", quoted("Lovelace")), ("active", "false".into())]));
+    adopter
+        .write(&user_config(&["bio"], &[("given_name", quoted("Ada")), ("family_name", quoted("Lovelace")), ("active", "false".into())]));
     adopter.import_ok(DIRECTORY, values["directory_id"].as_str().unwrap());
     adopter.import_ok(ADA, values["id"].as_str().unwrap());
     adopter.assert_no_changes();
@@ -214,7 +236,10 @@ fn saved_plan_text(ws: &Workspace) -> String {
     let out = ws.terraform(&["plan", "-out=secret.tfplan", "-input=false", "-no-color"]);
     assert!(out.code == 0, "plan failed:\n{}", out.all());
     let unzip = std::process::Command::new("python3")
-        .args(["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.stdout.buffer.write(b''.join(z.read(n) for n in z.namelist()))"])
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.stdout.buffer.write(b''.join(z.read(n) for n in z.namelist()))",
+        ])
         .arg(ws.path().join("secret.tfplan"))
         .output()
         .expect("python3 reads the saved plan");
@@ -254,7 +279,10 @@ fn no_password_in_state_plan_or_logs() {
 
     if with_password {
         // Rotation: a new version sets the password again, in place.
-        ws.write(&format!("{variable}{}", user_config(&["ml"], &[("password_wo", "var.initial_password".into()), ("password_wo_version", "2".into())])));
+        ws.write(&format!(
+            "{variable}{}",
+            user_config(&["ml"], &[("password_wo", "var.initial_password".into()), ("password_wo_version", "2".into())])
+        ));
         ws.extra_env.push(("TF_VAR_initial_password".into(), "Rotated-Passw0rd-43".into()));
         ws.plan_changes_exactly(&[(ADA, &["update"])]);
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -269,7 +297,12 @@ fn no_password_in_state_plan_or_logs() {
     failing.write(&format!(
         "{}\n{}",
         user_config(&["ml"], &[]),
-        resource("ibmqr_appid_user", "twin", &[("directory_id", quoted("crn:v1:bluemix:public:appid:us-east:a/x:missing-tenant::")), ("email", quoted("twin@uni.example"))], &[])
+        resource(
+            "ibmqr_appid_user",
+            "twin",
+            &[("directory_id", quoted("crn:v1:bluemix:public:appid:us-east:a/x:missing-tenant::")), ("email", quoted("twin@uni.example"))],
+            &[]
+        )
     ));
     let out = failing.apply();
     assert_ne!(out.code, 0);

@@ -10,7 +10,8 @@ const IDP: &str = "ibmqr_identity_provider.campus";
 const CERT: &str = "MIIC-primary-certificate";
 
 fn appid_idp(name: &str, extra: &[(&str, String)]) -> String {
-    let mut attributes = vec![("name", quoted(name)), ("type", quoted("appid")), ("appid_directory_id", "ibmqr_appid_directory.campus.id".into())];
+    let mut attributes =
+        vec![("name", quoted(name)), ("type", quoted("appid")), ("appid_directory_id", "ibmqr_appid_directory.campus.id".into())];
     attributes.extend(extra.iter().cloned());
     format!("{}\n{}", directory_resource("campus-users", &[]), resource("ibmqr_identity_provider", "campus", &attributes, &[]))
 }
@@ -23,7 +24,13 @@ fn saml_idp(saml: &[(&str, String)], extra: &[(&str, String)]) -> String {
 
 fn state_values(ws: &Workspace, address: &str) -> serde_json::Value {
     let state = ws.state_json();
-    state["values"]["root_module"]["resources"].as_array().expect("resources").iter().find(|r| r["address"] == address).map(|r| r["values"].clone()).expect("in state")
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["address"] == address)
+        .map(|r| r["values"].clone())
+        .expect("in state")
 }
 
 #[test]
@@ -69,7 +76,10 @@ fn appid_identity_provider_lifecycle_drift_and_import() {
 
     // Import by idp_id: no changes.
     let adopter = Workspace::new(&emu);
-    adopter.write(&appid_idp("Campus", &[("onboarding", quoted("dynamic")), ("default_for_login", "true".into()), ("active", "false".into())]));
+    adopter.write(&appid_idp(
+        "Campus",
+        &[("onboarding", quoted("dynamic")), ("default_for_login", "true".into()), ("active", "false".into())],
+    ));
     adopter.import_ok(DIRECTORY, &crn);
     adopter.import_ok(IDP, &id);
     adopter.assert_no_changes();
@@ -183,7 +193,11 @@ fn login_alias_first_when_ibm_requires_it() {
     ws.apply_ok();
     assert_eq!(emu.object("login_settings", ACCOUNT_ID)["alias"], "qiskit-campus");
     ws.assert_no_changes();
-    ws.write(&format!("{}\n{}", settings("quantum-campus"), appid_idp("Campus", &[("depends_on", "[ibmqr_account_settings.this]".into())])));
+    ws.write(&format!(
+        "{}\n{}",
+        settings("quantum-campus"),
+        appid_idp("Campus", &[("depends_on", "[ibmqr_account_settings.this]".into())])
+    ));
     ws.plan_changes_exactly(&[("ibmqr_account_settings.this", &["update"])]);
     ws.apply_ok();
     assert_eq!(emu.object("login_settings", ACCOUNT_ID)["alias"], "quantum-campus");
@@ -290,7 +304,11 @@ fn saml_login_matches_the_campus_claims() {
         expiration_hours: 1,
         conditions: &[("project", "CONTAINS", "ml")],
     });
-    let saml = [("entity_id", quoted("https://idp.uni.example/saml")), ("sso_url", quoted("https://idp.uni.example/sso")), ("signing_certificates", format!("[\"{CERT}\"]"))];
+    let saml = [
+        ("entity_id", quoted("https://idp.uni.example/saml")),
+        ("sso_url", quoted("https://idp.uni.example/sso")),
+        ("signing_certificates", format!("[\"{CERT}\"]")),
+    ];
     ws.write(&format!("{}\n{group}\n{rule}", saml_idp(&saml, &[])));
     ws.apply_ok();
     let realm = state_values(&ws, IDP)["realm"].as_str().expect("realm").to_string();
@@ -310,7 +328,16 @@ fn requests_of_one_apply_of_the_federated_part() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
     let user = |label: &str, email: &str, project: &str| {
-        resource("ibmqr_appid_user", label, &[("directory_id", "ibmqr_appid_directory.campus.id".into()), ("email", quoted(email)), ("projects", format!("[\"{project}\"]"))], &[])
+        resource(
+            "ibmqr_appid_user",
+            label,
+            &[
+                ("directory_id", "ibmqr_appid_directory.campus.id".into()),
+                ("email", quoted(email)),
+                ("projects", format!("[\"{project}\"]")),
+            ],
+            &[],
+        )
     };
     let group = resource("ibmqr_access_group", "ml", &[("name", quoted("project-ml"))], &[]);
     let rule = rule_resource(&Rule {
@@ -321,7 +348,12 @@ fn requests_of_one_apply_of_the_federated_part() {
         expiration_hours: 12,
         conditions: &[("project", "CONTAINS", "proj-ml")],
     });
-    ws.write(&format!("{}\n{}\n{}\n{group}\n{rule}", appid_idp("Campus", &[]), user("ada", "ada@example.edu", "proj-ml"), user("kofi", "kofi@example.edu", "proj-chem")));
+    ws.write(&format!(
+        "{}\n{}\n{}\n{group}\n{rule}",
+        appid_idp("Campus", &[]),
+        user("ada", "ada@example.edu", "proj-ml"),
+        user("kofi", "kofi@example.edu", "proj-chem")
+    ));
     emu.reset_request_counts();
     ws.apply_ok();
     let applied = emu.request_counts();

@@ -38,11 +38,18 @@ fn quickstart_applies_with_lag_then_plans_nothing_and_destroys_cleanly() {
     assert_eq!(emu.objects("users").len(), 2);
 
     // The federated project: Ada's projects put her in the ml group at login.
-    let idp = &state["values"]["root_module"]["resources"].as_array().expect("resources").iter().find(|r| r["address"] == "ibmqr_identity_provider.campus").expect("idp")["values"];
+    let idp = &state["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["address"] == "ibmqr_identity_provider.campus")
+        .expect("idp")["values"];
     let (status, ada) = emu.login(idp["realm"].as_str().expect("realm"), "ada@example.edu", None);
     assert_eq!(status, 200, "{ada}");
     assert_eq!(ada["group_names"], serde_json::json!(["project-ml"]));
-    assert!(state["values"]["outputs"]["federated_login_url"]["value"].as_str().is_some_and(|u| u.starts_with("https://cloud.ibm.com/authorize/")));
+    assert!(state["values"]["outputs"]["federated_login_url"]["value"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("https://cloud.ibm.com/authorize/")));
 
     ws.destroy_ok();
     assert!(left(&emu, "idps", |_| false).is_empty(), "identity providers left");
