@@ -55,3 +55,4 @@ fi
 cp "${sums[0]}" "$demo/installed_SHA256SUMS"
 "$terraform" apply -auto-approve -input=false -no-color
 "$terraform" output -no-color
+echo "federated users log in at: $("$terraform" output -raw federated_login_url)"

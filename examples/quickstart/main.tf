@@ -117,17 +117,51 @@ resource "ibmqr_access_group_member" "chem_ci" {
   iam_id          = "iam-ServiceId-2c4e6a8b-1d3f-4a5b-9c7d-0e1f2a3b4c5d"
 }
 
-# Step 10: federated users whose "project" attribute names proj-ml join the ml group at login.
-resource "ibmqr_access_group_dynamic_rule" "ml" {
-  access_group_id  = ibmqr_access_group.project["ml"].id
-  name             = "proj-ml-members"
-  realm            = "appid://AppID-4f6a8c0e-2b4d-4e6f-8a0c-2e4f6a8c0e2b"
+# Steps 9 and 10: a federated project for people without IBM Cloud accounts. An App ID directory
+# holds them, each with the projects that decide their groups at login; the directory is the
+# account's identity provider, and dynamic rules of its realm match the "project" claim.
+# CONTAINS matches substrings: project names must not contain one another (proj-ml, proj-chem).
+resource "ibmqr_appid_directory" "campus" {
+  name              = "campus-users"
+  region            = "us-east"
+  resource_group_id = ibmqr_resource_group.quantum.id
+  purge_on_destroy  = true
+}
+
+resource "ibmqr_appid_user" "ada" {
+  directory_id = ibmqr_appid_directory.campus.id
+  email        = "ada@example.edu"
+  given_name   = "Ada"
+  family_name  = "Lovelace"
+  projects     = ["proj-ml"]
+}
+
+resource "ibmqr_appid_user" "kofi" {
+  directory_id = ibmqr_appid_directory.campus.id
+  email        = "kofi@example.edu"
+  given_name   = "Kofi"
+  family_name  = "Mensah"
+  projects     = ["proj-chem"]
+}
+
+resource "ibmqr_identity_provider" "campus" {
+  name               = "Campus (App ID)"
+  type               = "appid"
+  appid_directory_id = ibmqr_appid_directory.campus.id
+  onboarding         = "static"
+}
+
+resource "ibmqr_access_group_dynamic_rule" "project" {
+  for_each         = local.projects
+  access_group_id  = ibmqr_access_group.project[each.key].id
+  name             = "proj-${each.key}-members"
+  realm            = ibmqr_identity_provider.campus.realm
   expiration_hours = 12
 
   condition {
     claim    = "project"
     operator = "CONTAINS"
-    value    = "proj-ml"
+    value    = "proj-${each.key}"
   }
 }
 
@@ -147,4 +181,9 @@ output "access_groups" {
 
 output "member_role_crn" {
   value = ibmqr_custom_role.member.crn
+}
+
+output "federated_login_url" {
+  description = "Where the App ID users log in (they set their password through \"Forgot password?\" first)."
+  value       = ibmqr_identity_provider.campus.login_url
 }

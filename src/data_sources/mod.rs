@@ -10,6 +10,7 @@ pub mod account;
 pub mod instance;
 pub mod resource_group;
 pub mod service_roles;
+pub mod user;
 
 pub fn all() -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
     vec![
@@ -18,5 +19,6 @@ pub fn all() -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
         data_source(resource_group::ResourceGroup),
         data_source(instance::Instance),
         data_source(access_group::AccessGroupData),
+        data_source(user::User),
     ]
 }

@@ -323,9 +323,21 @@ async fn list_members(
     let members = state.with_objects(|tx| {
         visible_group(tx, &id)?;
         let prefix = format!("{id}/");
-        // The emulator has no dynamic members (rules are evaluated at login, which it does not emulate).
+        // Dynamic members come from the login simulation, and are listed only when asked for.
+        let now = tx.now_ms();
+        let dynamic: Vec<Value> = tx
+            .iter_all(super::login::DYNAMIC_MEMBERS)
+            .filter(|(k, r)| k.starts_with(&prefix) && r.value["_expires_at_ms"].as_u64().is_none_or(|t| t > now))
+            .map(|(_, r)| {
+                let mut m = r.value.clone();
+                if let Some(f) = m.as_object_mut() {
+                    f.retain(|k, _| !k.starts_with('_') && k != "access_group_id");
+                }
+                m
+            })
+            .collect();
         let members: Vec<Value> = if membership == "dynamic" {
-            Vec::new()
+            dynamic
         } else {
             tx.iter_visible(MEMBERS)
                 .filter(|(k, _)| k.starts_with(&prefix))
@@ -338,6 +350,7 @@ async fn list_members(
                     }
                     m
                 })
+                .chain(if membership == "all" { dynamic } else { Vec::new() })
                 .collect()
         };
         Ok::<_, ApiError>(members)

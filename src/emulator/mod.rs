@@ -19,13 +19,16 @@
 
 pub mod access_groups;
 pub mod admin;
+pub mod appid;
 pub mod errors;
 pub mod faults;
 pub mod global_catalog;
 pub mod iam_identity;
+pub mod iam_idps;
 pub mod iam_policies;
 pub mod iam_roles;
 pub mod iam_token;
+pub mod login;
 pub mod resource_controller;
 pub mod resource_manager;
 pub mod state;
@@ -89,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .merge(iam_policies::routes())
         .merge(access_groups::routes())
         .merge(user_management::routes())
+        .merge(iam_idps::routes())
+        .merge(appid::routes())
         .route_layer(from_fn_with_state(state.clone(), iam_token::require_bearer));
     // Counting and faults wrap authentication, so injected faults and 401s are both counted.
     let ibm_apis = Router::new()
@@ -96,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(global_catalog::routes())
         .merge(authenticated)
         .route_layer(from_fn_with_state(state.clone(), faults::count_and_inject_faults));
-    Router::new().merge(ibm_apis).merge(admin::routes()).fallback(unknown_route).with_state(state)
+    Router::new().merge(ibm_apis).merge(admin::routes()).merge(login::routes()).fallback(unknown_route).with_state(state)
 }
 
 async fn unknown_route(uri: http::Uri) -> impl IntoResponse {

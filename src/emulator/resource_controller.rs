@@ -1,6 +1,7 @@
 //! Resource Controller — resource instances (`/v2/resource_instances`, kind [`KIND`], id = GUID,
 //! value = the instance JSON with `id` == `crn`) and reclamations (`/v1/reclamations`, kind
-//! [`RECLAMATIONS`]). Only Qiskit Runtime (`quantum-computing`) instances can be created.
+//! [`RECLAMATIONS`]). Qiskit Runtime (`quantum-computing`) and App ID (`appid`) instances can be
+//! created; the plan ID says which service an instance belongs to.
 //!
 //! Choices where IBM's behaviour is uncertain (documented in docs/emulator.md):
 //! * create answers 201 with an `active` instance; while a consistency lag L > 0 is set it
@@ -22,6 +23,7 @@ use serde_json::{json, Map, Value};
 
 use super::errors::{new_trace_id, parse_json_object, ApiError};
 // Plans come from the emulated Global Catalog, the one place their names and ids are kept.
+use super::appid;
 use super::global_catalog::{quantum_plan_name as plan_name, QUANTUM_SERVICE_ID};
 use super::iam_token::Caller;
 use super::state::{iso_timestamp, AppState, Txn};
@@ -34,7 +36,37 @@ const RECLAMATION_PERIOD_MS: u64 = 7 * 24 * 3600 * 1000;
 const DEFAULT_PAGE: usize = 100;
 /// Fields the emulator keeps in stored values for itself; never shown to clients.
 const PRIVATE_PREFIX: &str = "_emulator_";
-const REGIONS: [&str; 2] = ["us-east", "eu-de"];
+const QUANTUM_REGIONS: [&str; 2] = ["us-east", "eu-de"];
+const QUANTUM_SERVICE: &str = "quantum-computing";
+
+/// What an instance's plan says about its service.
+struct Service {
+    name: &'static str,
+    resource_id: &'static str,
+    plan: &'static str,
+    regions: &'static [&'static str],
+    dashboard: &'static str,
+}
+
+fn service_of_plan(plan_id: &str) -> Option<Service> {
+    if let Some(plan) = plan_name(plan_id) {
+        return Some(Service {
+            name: QUANTUM_SERVICE,
+            resource_id: QUANTUM_SERVICE_ID,
+            plan,
+            regions: &QUANTUM_REGIONS,
+            dashboard: "https://quantum.cloud.ibm.com/",
+        });
+    }
+    let plan = appid::plan_name(plan_id)?;
+    Some(Service {
+        name: appid::SERVICE_NAME,
+        resource_id: appid::SERVICE_ID,
+        plan,
+        regions: &appid::REGIONS,
+        dashboard: "https://cloud.ibm.com/services/appid",
+    })
+}
 
 fn is_pay_as_you_go(plan_id: &str) -> bool {
     matches!(plan_name(plan_id), Some("pay-as-you-go" | "paygo-standard"))
@@ -167,17 +199,20 @@ async fn create_instance(State(state): State<AppState>, Extension(caller): Exten
     let name = required(&body, "name")?.to_string();
     valid_instance_name(&name)?;
     let target = required(&body, "target")?;
+    let plan_id = required(&body, "resource_plan_id")?.to_string();
+    let service = service_of_plan(&plan_id)
+        .ok_or_else(|| bad_request(format!("Plan '{plan_id}' is not a plan of a service the emulator offers.")))?;
     // A plain region, or a catalog deployment CRN ending in `:<region>::`.
-    let region = REGIONS
+    let region = service
+        .regions
         .iter()
         .find(|r| target == **r || target.ends_with(&format!(":{r}::")))
-        .ok_or_else(|| bad_request(format!("Target '{target}' is not a location of quantum-computing; use us-east or eu-de.")))?
+        .ok_or_else(|| {
+            bad_request(format!("Target '{target}' is not a location of {}; use one of {}.", service.name, service.regions.join(", ")))
+        })?
         .to_string();
     let group_id = required(&body, "resource_group")?.to_string();
-    let plan_id = required(&body, "resource_plan_id")?.to_string();
-    let Some(plan) = plan_name(&plan_id) else {
-        return Err(bad_request(format!("Plan '{plan_id}' is not a plan of quantum-computing.")));
-    };
+    let plan = service.plan;
     if plan == "open" && region != "us-east" {
         return Err(broker_refusal(format!("The Open plan is only available in us-east, not in {region}.")));
     }
@@ -186,8 +221,13 @@ async fn create_instance(State(state): State<AppState>, Extension(caller): Exten
         Some(Value::Object(p)) => p.clone(),
         Some(_) => return Err(bad_request("The field 'parameters' must be an object.")),
     };
-    let mut extensions = json!({"backends": ["ANY"], "instance_limit_seconds": if plan == "open" { json!(600) } else { Value::Null }});
-    apply_parameters(&plan_id, &parameters, &mut extensions)?;
+    let extensions = if service.name == QUANTUM_SERVICE {
+        let mut extensions = json!({"backends": ["ANY"], "instance_limit_seconds": if plan == "open" { json!(600) } else { Value::Null }});
+        apply_parameters(&plan_id, &parameters, &mut extensions)?;
+        extensions
+    } else {
+        json!({})
+    };
     let lag_ms = state.runtime().lag_ms;
 
     let created = state.with_objects(|tx| {
@@ -197,7 +237,7 @@ async fn create_instance(State(state): State<AppState>, Extension(caller): Exten
             .ok_or_else(|| bad_request(format!("Resource group '{group_id}' not found in the account.")))?;
         let group_crn = group.value["crn"].clone();
         let guid = uuid::Uuid::new_v4().to_string();
-        let crn = format!("crn:v1:bluemix:public:quantum-computing:{region}:a/{}:{guid}::", caller.account_id);
+        let crn = format!("crn:v1:bluemix:public:{}:{region}:a/{}:{guid}::", service.name, caller.account_id);
         let now = iso_timestamp(tx.now_ms());
         let provisioning = lag_ms > 0;
         let mut instance = json!({
@@ -207,11 +247,11 @@ async fn create_instance(State(state): State<AppState>, Extension(caller): Exten
             "reseller_channel_id": "", "resource_plan_id": plan_id,
             "resource_group_id": group_id, "resource_group_crn": group_crn,
             "target_crn": format!("crn:v1:bluemix:public:globalcatalog::::deployment:{plan_id}:{region}"),
-            "resource_id": QUANTUM_SERVICE_ID, "type": "service_instance", "sub_type": Value::Null,
+            "resource_id": service.resource_id, "type": "service_instance", "sub_type": Value::Null,
             "allow_cleanup": false, "locked": false, "migrated": false,
             "state": if provisioning { "provisioning" } else { "active" },
             "parameters": parameters, "extensions": extensions,
-            "dashboard_url": "https://quantum.cloud.ibm.com/",
+            "dashboard_url": service.dashboard,
             "last_operation": if provisioning {
                 last_operation("create", "in progress", "Create instance is in progress")
             } else {
@@ -295,7 +335,7 @@ fn encode_query_value(value: &str) -> String {
 /// Plans an instance may move to in place. IBM's rules are not documented (UNCERTAIN): the
 /// emulator allows any move to a paid plan and none back to `open` or `lite`.
 fn plan_change_allowed(to: &str) -> bool {
-    matches!(plan_name(to), Some("pay-as-you-go" | "paygo-standard" | "flex" | "premium"))
+    matches!(plan_name(to).or(appid::plan_name(to)), Some("pay-as-you-go" | "paygo-standard" | "flex" | "premium" | "graduated-tier"))
 }
 
 async fn update_instance(
@@ -327,11 +367,14 @@ async fn update_instance(
         if let Some(plan) = body.get("resource_plan_id") {
             let plan = plan.as_str().ok_or_else(|| bad_request("The field 'resource_plan_id' must be a string."))?;
             if plan != instance["resource_plan_id"] {
-                if plan_name(plan).is_none() {
-                    return Err(bad_request(format!("Plan '{plan}' is not a plan of quantum-computing.")));
+                let current = instance["resource_plan_id"].as_str().unwrap_or_default();
+                let same_service = service_of_plan(current).zip(service_of_plan(plan)).is_some_and(|(a, b)| a.name == b.name);
+                if !same_service {
+                    return Err(bad_request(format!("Plan '{plan}' is not a plan of this instance's service.")));
                 }
                 if !plan_change_allowed(plan) {
-                    return Err(broker_refusal(format!("The instance cannot be changed to plan '{}'.", plan_name(plan).unwrap_or(plan))));
+                    let name = plan_name(plan).or(appid::plan_name(plan)).unwrap_or(plan);
+                    return Err(broker_refusal(format!("The instance cannot be changed to plan '{name}'.")));
                 }
                 instance["resource_plan_id"] = json!(plan);
                 if let Some(history) = instance["plan_history"].as_array_mut() {

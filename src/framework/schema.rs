@@ -49,6 +49,8 @@ pub struct Attribute {
     pub optional: bool,
     pub computed: bool,
     pub sensitive: bool,
+    /// Terraform (1.11+) passes the value to the provider but never stores it in plan or state.
+    pub write_only: bool,
     /// A change to this attribute replaces the remote object.
     pub force_new: bool,
     /// Planned when the configuration leaves the attribute out (makes it optional + computed).
@@ -93,6 +95,13 @@ impl Attribute {
         self
     }
     pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    /// Write-only (and sensitive): a Terraform that does not announce support for write-only
+    /// attributes is refused a value at validation, since it would store it.
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self.sensitive = true;
         self
     }
@@ -171,6 +180,27 @@ impl Block {
             attrs.insert(b.name.clone(), t);
         }
         Type::Object(attrs)
+    }
+}
+
+impl Block {
+    /// Sets every write-only attribute of `value` to null: what plans and states must hold.
+    pub fn null_write_only(&self, value: &mut Value) {
+        if value.is_null() || value.is_unknown() {
+            return;
+        }
+        for a in self.attributes.iter().filter(|a| a.write_only) {
+            value.set(&a.name, Value::Null);
+        }
+    }
+
+    /// The write-only attributes that `config` sets.
+    pub fn write_only_set<'a>(&'a self, config: &Value) -> Vec<&'a str> {
+        self.attributes
+            .iter()
+            .filter(|a| a.write_only && config.get(&a.name).is_some_and(|v| !v.is_null()))
+            .map(|a| a.name.as_str())
+            .collect()
     }
 }
 

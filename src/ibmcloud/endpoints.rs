@@ -96,6 +96,9 @@ impl From<EndpointError> for super::Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     bases: [String; 8],
+    /// The App ID base was set explicitly (endpoints block, environment, `IBMQR_ENDPOINT`), so it
+    /// serves every region; otherwise each App ID instance is reached in its own region.
+    appid_fixed: bool,
 }
 
 impl Endpoints {
@@ -117,8 +120,12 @@ impl Endpoints {
         let non_empty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let uniform = non_empty(env(UNIFORM_ENV));
         let mut bases: [String; 8] = Default::default();
+        let mut appid_fixed = false;
         for (i, api) in Api::ALL.iter().enumerate() {
             let chosen = non_empty(overrides.get(api.key()).cloned()).or_else(|| non_empty(env(api.env_var()))).or_else(|| uniform.clone());
+            if *api == Api::AppId {
+                appid_fixed = chosen.is_some();
+            }
             let url = match chosen {
                 Some(u) => u,
                 None => {
@@ -135,7 +142,7 @@ impl Endpoints {
             };
             bases[i] = validate(api.key(), &url)?;
         }
-        Ok(Endpoints { bases })
+        Ok(Endpoints { bases, appid_fixed })
     }
 
     /// Every API at one base URL (what the emulator serves). Validated like `resolve`.
@@ -144,7 +151,17 @@ impl Endpoints {
         for (i, api) in Api::ALL.iter().enumerate() {
             bases[i] = validate(api.key(), base)?;
         }
-        Ok(Endpoints { bases })
+        Ok(Endpoints { bases, appid_fixed: true })
+    }
+
+    /// The App ID management base for an instance in `region`: App ID is regional, and an
+    /// instance answers only at its own region's host (IBM answers 404 elsewhere).
+    pub fn appid_base(&self, region: &str) -> String {
+        if self.appid_fixed || !is_valid_region(region) {
+            self.base(Api::AppId).to_string()
+        } else {
+            Api::AppId.public_default(region)
+        }
     }
 
     /// Base URL (no trailing slash) for an API.
@@ -243,6 +260,7 @@ mod tests {
         assert_eq!(e.base(Api::GlobalCatalog), "https://cat.example/prefix");
         assert_eq!(e.base(Api::Iam), "https://iam.cloud.ibm.com");
         assert_eq!(e.base(Api::AppId), "https://eu-de.appid.cloud.ibm.com");
+        assert_eq!(e.appid_base("jp-tok"), "https://jp-tok.appid.cloud.ibm.com", "an instance is reached in its own region");
     }
 
     #[test]

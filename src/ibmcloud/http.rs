@@ -51,6 +51,10 @@ pub struct RequestBuilder {
     body: Option<Result<Value, String>>,
     headers: Vec<(String, String)>,
     creates: bool,
+    /// Instead of the API's base URL (a regional App ID host).
+    base: Option<String>,
+    /// A non-JSON body: content type and text (SAML metadata XML).
+    text: Option<(String, String)>,
 }
 
 impl Client {
@@ -66,6 +70,8 @@ impl Client {
             body: None,
             headers: Vec::new(),
             creates: false,
+            base: None,
+            text: None,
         }
     }
 
@@ -100,6 +106,24 @@ impl Client {
 }
 
 impl RequestBuilder {
+    /// Sets a text body of `content_type` (instead of JSON).
+    pub fn text_body(mut self, content_type: &str, text: &str) -> Self {
+        self.text = Some((content_type.to_owned(), text.to_owned()));
+        self
+    }
+
+    /// Sends the request like [`RequestBuilder::send`], returning the body as text (XML).
+    pub async fn send_text(self) -> Result<String, Error> {
+        let raw = self.send_raw().await?;
+        Ok(String::from_utf8_lossy(&raw.body).into_owned())
+    }
+
+    /// Sends to `base` instead of the API's base URL (no trailing slash).
+    pub fn at_base(mut self, base: impl Into<String>) -> Self {
+        self.base = Some(base.into());
+        self
+    }
+
     /// Adds one query parameter.
     pub fn query(mut self, key: &str, value: impl AsRef<str>) -> Self {
         self.query.push((key.to_owned(), value.as_ref().to_owned()));
@@ -150,6 +174,19 @@ impl RequestBuilder {
     /// Sends the request with retries. Non-2xx answers become [`Error::Api`].
     pub async fn send(self) -> Result<ApiResponse, Error> {
         let label = format!("{} {}", self.method, self.path);
+        let raw = self.send_raw().await?;
+        let body = if raw.body.iter().all(u8::is_ascii_whitespace) {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw.body).map_err(|e| Error::Decode(format!("{label}: body is not JSON ({e})")))?
+        };
+        let etag = raw.headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(ApiResponse { status: raw.status, etag, body, headers: raw.headers })
+    }
+
+    /// Sends with retries; a non-2xx answer is [`Error::Api`], a 2xx one is returned raw.
+    async fn send_raw(self) -> Result<RawResponse, Error> {
+        let label = format!("{} {}", self.method, self.path);
         let prepared = Arc::new(self.prepare()?);
         let client = self.client.clone();
         let refreshed = Arc::new(AtomicBool::new(false));
@@ -173,13 +210,7 @@ impl RequestBuilder {
         if !(200..300).contains(&raw.status) {
             return Err(Error::Api(ApiError::from_body(raw.status, &raw.body)));
         }
-        let body = if raw.body.iter().all(u8::is_ascii_whitespace) {
-            Value::Null
-        } else {
-            serde_json::from_slice(&raw.body).map_err(|e| Error::Decode(format!("{label}: body is not JSON ({e})")))?
-        };
-        let etag = raw.headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(ApiResponse { status: raw.status, etag, body, headers: raw.headers })
+        Ok(raw)
     }
 
     fn prepare(&self) -> Result<Prepared, Error> {
@@ -191,7 +222,7 @@ impl RequestBuilder {
         for (name, value) in &self.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Config(format!("invalid header name {name:?}")))?;
             let value = HeaderValue::from_str(value).map_err(|_| Error::Config(format!("invalid value for header {name}")))?;
-            if name == IF_MATCH {
+            if name == IF_MATCH || name == ACCEPT {
                 headers.insert(name, value);
             } else {
                 headers.append(name, value);
@@ -202,7 +233,7 @@ impl RequestBuilder {
             Some(Ok(v)) => Some(v.clone()),
             Some(Err(e)) => return Err(Error::Decode(format!("cannot encode the request body: {e}"))),
         };
-        let base = self.client.inner.cfg.endpoints.base(self.api);
+        let base = self.base.as_deref().unwrap_or_else(|| self.client.inner.cfg.endpoints.base(self.api));
         Ok(Prepared {
             label: format!("{} {}", self.method, self.path),
             method: self.method.clone(),
@@ -210,6 +241,7 @@ impl RequestBuilder {
             query: self.query.clone(),
             headers,
             body,
+            text: self.text.clone(),
         })
     }
 }
@@ -222,6 +254,7 @@ struct Prepared {
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Option<Value>,
+    text: Option<(String, String)>,
 }
 
 impl Prepared {
@@ -232,6 +265,8 @@ impl Prepared {
         }
         if let Some(body) = &self.body {
             rb = rb.json(body);
+        } else if let Some((content_type, text)) = &self.text {
+            rb = rb.header(::http::header::CONTENT_TYPE, content_type.as_str()).body(text.clone());
         }
         execute(rb).await
     }

@@ -6,12 +6,14 @@
 #![allow(clippy::result_large_err)]
 
 pub mod access_groups;
+pub mod appid;
 mod auth;
 mod endpoints;
 mod error;
 pub mod global_catalog;
 mod http;
 pub mod iam_identity;
+pub mod iam_idps;
 pub mod iam_policy;
 mod pagination;
 pub mod resource_controller;

@@ -27,6 +27,9 @@ pub struct UserProfile {
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// `IBMid`, or the realm of the identity provider a federated user logged in through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
 }
 
 /// Emails are compared ignoring letter case, as IBM does.

@@ -28,7 +28,7 @@ fn block_to_proto(block: &crate::framework::Block, version: i64) -> proto::schem
                 sensitive: a.sensitive,
                 description_kind: proto::StringKind::Markdown as i32,
                 deprecated: false,
-                write_only: false,
+                write_only: a.write_only,
             })
             .collect(),
         block_types: block

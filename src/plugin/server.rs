@@ -143,7 +143,12 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             let d = (|| {
                 let res = self.resource(&req.type_name)?;
                 let config = decode(req.config.as_ref(), res.value_type())?;
-                Ok::<_, Diagnostics>(res.validate(&config))
+                let mut d = res.validate(&config);
+                let write_only_allowed = req.client_capabilities.as_ref().is_some_and(|c| c.write_only_attributes_allowed);
+                if !write_only_allowed {
+                    d.extend(refuse_write_only(res.schema(), &config));
+                }
+                Ok::<_, Diagnostics>(d)
             })()
             .unwrap_or_else(|d| d);
             proto::validate_resource_config::Response { diagnostics: diags(&d) }
@@ -264,7 +269,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                     return Ok((encode(&Value::Null, ty), Diagnostics::new()));
                 }
                 match res.read(&self.ctx(), &state).await {
-                    Ok(Some(new_state)) => Ok((encode(&new_state, ty), Diagnostics::new())),
+                    Ok(Some(mut new_state)) => {
+                        res.schema().block.null_write_only(&mut new_state);
+                        Ok((encode(&new_state, ty), Diagnostics::new()))
+                    }
                     // Gone: a null state makes Terraform drop it and plan a create.
                     Ok(None) => Ok((encode(&Value::Null, ty), Diagnostics::new())),
                     Err(d) => Ok((encode(&state, ty), d)),
@@ -314,7 +322,8 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                     return Ok((encode(&Value::Null, ty), vec![], Diagnostics::new()));
                 }
                 let prior = if prior.is_null() { None } else { Some(prior) };
-                let plan = res.plan(&self.ctx(), prior.as_ref(), &config, &proposed).await?;
+                let mut plan = res.plan(&self.ctx(), prior.as_ref(), &config, &proposed).await?;
+                res.schema().block.null_write_only(&mut plan.planned);
                 let replace = plan.requires_replace.iter().map(path_to_proto).collect();
                 Ok::<_, Diagnostics>((encode(&plan.planned, ty), replace, plan.diagnostics))
             }
@@ -361,6 +370,8 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                     let (state, d) = res.update(&ctx, &prior, &planned, &config).await;
                     (state.unwrap_or(prior), d)
                 };
+                let mut new_state = new_state;
+                res.schema().block.null_write_only(&mut new_state);
                 Ok::<_, Diagnostics>((encode(&new_state, ty), d))
             }
             .await;
@@ -395,7 +406,8 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             let result = async {
                 let res = self.resource(&req.type_name)?;
                 let ty = res.value_type();
-                let state = res.import(&self.ctx(), req.id.trim()).await?;
+                let mut state = res.import(&self.ctx(), req.id.trim()).await?;
+                res.schema().block.null_write_only(&mut state);
                 Ok::<_, Diagnostics>(proto::import_resource_state::ImportedResource {
                     type_name: req.type_name.clone(),
                     state: Some(encode(&state, ty)),
@@ -510,6 +522,22 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         self.cancel.cancel();
         Ok(Response::new(proto::stop_provider::Response { error: String::new() }))
     }
+}
+
+/// A Terraform that does not announce write-only support (before 1.11) would store a
+/// write-only value in plan and state: such a value is refused, on its attribute.
+fn refuse_write_only(schema: &Schema, config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for name in schema.block.write_only_set(config) {
+        d.add_attr_error(
+            crate::framework::AttributePath::attr(name),
+            "Write-only attribute needs Terraform 1.11 or later",
+            format!(
+                "{name} is write-only: Terraform 1.11 and later pass it to the provider without storing it. This Terraform does not announce support for write-only attributes and would store the value in plan and state, so it is refused. Upgrade to Terraform 1.11 or later, or leave {name} out."
+            ),
+        );
+    }
+    d
 }
 
 fn server_capabilities() -> proto::ServerCapabilities {

@@ -42,6 +42,8 @@ pub struct Model {
     max_sessions_per_identity: Tf<i64>,
     allowed_ip_addresses: Tf<Vec<Tf<String>>>,
     invitation_email_domains: Tf<Vec<Tf<String>>>,
+    /// The alias in the account's login URL (`/v2/loginsettings/{account}`), apart from the IAM settings.
+    login_alias: Tf<String>,
 }
 
 /// The known entries of a list, or None for a null list.
@@ -92,6 +94,7 @@ fn model_from_settings(settings: &AccountSettings, account_id: &str) -> Model {
         max_sessions_per_identity: api_number(&settings.max_sessions_per_identity).into(),
         allowed_ip_addresses: known_list(split_addresses(&settings.allowed_ip_addresses)),
         invitation_email_domains: known_list(ibmid_patterns(settings)),
+        login_alias: Tf::Null,
     }
 }
 
@@ -122,6 +125,7 @@ fn refresh(prior: &Model, settings: &AccountSettings) -> Model {
         max_sessions_per_identity: pick(&prior.max_sessions_per_identity, &fresh.max_sessions_per_identity),
         allowed_ip_addresses: pick_list(&prior.allowed_ip_addresses, &fresh.allowed_ip_addresses),
         invitation_email_domains: pick_list(&prior.invitation_email_domains, &fresh.invitation_email_domains),
+        login_alias: prior.login_alias.clone(),
     }
 }
 
@@ -219,6 +223,10 @@ impl Resource<ProviderState> for AccountSettingsResource {
             .attr(setting(
                 Attribute::string_list("invitation_email_domains").check(one_entry()),
                 "E-mail patterns (such as `*@example.edu`) IBMid users must match to be invited; empty list = no restriction.",
+            ))
+            .attr(setting(
+                Attribute::string("login_alias").check(Check::pattern("^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$", "3 to 64 lowercase letters, digits and hyphens, such as `qiskit-campus`")),
+                "The alias in the account's login URL, `https://cloud.ibm.com/authorize/ALIAS`; IBM may require it before the first identity provider.",
             )),
         )
     }
@@ -237,6 +245,7 @@ impl Resource<ProviderState> for AccountSettingsResource {
         let account_id = client.identity().await.context("reading the account of the provider")?.account_id;
         // What the configuration manages: its non-null attributes.
         write_settings(client, &account_id, &config).await.context(format_args!("updating the IAM settings of account {account_id}"))?;
+        write_alias(client, &account_id, &config).await?;
         Ok(Model { id: Tf::Known(account_id), ..planned })
     }
 
@@ -248,7 +257,13 @@ impl Resource<ProviderState> for AccountSettingsResource {
             Err(e) if e.is_not_found() => None,
             fetched => Some(fetched.context(format_args!("reading the IAM settings of account {account_id}"))?),
         };
-        Ok(settings.map(|settings| refresh(&prior, &settings)))
+        let Some(mut fresh) = settings.map(|settings| refresh(&prior, &settings)) else { return Ok(None) };
+        if prior.login_alias.is_known() {
+            fresh.login_alias = Tf::Known(
+                client.get_login_alias(account_id).await.context(format_args!("reading the login alias of account {account_id}"))?,
+            );
+        }
+        Ok(Some(fresh))
     }
 
     async fn update(&self, ctx: &Ctx<ProviderState>, prior: Model, planned: Model, config: Model) -> OpResult<Model> {
@@ -257,6 +272,7 @@ impl Resource<ProviderState> for AccountSettingsResource {
         };
         let client = &ctx.provider()?.client;
         write_settings(client, &account_id, &config).await.context(format_args!("updating the IAM settings of account {account_id}"))?;
+        write_alias(client, &account_id, &config).await?;
         Ok(Model { id: Tf::Known(account_id), ..planned })
     }
 
@@ -276,8 +292,21 @@ impl Resource<ProviderState> for AccountSettingsResource {
             ));
         }
         let settings = client.get_account_settings(id).await.context(format_args!("importing the IAM settings of account {id}"))?;
-        Ok(Some(model_from_settings(&settings, id)))
+        let mut model = model_from_settings(&settings, id);
+        let alias = client.get_login_alias(id).await.context(format_args!("importing the login alias of account {id}"))?;
+        model.login_alias = Some(alias).filter(|a| !a.is_empty()).into();
+        Ok(Some(model))
     }
+}
+
+/// Sets the login alias when the configuration manages it and IBM's differs.
+async fn write_alias(client: &Client, account_id: &str, wanted: &Model) -> OpResult<()> {
+    let Some(alias) = wanted.login_alias.known() else { return Ok(()) };
+    let doing = format!("setting the login alias of account {account_id}");
+    if client.get_login_alias(account_id).await.context(&doing)? != *alias {
+        client.set_login_alias(account_id, alias).await.context(&doing)?;
+    }
+    Ok(())
 }
 
 /// Writes the managed settings that differ from IBM's, with If-Match from a fresh read; a stale

@@ -15,7 +15,10 @@ pub mod access_group_member;
 pub mod access_group_members;
 pub mod access_group_policy;
 pub mod account_settings;
+pub mod appid_directory;
+pub mod appid_user;
 pub mod custom_role;
+pub mod identity_provider;
 pub mod instance;
 pub mod resource_group;
 pub mod user_invite;
@@ -33,6 +36,9 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         resource(access_group_member::AccessGroupMember),
         resource(access_group_dynamic_rule::AccessGroupDynamicRule),
         resource(user_invite::UserInvite),
+        resource(appid_directory::AppIdDirectory),
+        resource(appid_user::AppIdUser),
+        resource(identity_provider::IdentityProvider),
     ]
 }
 

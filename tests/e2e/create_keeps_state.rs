@@ -253,3 +253,51 @@ fn instance_reapplied_while_still_invisible_is_not_created_twice() {
     let kept = state_resource(&state, "ibmqr_instance.qr").map(|r| r.string("id"));
     assert_eq!(kept, live.first().cloned(), "state records the one live instance: {state}");
 }
+
+/// App ID instances that are live (not deleted), by CRN.
+fn live_directories(emu: &Emulator) -> Vec<String> {
+    let stored = emu.stored("instances");
+    stored
+        .iter()
+        .filter(|i| i["crn"].as_str().is_some_and(|c| c.contains(":appid:")) && i["state"] == "active")
+        .map(|i| i["crn"].as_str().expect("crn").to_string())
+        .collect()
+}
+
+#[test]
+fn appid_directory_whose_token_mapping_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(&crate::appid::directory_resource("campus-users", &[]));
+    emu.fail_requests("PUT /management/v4/{tenant}/config/tokens", FORBIDDEN, 1);
+    apply_fails_at(&ws, "creating App ID directory campus-users: mapping the profile attribute");
+    assert_failed_create_kept_then_converges(&emu, &ws, crate::appid::DIRECTORY, || live_directories(&emu));
+}
+
+#[test]
+fn appid_user_whose_profile_lookup_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(&crate::appid::user_config(&["ml"], &[]));
+    emu.fail_requests("GET /management/v4/{tenant}/cloud_directory/{id}/userinfo", FORBIDDEN, 1);
+    apply_fails_at(&ws, "creating App ID user Ada@Uni.example");
+    let made = || emu.objects("appid_users").iter().map(|o| o["id"].as_str().expect("id").to_string()).collect::<Vec<_>>();
+    assert_failed_create_kept_then_converges(&emu, &ws, crate::appid::ADA, made);
+}
+
+#[test]
+fn identity_provider_whose_login_setting_fails() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    let idp = resource(
+        "ibmqr_identity_provider",
+        "campus",
+        &[("name", quoted("Campus")), ("type", quoted("appid")), ("appid_directory_id", "ibmqr_appid_directory.campus.id".into())],
+        &[],
+    );
+    ws.write(&format!("{}\n{idp}", crate::appid::directory_resource("campus-users", &[])));
+    emu.fail_requests("POST /v2/loginsettings/{account_id}/idps/{idp_id}", FORBIDDEN, 1);
+    apply_fails_at(&ws, "creating identity provider Campus: enabling it for login");
+    let made = || emu.stored("idps").iter().map(|i| i["idp_id"].as_str().expect("idp_id").to_string()).collect::<Vec<_>>();
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_identity_provider.campus", made);
+}

@@ -313,6 +313,18 @@ impl Emulator {
         self.admin("DELETE", &object_path(kind, id), None);
     }
 
+    /// Simulates a federated login (`POST /_emulator/login`): the status and the answer
+    /// (`iam_id`, `groups`, `group_names`, `claims`).
+    pub fn login(&self, realm: &str, email: &str, claims: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let mut body = serde_json::json!({"realm": realm, "email": email});
+        if let Some(claims) = claims {
+            body["claims"] = claims;
+        }
+        let resp = self.http.post(format!("{}/_emulator/login", self.url)).json(&body).send().expect("login request");
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(serde_json::Value::Null))
+    }
+
     /// Makes a user a member of an access group, as IBM stores it.
     pub fn add_member(&self, group_id: &str, iam_id: &str) {
         let member = serde_json::json!({"access_group_id": group_id, "iam_id": iam_id, "type": "user"});

@@ -208,3 +208,38 @@ fn user_invites_invited_and_adopted() {
     // Both are computed only, so the plan is empty.
     ws.assert_no_changes();
 }
+
+#[test]
+fn federated_types() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    let idp = resource(
+        "ibmqr_identity_provider",
+        "campus",
+        &[
+            ("name", quoted("Campus")),
+            ("type", quoted("appid")),
+            ("appid_directory_id", "ibmqr_appid_directory.campus.id".into()),
+            ("onboarding", quoted("dynamic")),
+        ],
+        &[],
+    );
+    ws.write(&format!(
+        "{}\n{idp}",
+        crate::appid::user_config(&["ml", "chem"], &[("given_name", quoted("Ada")), ("display_name", quoted("Ada L."))])
+    ));
+    let addresses = [crate::appid::DIRECTORY, crate::appid::ADA, "ibmqr_identity_provider.campus"];
+    let applied = apply_and_read(&ws, addresses);
+    let imported = forget_and_import(
+        &ws,
+        [
+            (addresses[0], &string(&applied[0], "id")),
+            (addresses[1], &string(&applied[1], "id")),
+            (addresses[2], &string(&applied[2], "id")),
+        ],
+    );
+    for (i, address) in addresses.iter().enumerate() {
+        assert_imported_matches(address, &applied[i], &imported[i], &[]);
+    }
+    ws.assert_no_changes();
+}

@@ -32,18 +32,35 @@ fn quickstart_applies_with_lag_then_plans_nothing_and_destroys_cleanly() {
 
     // The state of a fresh workspace holds what the one apply added; its outputs too.
     let state = ws.state_json();
-    assert_eq!(state_resource_addresses(&state).len(), 14, "resources added: {state}");
+    assert_eq!(state_resource_addresses(&state).len(), 19, "resources added: {state}");
     assert_eq!(state["values"]["outputs"]["access_groups"]["value"].as_object().map(|m| m.len()), Some(2));
     assert_eq!(emu.objects("policies").len(), 2);
     assert_eq!(emu.objects("users").len(), 2);
 
+    // The federated project: Ada's projects put her in the ml group at login.
+    let idp = &state["values"]["root_module"]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["address"] == "ibmqr_identity_provider.campus")
+        .expect("idp")["values"];
+    let (status, ada) = emu.login(idp["realm"].as_str().expect("realm"), "ada@example.edu", None);
+    assert_eq!(status, 200, "{ada}");
+    assert_eq!(ada["group_names"], serde_json::json!(["project-ml"]));
+    assert!(state["values"]["outputs"]["federated_login_url"]["value"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("https://cloud.ibm.com/authorize/")));
+
     ws.destroy_ok();
+    assert!(left(&emu, "idps", |_| false).is_empty(), "identity providers left");
+    assert!(left(&emu, "appid_users", |_| false).is_empty(), "App ID users left");
     assert!(left(&emu, "roles", |_| false).is_empty(), "custom roles left");
     assert!(left(&emu, "access_groups", |_| false).is_empty(), "access groups left");
     assert!(left(&emu, "access_group_members", |_| false).is_empty(), "memberships left");
     assert!(left(&emu, "access_group_rules", |_| false).is_empty(), "rules left");
     assert!(left(&emu, "policies", |_| false).is_empty(), "policies left");
-    assert!(left(&emu, "users", |_| false).is_empty(), "invited users left");
+    // Ada joined the account by logging in; Terraform never managed that user.
+    assert!(left(&emu, "users", |v| v["realm"] != "IBMid").is_empty(), "invited users left");
     assert!(left(&emu, "instances", |v| v["state"] == "removed").is_empty(), "live instances left");
     assert!(left(&emu, "resource_groups", |v| v["default"] == true).is_empty(), "resource groups left");
 }

@@ -3,4 +3,5 @@ resource "ibmqr_account_settings" "this" {
   user_list_visibility     = "restricted"
   api_key_creation         = "unrestricted"
   invitation_email_domains = ["*@example.edu"]
+  login_alias              = "qiskit-campus" # https://cloud.ibm.com/authorize/qiskit-campus
 }
