@@ -9,6 +9,7 @@ pub mod access_groups;
 mod auth;
 mod endpoints;
 mod error;
+mod gate;
 pub mod global_catalog;
 mod http;
 pub mod iam_identity;
@@ -94,6 +95,9 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     pub endpoints: Endpoints,
     pub user_agent: String,
+    /// Cap on the requests per second sent to each API; `None` = no cap (IBM's limits are per
+    /// user, across every process using the key, so a cap here only paces this process).
+    pub max_requests_per_second: Option<f64>,
 }
 
 /// Retries after a request's first attempt, unless the provider's `max_retries` says otherwise.
@@ -111,6 +115,7 @@ impl ClientConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             endpoints,
             user_agent: format!("terraform-provider-ibmqr/{}", env!("CARGO_PKG_VERSION")),
+            max_requests_per_second: None,
         }
     }
 }
@@ -126,6 +131,8 @@ pub(crate) struct Inner {
     cfg: ClientConfig,
     cancel: CancellationToken,
     tokens: auth::TokenCache,
+    /// One back-off gate per API, shared by every request of this client.
+    gates: gate::Gates,
 }
 
 impl fmt::Debug for Client {
@@ -158,6 +165,7 @@ impl Client {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let tokens = auth::TokenCache::new(clock);
-        Ok(Client { inner: Arc::new(Inner { http, cfg, cancel, tokens }) })
+        let gates = gate::Gates::new(cfg.max_requests_per_second);
+        Ok(Client { inner: Arc::new(Inner { http, cfg, cancel, tokens, gates }) })
     }
 }
