@@ -34,6 +34,13 @@ pub fn same_email(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
+/// The `search` term that finds `email`. A `,` would separate OR terms, so it is cut off there:
+/// the term stays a substring of the address and the exact comparison still decides.
+fn email_search(email: &str) -> String {
+    let email = email.trim();
+    format!("email:{}", email.split(',').max_by_key(|part| part.len()).unwrap_or(email))
+}
+
 impl Client {
     fn users_path(account_id: &str) -> String {
         format!("/v2/accounts/{}/users", path_segment(account_id))
@@ -48,9 +55,28 @@ impl Client {
         items.into_iter().map(|i| serde_json::from_value(i).map_err(|e| Error::Decode(format!("user profile: {e}")))).collect()
     }
 
-    /// The account's user with this email (ignoring case), if any.
+    /// The account's user with this email (ignoring case), if any. Asks User Management's search
+    /// (`search=email:<email>`), so the cost does not grow with the account; the search matches
+    /// substrings (`ada@x.com` also finds `lovelace.ada@x.com`), hence the exact comparison here.
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<UserProfile>, Error> {
-        Ok(self.list_users().await?.into_iter().find(|u| same_email(&u.email, email)))
+        let account_id = self.identity().await?.account_id;
+        let search = email_search(email);
+        let items = self
+            .collect_pages(
+                Api::UserManagement,
+                &Self::users_path(&account_id),
+                &[("limit", "100"), ("search", &search)],
+                "resources",
+                PageStyle::NextUrl,
+            )
+            .await?;
+        for item in items {
+            let user: UserProfile = serde_json::from_value(item).map_err(|e| Error::Decode(format!("user profile: {e}")))?;
+            if same_email(&user.email, email) {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
     }
 
     /// The user with this IAM ID; `None` if not in the account.
@@ -105,5 +131,30 @@ mod tests {
     fn emails_compare_ignoring_case() {
         assert!(same_email("Ada@Example.com", "ada@example.com"));
         assert!(!same_email("ada@example.com", "ada@example.org"));
+    }
+
+    #[test]
+    fn the_search_term_is_the_address() {
+        assert_eq!(email_search(" Ada@Example.com "), "email:Ada@Example.com");
+        assert_eq!(email_search("\"a,b\"@example.com"), "email:b\"@example.com");
+    }
+
+    #[tokio::test]
+    async fn a_user_is_found_by_search_and_exact_email() {
+        use crate::ibmcloud::testing::{query_map, test_client, Mock, Reply};
+        let mock = Mock::start(|req, _| {
+            let q = query_map(&req.query);
+            assert_eq!(q.get("search").map(String::as_str), Some("email:ada@example.com"));
+            // Substring matches come back too; only the exact address counts.
+            Reply::json(200, json!({"resources": [
+                {"iam_id": "IBMid-2", "email": "lovelace.ada@example.com", "state": "ACTIVE"},
+                {"iam_id": "IBMid-1", "email": "Ada@Example.com", "state": "PENDING"},
+            ]}))
+        })
+        .await;
+        let client = test_client(&mock, 0);
+        let user = client.find_user_by_email("ada@example.com").await.unwrap().unwrap();
+        assert_eq!(user.iam_id, "IBMid-1");
+        assert_eq!(mock.count("GET", "/v2/accounts/acct-from-token/users"), 1);
     }
 }

@@ -196,11 +196,10 @@ impl Resource<ProviderState> for UserInvite {
         if user.state == "ERROR_WHILE_PROCESSING" {
             return Err(failed_invite(&email, &user));
         }
-        // The invite names the groups; make sure each membership is there. On a failed step the
-        // planned groups stay in state: the next refresh keeps only those the person is really in,
-        // so the plan shows the missing ones again.
-        let now = groups_of(client, &user.iam_id).await.context(format_args!("listing the access groups of {email}"))?;
-        add_to_groups(client, &user.iam_id, wanted.difference(&now)).await.context(format_args!("adding {email} to access groups"))?;
+        // The invitation itself names the groups, and IBM adds the person to them when it is
+        // processed; listing them again here would cost a request per invite. Should IBM have left
+        // one out, the next refresh keeps only the groups the person is really in, and the plan
+        // shows the missing ones again.
         Ok(result)
     }
 
@@ -215,9 +214,15 @@ impl Resource<ProviderState> for UserInvite {
         };
         let Some(user) = user.context(&doing)? else { return Ok(None) };
         let iam_id = user.iam_id.clone();
-        let member_of = groups_of(client, &iam_id).await.context(&doing)?;
-        // Only the groups this resource manages are compared; others belong to someone else.
-        let kept: BTreeSet<String> = prior.groups().intersection(&member_of).cloned().collect();
+        // Only the groups this resource manages are compared; others belong to someone else. An
+        // invite that manages none needs no look-up: refresh is then the one GET of the person.
+        let managed = prior.groups();
+        let kept: BTreeSet<String> = if managed.is_empty() {
+            BTreeSet::new()
+        } else {
+            let member_of = groups_of(client, &iam_id).await.context(&doing)?;
+            managed.intersection(&member_of).cloned().collect()
+        };
         Ok(Some(Model {
             id: Tf::Known(iam_id.clone()),
             email: Tf::Known(if same_email(email, &user.email) { email.clone() } else { user.email.clone() }),
