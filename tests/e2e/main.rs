@@ -17,5 +17,6 @@ mod instance;
 mod mtls;
 mod provider;
 mod quickstart;
+mod request_budget;
 mod resource_group;
 mod user_invite;
