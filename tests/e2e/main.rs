@@ -17,6 +17,7 @@ mod instance;
 mod mtls;
 mod provider;
 mod quickstart;
+mod rate_limit;
 mod request_budget;
 mod resource_group;
 mod user_invite;
