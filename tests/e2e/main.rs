@@ -20,4 +20,5 @@ mod quickstart;
 mod rate_limit;
 mod request_budget;
 mod resource_group;
+mod schema_cache;
 mod user_invite;
