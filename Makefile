@@ -1,16 +1,22 @@
 # The two commands of the README: `make demo` and `make test`.
 SHELL := /bin/bash
-.PHONY: demo test build terraform clean bench docs
+.PHONY: demo test build release terraform clean bench docs
 
 terraform:
 	bash scripts/install-terraform.sh
 
+# The dev profile: quick to compile on a small machine, and the one `make test` builds too, so the
+# dependencies compile once. Fat LTO belongs to the release profile only (`make release`).
 build:
+	cargo build --bins
+
+release:
 	cargo build --release --bins
 
-# Applies examples/quickstart against a freshly started emulator whose state lives in .demo/.
+# Applies examples/quickstart against a freshly started emulator whose state lives in .demo/,
+# with the binaries of `make build` (target/debug).
 demo: terraform build
-	bash scripts/demo.sh
+	bash scripts/demo.sh target/debug
 
 # Unit tests once, then the end-to-end tests that drive real Terraform against the emulator, on
 # Terraform 1.0.3 and again on 1.15.5 (scripts/test.sh).
@@ -21,7 +27,8 @@ test: terraform
 docs:
 	cargo run --quiet --bin ibmqr-docs
 
-bench: terraform build
+# Release binaries: the figures are the shipped build's (size, start-up, CPU).
+bench: terraform release
 	bash scripts/bench.sh
 
 clean:

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The main job: start the emulator (state kept in .demo/emulator.json), apply examples/quickstart
-# with the provider built in target/release, print the outputs, stop the emulator.
+# with the provider built in the directory given as $1 (default target/debug, what `make build`
+# makes), print the outputs, stop the emulator.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 demo="$root/.demo"
 mkdir -p "$demo/work"
 terraform="$root/.tools/terraform"
+bin_dir=$(cd "$root" && cd "${1:-target/debug}" && pwd)
 api_key="demo-api-key-not-a-secret"
 account_id="0123456789abcdef0123456789abcdef"
 
-"$root/target/release/ibmqr-emulator" --listen 127.0.0.1:0 --state "$demo/emulator.json" \
+"$bin_dir/ibmqr-emulator" --listen 127.0.0.1:0 --state "$demo/emulator.json" \
   --api-key "$api_key" --account-id "$account_id" > "$demo/emulator.out" 2> "$demo/emulator.log" &
 emulator_pid=$!
 trap 'kill $emulator_pid 2>/dev/null || true; wait $emulator_pid 2>/dev/null || true' EXIT
@@ -24,7 +26,7 @@ echo "emulator: $endpoint (state in .demo/emulator.json)"
 cat > "$demo/terraformrc" <<RC
 provider_installation {
   dev_overrides {
-    "ibmqr/ibmqr" = "$root/target/release"
+    "ibmqr/ibmqr" = "$bin_dir"
   }
   direct {}
 }
