@@ -86,7 +86,10 @@ pub fn api_of(path: &str) -> &'static str {
 enum Verdict {
     Serve,
     /// Refuse with this `Retry-After`; the API is closed until `until_ms`.
-    Refuse { retry_after_secs: u64, until_ms: u64 },
+    Refuse {
+        retry_after_secs: u64,
+        until_ms: u64,
+    },
 }
 
 impl Traffic {

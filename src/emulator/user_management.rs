@@ -163,7 +163,8 @@ fn parse_search(text: &str) -> Result<Vec<(&'static str, String)>, ApiError> {
     ];
     text.split(',')
         .map(|term| {
-            let (field, value) = term.split_once(':').ok_or_else(|| ApiError::invalid_body(format!("Search term '{term}' is not field:value.")))?;
+            let (field, value) =
+                term.split_once(':').ok_or_else(|| ApiError::invalid_body(format!("Search term '{term}' is not field:value.")))?;
             let (_, key) = FIELDS
                 .iter()
                 .find(|(name, _)| *name == field.trim())
@@ -224,7 +225,10 @@ async fn invite_users(
         let mut out = Vec::new();
         for email in &emails {
             let iam_id = iam_id_for_email(email);
-            if tx.get(USERS, &iam_id).is_some() {
+            let listed = tx.iter_all(USERS).any(|(_, r)| {
+                r.value["account_id"] == *account_id && r.value["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))
+            });
+            if listed || tx.get(USERS, &iam_id).is_some() {
                 return Err(ApiError::platform(
                     StatusCode::CONFLICT,
                     "user_already_exists",

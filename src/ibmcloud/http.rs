@@ -610,9 +610,8 @@ mod tests {
         assert_eq!(later[0], sent[1], "the gate reopened at its time");
         // Without Retry-After, a 503 is retried after a backoff of its own; others pass at once.
         let c2 = client.clone();
-        let failing = tokio::spawn(async move {
-            send_logged(&c2, Api::Iam, |n| if n == 0 { reply(503, None) } else { reply(200, None) }).await
-        });
+        let failing =
+            tokio::spawn(async move { send_logged(&c2, Api::Iam, |n| if n == 0 { reply(503, None) } else { reply(200, None) }).await });
         tokio::task::yield_now().await;
         let t1 = tokio::time::Instant::now();
         let passing = send_logged(&client, Api::Iam, |_| reply(200, None)).await;

@@ -133,6 +133,8 @@ pub(crate) struct Inner {
     tokens: auth::TokenCache,
     /// One back-off gate per API, shared by every request of this client.
     gates: gate::Gates,
+    /// Static members per access group, listed once and shared (see `static_member_ids`).
+    member_sets: access_groups::MemberSets,
 }
 
 impl fmt::Debug for Client {
@@ -166,6 +168,6 @@ impl Client {
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let tokens = auth::TokenCache::new(clock);
         let gates = gate::Gates::new(cfg.max_requests_per_second);
-        Ok(Client { inner: Arc::new(Inner { http, cfg, cancel, tokens, gates }) })
+        Ok(Client { inner: Arc::new(Inner { http, cfg, cancel, tokens, gates, member_sets: Default::default() }) })
     }
 }

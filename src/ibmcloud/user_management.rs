@@ -94,6 +94,8 @@ impl Client {
     /// the request; the user shows up in lists as `PROCESSING`, then `PENDING`.
     pub async fn invite_user(&self, email: &str, access_groups: &[String]) -> Result<(), Error> {
         let account_id = self.identity().await?.account_id;
+        // IBM adds the person to these groups once it has processed the invitation.
+        self.forget_members_of(access_groups);
         let body = json!({
             // UNCERTAIN: IBM's accepted account_role values; "Member" is what the SDK examples send.
             "users": [{"email": email, "account_role": "Member"}],
@@ -146,10 +148,13 @@ mod tests {
             let q = query_map(&req.query);
             assert_eq!(q.get("search").map(String::as_str), Some("email:ada@example.com"));
             // Substring matches come back too; only the exact address counts.
-            Reply::json(200, json!({"resources": [
-                {"iam_id": "IBMid-2", "email": "lovelace.ada@example.com", "state": "ACTIVE"},
-                {"iam_id": "IBMid-1", "email": "Ada@Example.com", "state": "PENDING"},
-            ]}))
+            Reply::json(
+                200,
+                json!({"resources": [
+                    {"iam_id": "IBMid-2", "email": "lovelace.ada@example.com", "state": "ACTIVE"},
+                    {"iam_id": "IBMid-1", "email": "Ada@Example.com", "state": "PENDING"},
+                ]}),
+            )
         })
         .await;
         let client = test_client(&mock, 0);

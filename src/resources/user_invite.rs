@@ -155,7 +155,17 @@ impl Resource<ProviderState> for UserInvite {
         let wanted = planned.groups();
         let doing = format!("inviting {email}");
 
-        if let Some(user) = client.find_user_by_email(&email).await.context(&doing)? {
+        // The invitation goes out first: looking the person up before would cost every invite a
+        // request. Someone already in the account is refused (the emulator answers 409; IBM's
+        // answer is UNCERTAIN, so a 400 is looked into too) and then adopted.
+        let groups: Vec<String> = wanted.iter().cloned().collect();
+        if let Err(refusal) = client.invite_user(&email, &groups).await {
+            if !matches!(refusal.status(), Some(409 | 400)) {
+                return Err::<Model, _>(refusal).context(&doing);
+            }
+            let Some(user) = client.find_user_by_email(&email).await.context(&doing)? else {
+                return Err::<Model, _>(refusal).context(&doing);
+            };
             return match user.state.as_str() {
                 "PENDING" | "ACTIVE" | "PROCESSING" => adopt(ctx, client, planned, user).await,
                 "ERROR_WHILE_PROCESSING" => Err(failed_invite(&email, &user)),
@@ -166,9 +176,6 @@ impl Resource<ProviderState> for UserInvite {
                 )),
             };
         }
-
-        let groups: Vec<String> = wanted.iter().cloned().collect();
-        client.invite_user(&email, &groups).await.context(&doing)?;
         // The invitation went out: whatever happens while waiting, the state keeps the person, so
         // that destroy removes them (found by email when the iam_id is not known yet).
         let sent = Model {
@@ -177,7 +184,7 @@ impl Resource<ProviderState> for UserInvite {
             state: Tf::Null,
             adopted: Tf::Known(false),
             preexisting_access_group_ids: Tf::Known(BTreeSet::new()),
-            ..planned
+            ..planned.clone()
         };
         ctx.save(&sent);
         let settled =
@@ -185,6 +192,12 @@ impl Resource<ProviderState> for UserInvite {
         let Some(user) = settled else {
             return Err(OpError::new("Invitation not found", format!("{doing}: the invited person never showed up")));
         };
+        if user.state == "ACTIVE" {
+            // Nobody accepts an invitation this fast: the person was in the account already and
+            // IBM took the invitation without refusing it (UNCERTAIN). Adopted, so that destroy
+            // leaves them in the account.
+            return adopt(ctx, client, planned, user).await;
+        }
         let result = Model {
             id: Tf::Known(user.iam_id.clone()),
             iam_id: Tf::Known(user.iam_id.clone()),
@@ -217,12 +230,14 @@ impl Resource<ProviderState> for UserInvite {
         // Only the groups this resource manages are compared; others belong to someone else. An
         // invite that manages none needs no look-up: refresh is then the one GET of the person.
         let managed = prior.groups();
-        let kept: BTreeSet<String> = if managed.is_empty() {
-            BTreeSet::new()
-        } else {
-            let member_of = groups_of(client, &iam_id).await.context(&doing)?;
-            managed.intersection(&member_of).cloned().collect()
-        };
+        // Each group's members are listed once per provider process and shared by every
+        // invitation into it.
+        let mut kept = BTreeSet::new();
+        for group in &managed {
+            if client.static_member_ids(group).await.context(&doing)?.contains(&iam_id) {
+                kept.insert(group.clone());
+            }
+        }
         Ok(Some(Model {
             id: Tf::Known(iam_id.clone()),
             email: Tf::Known(if same_email(email, &user.email) { email.clone() } else { user.email.clone() }),

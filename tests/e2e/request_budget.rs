@@ -50,9 +50,10 @@ fn refresh_is_one_get_per_resource_and_invites_a_stated_budget() {
         // Not the refresh: the plan checks role names against the service's roles, one look-up
         // per provider process and service, shared by every policy.
         "GET /v2/roles": 1,
-        // One GET of each person; the invitation that manages a group also lists the person's groups.
+        // One GET of each person; the invitation that manages a group also needs the group's
+        // members, listed once per process and shared by every invitation into the group.
         "GET /v2/accounts/{account_id}/users/{iam_id}": 2,
-        "GET /v2/groups": 1,
+        "GET /v2/groups/{id}/members": 1,
     });
     assert_eq!(serde_json::Value::Object(counts), expected);
 }
@@ -82,13 +83,13 @@ fn an_invite_costs_the_same_with_5_or_500_people_in_the_account() {
     let (create_large, refresh_large) = invite_costs(500);
     assert_eq!(create_small, create_large);
     assert_eq!(refresh_small, refresh_large);
-    // The create: a search for the person (adoption check), the POST, one search that sees it
-    // processed; plus the group's refresh.
+    // The create: the POST and one search that sees the invitation processed; plus the group's
+    // refresh.
     let expected_create = serde_json::json!({
         "GET /v2/groups/{id}": 1,
-        "GET /v2/accounts/{account_id}/users": 2,
+        "GET /v2/accounts/{account_id}/users": 1,
         "POST /v2/accounts/{account_id}/users": 1,
     });
     assert_eq!(serde_json::Value::Object(create_small.clone()), expected_create);
-    assert_eq!(total(&refresh_small), 3, "group GET, person GET, the person's groups: {refresh_small:?}");
+    assert_eq!(total(&refresh_small), 3, "group GET, person GET, the group's members: {refresh_small:?}");
 }
