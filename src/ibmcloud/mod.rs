@@ -135,6 +135,8 @@ pub(crate) struct Inner {
     gates: gate::Gates,
     /// Static members per access group, listed once and shared (see `static_member_ids`).
     member_sets: access_groups::MemberSets,
+    /// Look-ups of people by email waiting for the next batched search.
+    user_searches: user_management::UserSearches,
 }
 
 impl fmt::Debug for Client {
@@ -168,6 +170,8 @@ impl Client {
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let tokens = auth::TokenCache::new(clock);
         let gates = gate::Gates::new(cfg.max_requests_per_second);
-        Ok(Client { inner: Arc::new(Inner { http, cfg, cancel, tokens, gates, member_sets: Default::default() }) })
+        Ok(Client {
+            inner: Arc::new(Inner { http, cfg, cancel, tokens, gates, member_sets: Default::default(), user_searches: Default::default() }),
+        })
     }
 }

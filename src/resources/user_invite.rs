@@ -93,7 +93,12 @@ async fn wait_for_invitation(
     what: &str,
 ) -> Result<Option<UserProfile>, ibmcloud::Error> {
     poll_until(&ctx.cancel, INVITE_TIMEOUT, what, || async move {
-        match client.find_user_by_email(email).await? {
+        // Invitations waited for at the same time share one search.
+        let found = match client.find_user_batched(email).await {
+            Ok(found) => found,
+            Err(()) => client.find_user_by_email(email).await?,
+        };
+        match found {
             Some(u) if u.state == "PROCESSING" => Ok(Poll::Pending("PROCESSING".into())),
             Some(u) => Ok(Poll::Ready(Some(u))),
             None => Ok(Poll::Pending("not yet listed".into())),
@@ -221,7 +226,12 @@ impl Resource<ProviderState> for UserInvite {
         let email = prior.email()?;
         let doing = format!("reading user {email}");
         let user = match prior.iam_id.as_deref() {
-            Some(iam_id) => client.get_user(iam_id).await,
+            // Invitations read at the same time share one search by email; the person that search
+            // does not find (gone, or another email now) is read by IAM ID, which decides.
+            Some(iam_id) => match client.find_user_batched(email).await {
+                Ok(Some(user)) if user.iam_id == iam_id => Ok(Some(user)),
+                _ => client.get_user(iam_id).await,
+            },
             // An invitation interrupted before IBM had listed the person.
             None => client.find_user_by_email(email).await,
         };

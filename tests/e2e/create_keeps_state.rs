@@ -194,13 +194,14 @@ fn user_invite_whose_wait_fails() {
     ws.write(&group);
     ws.apply_ok();
     ws.write(&(group + &ml_invite("fatima", "fatima@example.edu")));
-    emu.fail_requests("GET /v2/accounts/{account_id}/users", FORBIDDEN, 1);
+    // The shared search, then the invitation's own search on that one's failure.
+    emu.fail_requests("GET /v2/accounts/{account_id}/users", FORBIDDEN, 2);
     apply_fails_at(&ws, "inviting fatima@example.edu");
     let state = ws.state_json();
     let kept = state_resource(&state, "ibmqr_user_invite.fatima").expect("the failed create keeps the invitation in state");
     assert!(kept.tainted, "kept tainted, to be replaced by the next apply: {state}");
     assert_eq!(kept.values["email"], "fatima@example.edu");
-    assert!(emu.queued_faults().is_empty(), "the injected fault was used");
+    assert!(emu.queued_faults().is_empty(), "the injected faults were used");
 
     ws.apply_ok();
     let state = ws.state_json();
