@@ -14,14 +14,17 @@ use tokio::sync::OnceCell;
 
 use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle};
 
+/// One group's static members' IAM IDs, filled by the first caller that lists them.
+type MemberCell = Arc<OnceCell<Arc<BTreeSet<String>>>>;
+
 /// Per group: its static members' IAM IDs, once listed (see [`Client::static_member_ids`]).
 #[derive(Default)]
 pub(crate) struct MemberSets {
-    by_group: Mutex<HashMap<String, Arc<OnceCell<Arc<BTreeSet<String>>>>>>,
+    by_group: Mutex<HashMap<String, MemberCell>>,
 }
 
 impl MemberSets {
-    fn cell(&self, group_id: &str) -> Arc<OnceCell<Arc<BTreeSet<String>>>> {
+    fn cell(&self, group_id: &str) -> MemberCell {
         self.lock().entry(group_id.to_owned()).or_default().clone()
     }
 
@@ -29,7 +32,7 @@ impl MemberSets {
         self.lock().remove(group_id);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<OnceCell<Arc<BTreeSet<String>>>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MemberCell>> {
         // A map of cells stays valid whatever a panicking holder did.
         self.by_group.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
