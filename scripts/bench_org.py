@@ -146,10 +146,15 @@ class Workspace:
     def run(self, args, ok=(0,), env=None, sampler=None):
         t0 = time.perf_counter()
         extra = [] if args[0] == "init" else [f"-parallelism={PARALLELISM}"]
-        p = subprocess.Popen([terraform, *args, "-input=false", "-no-color", *extra], cwd=self.dir,
-                             env=dict(self.env, **(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        samples = sampler(p) if sampler else None
-        out = p.communicate()[0].decode(errors="replace")
+        # Output goes to a file: a pipe nobody reads while the sampler runs would fill up and
+        # stop Terraform (a 300-project refresh prints more than a pipe holds).
+        with tempfile.TemporaryFile() as log:
+            p = subprocess.Popen([terraform, *args, "-input=false", "-no-color", *extra], cwd=self.dir,
+                                 env=dict(self.env, **(env or {})), stdout=log, stderr=subprocess.STDOUT)
+            samples = sampler(p) if sampler else None
+            p.wait()
+            log.seek(0)
+            out = log.read().decode(errors="replace")
         wall = time.perf_counter() - t0
         if p.returncode not in ok:
             sys.exit(f"terraform {' '.join(args)} failed ({p.returncode}):\n{out[-4000:]}")
