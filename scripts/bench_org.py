@@ -164,6 +164,21 @@ class Workspace:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def descends_from(pid, ancestor):
+    """Whether `pid` is `ancestor` or one of its descendants."""
+    for _ in range(10):
+        if pid == ancestor:
+            return True
+        if pid <= 1:
+            return False
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return False
+    return False
+
+
 def provider_usage(proc):
     """Peak RSS (max over the provider processes) and CPU seconds (their sum) while `proc` runs,
     sampled from /proc every 10 ms (VmHWM is the kernel's own peak)."""
@@ -181,6 +196,9 @@ def provider_usage(proc):
                     hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
                 with open(f"/proc/{pid}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
+                # Only providers started by this Terraform, not those of other runs on the machine.
+                if not descends_from(int(fields[1]), proc.pid):
+                    continue
                 cpu = (int(fields[11]) + int(fields[12])) / tick
                 seen[pid] = (hwm, cpu)
             except (OSError, StopIteration, IndexError, ValueError):
