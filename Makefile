@@ -1,22 +1,28 @@
 # The two commands of the README: `make demo` and `make test`.
 SHELL := /bin/bash
-.PHONY: demo test build terraform clean bench docs release
+.PHONY: demo test build release release-build terraform clean bench docs
 
 terraform:
 	bash scripts/install-terraform.sh
 
+# The dev profile: quick to compile on a small machine, and the one `make test` builds too, so the
+# dependencies compile once. Fat LTO belongs to the release profile only (`make release`).
 build:
+	cargo build --bins
+
+# Both binaries in the release profile (fat LTO, smallest binary), for `make release` and `make bench`.
+release-build:
 	cargo build --release --bins
 
-# Applies examples/quickstart against a freshly started emulator whose state lives in .demo/.
+# Applies examples/quickstart against a freshly started emulator whose state lives in .demo/,
+# with the binaries of `make build` (target/debug).
 demo: terraform build
-	bash scripts/demo.sh
+	bash scripts/demo.sh target/debug
 
 # Release archives in dist/ for VERSION (default: Cargo.toml's, which must match): the zip, manifest,
 # SHA256SUMS (and its .sig when IBMQR_GPG_KEY names a gpg key) and a filesystem mirror in
 # dist/mirror. linux_amd64 only (scripts/package.sh).
-release:
-	cargo build --release --bin terraform-provider-ibmqr
+release: release-build
 	rm -rf dist
 	bash scripts/package.sh --binary target/release/terraform-provider-ibmqr --out dist --mirror dist/mirror $(if $(VERSION),--version $(VERSION))
 
@@ -29,7 +35,8 @@ test: terraform
 docs:
 	cargo run --quiet --bin ibmqr-docs
 
-bench: terraform build
+# Release binaries: the figures are the shipped build's (size, start-up, CPU).
+bench: terraform release-build
 	bash scripts/bench.sh
 
 clean:

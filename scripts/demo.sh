@@ -4,13 +4,14 @@
 # `terraform init` from that mirror alone), apply examples/quickstart, print the outputs, stop
 # the emulator.
 #
-# IBMQR_BIN_DIR names the build directory holding both binaries (default: target/release).
+# $1 names the build directory holding both binaries (default target/debug, what `make build`
+# makes: quick to compile; `bash scripts/demo.sh target/release` runs the release build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 demo="$root/.demo"
 mkdir -p "$demo/work"
 terraform="$root/.tools/terraform"
-bin_dir="${IBMQR_BIN_DIR:-$root/target/release}"
+bin_dir=$(cd "$root" && cd "${1:-target/debug}" && pwd)
 api_key="demo-api-key-not-a-secret"
 account_id="0123456789abcdef0123456789abcdef"
 

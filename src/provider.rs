@@ -30,6 +30,8 @@ pub const PROVIDER_NAME: &str = "ibmqr";
 /// The values `max_retries` and `request_timeout_seconds` may take.
 const MAX_RETRIES: std::ops::RangeInclusive<i64> = 0..=100;
 const REQUEST_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 1..=3600;
+/// The values `max_requests_per_second` may take.
+const MAX_REQUESTS_PER_SECOND: std::ops::RangeInclusive<i64> = 1..=10_000;
 
 #[derive(Default)]
 pub struct IbmqrProvider;
@@ -41,6 +43,7 @@ struct ProviderModel {
     region: Option<String>,
     max_retries: Option<i64>,
     request_timeout_seconds: Option<i64>,
+    max_requests_per_second: Option<i64>,
     #[serde(default)]
     endpoints: Vec<BTreeMap<String, Option<String>>>,
 }
@@ -88,6 +91,14 @@ impl Provider for IbmqrProvider {
                         .optional()
                         .check(Check::whole_number(*REQUEST_TIMEOUT_SECONDS.start(), *REQUEST_TIMEOUT_SECONDS.end()))
                         .describe(&format!("Time limit of one API request. Default {}.", DEFAULT_REQUEST_TIMEOUT.as_secs())),
+                )
+                .attr(
+                    Attribute::number("max_requests_per_second")
+                        .optional()
+                        .check(Check::whole_number(*MAX_REQUESTS_PER_SECOND.start(), *MAX_REQUESTS_PER_SECOND.end()))
+                        .describe(
+                            "Caps the requests per second this provider sends to each IBM Cloud API (each `endpoints` key, per region for regional APIs). Default: no cap, since IBM documents no limit for most of these APIs (App ID documents its own). IBM's limits apply per user, across every process that uses the API key, so leave room for other runs with the same key. Whatever the cap, a 429 (or a 503 with `Retry-After`) holds every request to that API until the time IBM gave; that wait is not a retry and does not count against `request_timeout_seconds`.",
+                        ),
                 )
                 .block(NestedBlock::list("endpoints", endpoints).max_items(1)),
         )
@@ -138,6 +149,8 @@ impl Provider for IbmqrProvider {
             client_config.request_timeout =
                 Duration::from_secs(n.clamp(*REQUEST_TIMEOUT_SECONDS.start(), *REQUEST_TIMEOUT_SECONDS.end()) as u64);
         }
+        client_config.max_requests_per_second =
+            model.max_requests_per_second.map(|n| n.clamp(*MAX_REQUESTS_PER_SECOND.start(), *MAX_REQUESTS_PER_SECOND.end()) as f64);
         let client = Client::new(client_config, cancel).map_err(|e| OpError::new("Cannot set up the IBM Cloud client", e.to_string()))?;
         Ok(ProviderState::new(client, region))
     }
@@ -186,6 +199,9 @@ mod tests {
         assert_eq!(validate(serde_json::json!({"max_retries": -1})), vec!["max_retries"]);
         assert_eq!(validate(serde_json::json!({"request_timeout_seconds": 0})), vec!["request_timeout_seconds"]);
         assert_eq!(validate(serde_json::json!({"request_timeout_seconds": 0.5})), vec!["request_timeout_seconds"]);
+        assert!(validate(serde_json::json!({"max_requests_per_second": 40})).is_empty());
+        assert_eq!(validate(serde_json::json!({"max_requests_per_second": 0})), vec!["max_requests_per_second"]);
+        assert_eq!(validate(serde_json::json!({"max_requests_per_second": 1.5})), vec!["max_requests_per_second"]);
     }
 
     #[test]

@@ -31,6 +31,18 @@ struct Cli {
     /// Initial consistency lag in milliseconds (newly created objects stay invisible that long).
     #[arg(long = "lag-ms", default_value_t = 0)]
     lag_ms: u64,
+    /// Latency added to every request, in milliseconds (benchmarks).
+    #[arg(long = "latency-ms", default_value_t = 0)]
+    latency_ms: u64,
+    /// A further random latency per request, uniform in 0..=N milliseconds.
+    #[arg(long = "jitter-ms", default_value_t = 0)]
+    jitter_ms: u64,
+    /// Rate-limit mode: past N requests per second to one API, answer 429 with Retry-After.
+    #[arg(long = "rate-limit")]
+    rate_limit: Option<u32>,
+    /// The Retry-After (seconds) of rate-limit 429s.
+    #[arg(long = "retry-after", default_value_t = 1)]
+    retry_after: u64,
     /// Log every request to stderr (otherwise only warnings and errors).
     #[arg(long, short)]
     verbose: bool,
@@ -66,6 +78,12 @@ async fn main() {
         account_id: cli.account_id,
         token_lifetime_secs: cli.token_lifetime,
         lag_ms: cli.lag_ms,
+        traffic: emulator::traffic::TrafficSettings {
+            latency_ms: cli.latency_ms,
+            jitter_ms: cli.jitter_ms,
+            rate_limit_per_second: cli.rate_limit.filter(|n| *n > 0),
+            retry_after_seconds: cli.retry_after,
+        },
     };
     let running = match emulator::start(config).await {
         Ok(running) => running,

@@ -33,6 +33,7 @@ pub mod resource_controller;
 pub mod resource_manager;
 pub mod state;
 pub mod tagging;
+pub mod traffic;
 pub mod user_management;
 
 use std::io;
@@ -64,6 +65,8 @@ pub struct EmulatorConfig {
     pub token_lifetime_secs: u64,
     /// Initial consistency lag (milliseconds) for newly created objects.
     pub lag_ms: u64,
+    /// Latency and rate-limit modes (all off by default); see [`traffic`].
+    pub traffic: traffic::TrafficSettings,
 }
 
 impl Default for EmulatorConfig {
@@ -75,6 +78,7 @@ impl Default for EmulatorConfig {
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             lag_ms: 0,
+            traffic: traffic::TrafficSettings::default(),
         }
     }
 }
@@ -100,8 +104,15 @@ pub fn router(state: AppState) -> Router {
         .merge(iam_token::routes())
         .merge(global_catalog::routes())
         .merge(authenticated)
+        .route_layer(from_fn_with_state(state.clone(), traffic::shape))
         .route_layer(from_fn_with_state(state.clone(), faults::count_and_inject_faults));
-    Router::new().merge(ibm_apis).merge(admin::routes()).merge(login::routes()).fallback(unknown_route).with_state(state)
+    Router::new()
+        .merge(ibm_apis)
+        .merge(admin::routes())
+        .merge(login::routes())
+        .merge(traffic::admin_routes())
+        .fallback(unknown_route)
+        .with_state(state)
 }
 
 async fn unknown_route(uri: http::Uri) -> impl IntoResponse {
@@ -143,7 +154,9 @@ pub async fn start(cfg: EmulatorConfig) -> io::Result<RunningEmulator> {
         state_file: cfg.state_file,
     };
     let state = AppState::new(settings, cfg.lag_ms)?;
-    let app = router(state.clone());
+    state.runtime().traffic.settings = cfg.traffic;
+    // The peer address tells the traffic log which connection a request came on.
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

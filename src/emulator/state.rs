@@ -147,6 +147,7 @@ pub struct Runtime {
     pub request_counts: BTreeMap<String, u64>,
     pub request_total: u64,
     pub tokens: HashMap<String, IssuedToken>,
+    pub traffic: super::traffic::Traffic,
 }
 
 /// Fixed settings of one emulator process.

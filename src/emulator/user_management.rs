@@ -5,6 +5,8 @@
 //! `PENDING` (and added to the invite's `access_groups`), or `ERROR_WHILE_PROCESSING` when its
 //! email domain is listed in the settings. The transition happens on the next request.
 //!
+//! `GET …/users?search=email:ada@x.com,state:PENDING` filters by substring, ignoring case (OR of terms).
+//!
 //! Settings (admin API, optional): `PUT /_emulator/objects/emulator_settings/user_management`
 //! `{"invite_processing_ms": 500, "invite_error_domains": ["blocked.example"]}`.
 
@@ -121,18 +123,59 @@ async fn list_users(
         Some(s) => s.parse::<usize>().map_err(|_| ApiError::invalid_body("'_start' is not a page token of this list."))?,
         None => 0,
     };
+    let search = match query.get("search") {
+        Some(text) => parse_search(text)?,
+        None => Vec::new(),
+    };
     let users: Vec<Value> = state.with_objects(|tx| {
         settle_invites(tx);
-        tx.iter_visible(USERS).filter(|(_, r)| r.value["account_id"] == *account_id).map(|(_, r)| presented(&r.value)).collect()
+        tx.iter_visible(USERS)
+            .filter(|(_, r)| r.value["account_id"] == *account_id && matches_search(&r.value, &search))
+            .map(|(_, r)| presented(&r.value))
+            .collect()
     });
     let total = users.len();
     let page: Vec<Value> = users.into_iter().skip(start).take(limit).collect();
     let path = format!("/v2/accounts/{account_id}/users");
-    let next_url = (start + limit < total).then(|| format!("{path}?limit={limit}&_start={}", start + limit));
+    let search_param = query
+        .get("search")
+        .map(|text| format!("&search={}", url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()))
+        .unwrap_or_default();
+    let next_url = (start + limit < total).then(|| format!("{path}?limit={limit}{search_param}&_start={}", start + limit));
     Ok(Json(json!({
         "total_results": total, "limit": limit, "first_url": format!("{path}?limit={limit}"),
         "next_url": next_url, "resources": page,
     })))
+}
+
+/// `search`: `field:value` terms joined by `,` (OR). A term matches a user whose field contains
+/// the value, ignoring case, as IBM's search matches substrings.
+fn parse_search(text: &str) -> Result<Vec<(&'static str, String)>, ApiError> {
+    const FIELDS: [(&str, &str); 8] = [
+        ("firstname", "firstname"),
+        ("lastname", "lastname"),
+        ("email", "email"),
+        ("state", "state"),
+        ("substate", "substate"),
+        ("iam_id", "iam_id"),
+        ("realm", "realm"),
+        ("userId", "user_id"),
+    ];
+    text.split(',')
+        .map(|term| {
+            let (field, value) =
+                term.split_once(':').ok_or_else(|| ApiError::invalid_body(format!("Search term '{term}' is not field:value.")))?;
+            let (_, key) = FIELDS
+                .iter()
+                .find(|(name, _)| *name == field.trim())
+                .ok_or_else(|| ApiError::invalid_body(format!("Cannot search users by '{field}'.")))?;
+            Ok((*key, value.trim().to_lowercase()))
+        })
+        .collect()
+}
+
+fn matches_search(user: &Value, terms: &[(&'static str, String)]) -> bool {
+    terms.is_empty() || terms.iter().any(|(key, value)| user[*key].as_str().is_some_and(|v| v.to_lowercase().contains(value.as_str())))
 }
 
 fn valid_email(email: &str) -> bool {
@@ -182,7 +225,10 @@ async fn invite_users(
         let mut out = Vec::new();
         for email in &emails {
             let iam_id = iam_id_for_email(email);
-            if tx.get(USERS, &iam_id).is_some() {
+            let listed = tx.iter_all(USERS).any(|(_, r)| {
+                r.value["account_id"] == *account_id && r.value["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))
+            });
+            if listed || tx.get(USERS, &iam_id).is_some() {
                 return Err(ApiError::platform(
                     StatusCode::CONFLICT,
                     "user_already_exists",
@@ -246,5 +292,15 @@ mod tests {
         assert_ne!(iam_id_for_email("ada@example.com"), iam_id_for_email("bob@example.com"));
         assert!(iam_id_for_email("a@b.c").starts_with("IBMid-"));
         assert!(valid_email("a@b.co") && !valid_email("nope") && !valid_email("a@b"));
+    }
+
+    #[test]
+    fn search_matches_substrings_of_any_term() {
+        let ada = json!({"email": "Lovelace.Ada@example.com", "state": "PENDING", "user_id": "ada"});
+        let terms = parse_search("email:ada@example.com").unwrap();
+        assert!(matches_search(&ada, &terms));
+        assert!(!matches_search(&ada, &parse_search("email:bob@example.com").unwrap()));
+        assert!(matches_search(&ada, &parse_search("state:ACTIVE,userId:ad").unwrap()));
+        assert!(parse_search("phone:1").is_err() && parse_search("email").is_err());
     }
 }

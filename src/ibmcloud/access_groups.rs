@@ -7,7 +7,36 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
 use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle};
+
+/// One group's static members' IAM IDs, filled by the first caller that lists them.
+type MemberCell = Arc<OnceCell<Arc<BTreeSet<String>>>>;
+
+/// Per group: its static members' IAM IDs, once listed (see [`Client::static_member_ids`]).
+#[derive(Default)]
+pub(crate) struct MemberSets {
+    by_group: Mutex<HashMap<String, MemberCell>>,
+}
+
+impl MemberSets {
+    fn cell(&self, group_id: &str) -> MemberCell {
+        self.lock().entry(group_id.to_owned()).or_default().clone()
+    }
+
+    fn forget(&self, group_id: &str) {
+        self.lock().remove(group_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MemberCell>> {
+        // A map of cells stays valid whatever a panicking holder did.
+        self.by_group.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// IBM accepts at most this many members per add or bulk-remove call.
 pub const MEMBER_BATCH: usize = 50;
@@ -238,10 +267,37 @@ impl Client {
 
     /// Deletes a group with its members and rules (`force=true`); already gone counts as deleted.
     pub async fn delete_access_group(&self, id: &str) -> Result<(), Error> {
+        self.inner.member_sets.forget(id);
         self.request(Api::Iam, Method::DELETE, format!("/v2/groups/{}", path_segment(id))).query("force", "true").send_absent_ok().await
     }
 
     // ----- members -----
+
+    /// The IAM IDs of the group's static members, listed at most once per client (so once per
+    /// provider process) and shared by every caller: one listing serves all the invitations into
+    /// the group. This client's own membership changes drop the group's entry; a group that does
+    /// not exist has no members.
+    pub async fn static_member_ids(&self, group_id: &str) -> Result<Arc<BTreeSet<String>>, Error> {
+        let cell = self.inner.member_sets.cell(group_id);
+        let set = cell
+            .get_or_try_init(|| async {
+                let members = match self.list_static_members(group_id).await {
+                    Ok(members) => members,
+                    Err(e) if e.is_not_found() => Vec::new(),
+                    Err(e) => return Err(e),
+                };
+                Ok::<_, Error>(Arc::new(members.into_iter().map(|m| m.iam_id).collect::<BTreeSet<String>>()))
+            })
+            .await?;
+        Ok(set.clone())
+    }
+
+    /// Forgets what [`Client::static_member_ids`] knows of these groups (after a change to them).
+    pub(crate) fn forget_members_of<'a>(&self, group_ids: impl IntoIterator<Item = &'a String>) {
+        for id in group_ids {
+            self.inner.member_sets.forget(id);
+        }
+    }
 
     /// The group's static members (all pages).
     pub async fn list_static_members(&self, group_id: &str) -> Result<Vec<GroupMember>, Error> {
@@ -258,6 +314,7 @@ impl Client {
 
     /// Adds members in batches of 50; every member's status in the 207 answer is checked.
     pub async fn add_members(&self, group_id: &str, iam_ids: &[String]) -> Result<(), Error> {
+        self.inner.member_sets.forget(group_id);
         let path = format!("/v2/groups/{}/members", path_segment(group_id));
         let mut failures = Vec::new();
         for batch in iam_ids.chunks(MEMBER_BATCH) {
@@ -279,12 +336,14 @@ impl Client {
 
     /// Removes one member; one that is not a member (or a group that is gone) counts as removed.
     pub async fn remove_member(&self, group_id: &str, iam_id: &str) -> Result<(), Error> {
+        self.inner.member_sets.forget(group_id);
         let path = format!("/v2/groups/{}/members/{}", path_segment(group_id), path_segment(iam_id));
         self.request(Api::Iam, Method::DELETE, path).send_absent_ok().await
     }
 
     /// Removes members in batches of 50 (`POST …/members/delete`, always 207); 404s count as removed.
     pub async fn remove_members(&self, group_id: &str, iam_ids: &[String]) -> Result<(), Error> {
+        self.inner.member_sets.forget(group_id);
         let path = format!("/v2/groups/{}/members/delete", path_segment(group_id));
         let mut failures = Vec::new();
         for batch in iam_ids.chunks(MEMBER_BATCH) {

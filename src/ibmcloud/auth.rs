@@ -181,7 +181,8 @@ impl Client {
             .append_pair("response_type", "cloud_iam")
             .finish();
         inner.tokens.exchanges.fetch_add(1, Ordering::SeqCst);
-        let raw = with_retries(inner, "POST /identity/token", false, || {
+        let gate = inner.gates.of(super::Api::Iam, inner.cfg.endpoints.base(super::Api::Iam));
+        let raw = with_retries(inner, &gate, "POST /identity/token", false, || {
             let rb = inner
                 .http
                 .post(&url)

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::gate::Gate;
 use super::wait::sleep_or_cancel;
 use super::{Api, ApiError, Client, Error, Inner};
 
@@ -190,7 +191,8 @@ impl RequestBuilder {
         let prepared = Arc::new(self.prepare()?);
         let client = self.client.clone();
         let refreshed = Arc::new(AtomicBool::new(false));
-        let raw = with_retries(&client.inner, &label, self.creates, || {
+        let gate = client.inner.gates.of(self.api, client.inner.cfg.endpoints.base(self.api));
+        let raw = with_retries(&client.inner, &gate, &label, self.creates, || {
             let (client, prepared, refreshed) = (client.clone(), prepared.clone(), refreshed.clone());
             async move {
                 let token = client.bearer().await?;
@@ -385,7 +387,15 @@ pub fn retry_after_delay(header: &str, now: SystemTime) -> Option<Duration> {
 
 /// Runs `attempt` until it succeeds, a non-retryable answer comes, or retries run out. Returns
 /// the final response whatever its status (callers map non-2xx), or a transport-level error.
-pub(crate) async fn with_retries<F, Fut>(inner: &Inner, label: &str, creates: bool, mut attempt: F) -> Result<RawResponse, Error>
+/// Every attempt first passes `gate`, the back-off gate of the API; a 429 (or a 503 with
+/// `Retry-After`) closes that gate for every request to the API, this one's retry included.
+pub(crate) async fn with_retries<F, Fut>(
+    inner: &Inner,
+    gate: &Gate,
+    label: &str,
+    creates: bool,
+    mut attempt: F,
+) -> Result<RawResponse, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Attempt, Error>>,
@@ -395,6 +405,7 @@ where
         if inner.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
+        gate.pass(&inner.cancel).await?;
         let outcome = tokio::select! {
             _ = inner.cancel.cancelled() => return Err(Error::Cancelled),
             r = attempt() => r?,
@@ -422,7 +433,16 @@ where
                 (Failure::MaybeSent, None)
             }
         };
+        // IBM's "slow down" is for every request to this API, not only this one: close its gate.
+        let throttled = failure == Failure::Status(429) || (failure == Failure::Status(503) && retry_after.is_some());
+        if throttled {
+            let delay = retry_after.unwrap_or_else(|| backoff(retries_done));
+            log::debug!("{label}: the API asks to wait {delay:?}; holding its requests until then");
+            gate.close_for(delay);
+        }
         match retry_decision(failure, creates, retries_done, inner.cfg.max_retries) {
+            // The gate holds the retry of a throttled request until its time.
+            Decision::Retry if throttled => retries_done += 1,
             Decision::Retry => {
                 let delay = retry_after.unwrap_or_else(|| backoff(retries_done));
                 log::debug!("{label}: retrying in {delay:?}");
@@ -544,6 +564,138 @@ mod tests {
         assert_eq!(path_segment("abc-DEF_1.~"), "abc-DEF_1.~");
         assert_eq!(path_segment("crn:v1:a/b c"), "crn%3Av1%3Aa%2Fb%20c");
         assert_eq!(path_segment("../x"), "..%2Fx");
+    }
+
+    /// A client whose requests never reach the network: the tests below drive `with_retries`
+    /// with attempts of their own, under tokio's paused clock.
+    fn offline_client(max_retries: u32, max_requests_per_second: Option<f64>) -> Client {
+        let endpoints = crate::ibmcloud::Endpoints::uniform("http://127.0.0.1:9").unwrap();
+        let mut cfg = crate::ibmcloud::ClientConfig::new(crate::ibmcloud::ApiKey::new("k"), endpoints);
+        cfg.max_retries = max_retries;
+        cfg.max_requests_per_second = max_requests_per_second;
+        Client::new(cfg, tokio_util::sync::CancellationToken::new()).unwrap()
+    }
+
+    fn reply(status: u16, retry_after: Option<&str>) -> Attempt {
+        let mut headers = HeaderMap::new();
+        if let Some(ra) = retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(ra).unwrap());
+        }
+        Attempt::Response(RawResponse { status, headers, body: Vec::new() })
+    }
+
+    /// Sends through `with_retries` on `api`'s gate; `answer(n)` answers the n-th attempt. Returns
+    /// the (paused-clock) times at which each attempt left.
+    async fn send_logged(client: &Client, api: Api, answer: impl Fn(usize) -> Attempt) -> Vec<tokio::time::Instant> {
+        let inner = &client.inner;
+        let gate = inner.gates.of(api, inner.cfg.endpoints.base(api));
+        let sent = std::sync::Mutex::new(Vec::new());
+        let answer = &answer;
+        let sent_ref = &sent;
+        with_retries(inner, &gate, "GET /x", false, || async move {
+            let mut log = sent_ref.lock().unwrap();
+            log.push(tokio::time::Instant::now());
+            Ok(answer(log.len() - 1))
+        })
+        .await
+        .unwrap();
+        sent.into_inner().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_holds_every_request_to_that_api_until_its_retry_after() {
+        let client = offline_client(3, None);
+        let t0 = tokio::time::Instant::now();
+        // The first request is told to wait 5 s.
+        let refused = {
+            let client = client.clone();
+            tokio::spawn(async move {
+                send_logged(&client, Api::IamPolicy, |n| if n == 0 { reply(429, Some("5")) } else { reply(200, None) }).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Requests that come later, to the same API, wait for the gate; another API does not.
+        let others: Vec<_> = (0..10)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { send_logged(&client, Api::IamPolicy, |_| reply(200, None)).await })
+            })
+            .collect();
+        let unrelated = send_logged(&client, Api::ResourceManager, |_| reply(200, None)).await;
+        assert_eq!(unrelated[0] - t0, Duration::from_millis(100));
+        let refused = refused.await.unwrap();
+        assert_eq!(refused.len(), 2);
+        assert_eq!(refused[0] - t0, Duration::ZERO);
+        assert!(refused[1] - t0 >= Duration::from_secs(5), "the retry left at {:?}", refused[1] - t0);
+        for other in others {
+            let sent = other.await.unwrap();
+            // Waiting at the gate is not a retry: each sent once, and only after the 5 s.
+            assert_eq!(sent.len(), 1);
+            assert!(sent[0] - t0 >= Duration::from_secs(5), "a request left at {:?}", sent[0] - t0);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_503_closes_the_gate_only_with_retry_after() {
+        let client = offline_client(3, None);
+        let t0 = tokio::time::Instant::now();
+        let sent = send_logged(&client, Api::Iam, |n| if n == 0 { reply(503, Some("2")) } else { reply(200, None) }).await;
+        assert!(sent[1] - t0 >= Duration::from_secs(2));
+        let later = send_logged(&client, Api::Iam, |_| reply(200, None)).await;
+        assert_eq!(later[0], sent[1], "the gate reopened at its time");
+        // Without Retry-After, a 503 is retried after a backoff of its own; others pass at once.
+        let c2 = client.clone();
+        let failing =
+            tokio::spawn(async move { send_logged(&c2, Api::Iam, |n| if n == 0 { reply(503, None) } else { reply(200, None) }).await });
+        tokio::task::yield_now().await;
+        let t1 = tokio::time::Instant::now();
+        let passing = send_logged(&client, Api::Iam, |_| reply(200, None)).await;
+        assert_eq!(passing[0], t1);
+        assert_eq!(failing.await.unwrap().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_requests_per_second_paces_each_api() {
+        let client = offline_client(0, Some(10.0));
+        let t0 = tokio::time::Instant::now();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { send_logged(&client, Api::IamPolicy, |_| reply(200, None)).await[0] })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for task in tasks {
+            times.push(task.await.unwrap() - t0);
+        }
+        times.sort();
+        for (i, t) in times.iter().enumerate() {
+            assert_eq!(*t, Duration::from_millis(100) * i as u32, "request {i}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancellation_ends_the_wait_at_a_closed_gate() {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let endpoints = crate::ibmcloud::Endpoints::uniform("http://127.0.0.1:9").unwrap();
+        let client = Client::new(crate::ibmcloud::ClientConfig::new(crate::ibmcloud::ApiKey::new("k"), endpoints), cancel.clone()).unwrap();
+        let gate = client.inner.gates.of(Api::Iam, client.inner.cfg.endpoints.base(Api::Iam));
+        gate.close_for(Duration::from_secs(30));
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            c2.cancel();
+        });
+        let t0 = tokio::time::Instant::now();
+        let sent = std::sync::atomic::AtomicU32::new(0);
+        let result = with_retries(&client.inner, &gate, "GET /x", false, || {
+            sent.fetch_add(1, Ordering::SeqCst);
+            async { Ok(reply(200, None)) }
+        })
+        .await;
+        assert!(matches!(result, Err(Error::Cancelled)));
+        assert_eq!(sent.load(Ordering::SeqCst), 0);
+        assert_eq!(t0.elapsed(), Duration::from_secs(1));
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ pub mod appid;
 mod auth;
 mod endpoints;
 mod error;
+mod gate;
 pub mod global_catalog;
 mod http;
 pub mod iam_identity;
@@ -96,6 +97,9 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     pub endpoints: Endpoints,
     pub user_agent: String,
+    /// Cap on the requests per second sent to each API; `None` = no cap (IBM's limits are per
+    /// user, across every process using the key, so a cap here only paces this process).
+    pub max_requests_per_second: Option<f64>,
 }
 
 /// Retries after a request's first attempt, unless the provider's `max_retries` says otherwise.
@@ -113,6 +117,7 @@ impl ClientConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             endpoints,
             user_agent: format!("terraform-provider-ibmqr/{}", env!("CARGO_PKG_VERSION")),
+            max_requests_per_second: None,
         }
     }
 }
@@ -128,6 +133,12 @@ pub(crate) struct Inner {
     cfg: ClientConfig,
     cancel: CancellationToken,
     tokens: auth::TokenCache,
+    /// One back-off gate per API, shared by every request of this client.
+    gates: gate::Gates,
+    /// Static members per access group, listed once and shared (see `static_member_ids`).
+    member_sets: access_groups::MemberSets,
+    /// Look-ups of people by email waiting for the next batched search.
+    user_searches: user_management::UserSearches,
 }
 
 impl fmt::Debug for Client {
@@ -160,6 +171,9 @@ impl Client {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let tokens = auth::TokenCache::new(clock);
-        Ok(Client { inner: Arc::new(Inner { http, cfg, cancel, tokens }) })
+        let gates = gate::Gates::new(cfg.max_requests_per_second);
+        Ok(Client {
+            inner: Arc::new(Inner { http, cfg, cancel, tokens, gates, member_sets: Default::default(), user_searches: Default::default() }),
+        })
     }
 }

@@ -98,6 +98,8 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         _r: Request<proto::get_provider_schema::Request>,
     ) -> Result<Response<proto::get_provider_schema::Response>, Status> {
+        // Counted by the schema-caching test and the bench (TF_LOG_PROVIDER=debug).
+        log::debug!("GetProviderSchema: sending every schema");
         let work = async {
             proto::get_provider_schema::Response {
                 provider: Some(schema_to_proto(&self.provider_schema)),
@@ -543,7 +545,9 @@ fn refuse_write_only(schema: &Schema, config: &Value) -> Diagnostics {
 fn server_capabilities() -> proto::ServerCapabilities {
     proto::ServerCapabilities {
         plan_destroy: false,
-        get_provider_schema_optional: false,
+        // Terraform 1.6+ then asks for the schemas once per run and caches them (see
+        // tests/e2e/schema_cache.rs); older versions ignore the capability.
+        get_provider_schema_optional: true,
         move_resource_state: false,
         generate_resource_config: false,
     }

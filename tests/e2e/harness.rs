@@ -276,6 +276,11 @@ impl Emulator {
         self.admin("PUT", "/_emulator/lag", Some(serde_json::json!({ "seconds": seconds })));
     }
 
+    /// The emulator's traffic log (kept while its rate-limit mode is on; src/emulator/traffic.rs).
+    pub fn traffic_log(&self) -> Vec<serde_json::Value> {
+        self.admin("GET", "/_emulator/traffic/log", None)["entries"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Queues a fault: the next `fault.count` requests on its route get its status instead.
     pub fn inject_fault(&self, fault: Fault) {
         let mut body = serde_json::json!({"route": fault.route, "status": fault.status, "count": fault.count});

@@ -22,5 +22,8 @@ mod modules;
 mod mtls;
 mod provider;
 mod quickstart;
+mod rate_limit;
+mod request_budget;
 mod resource_group;
+mod schema_cache;
 mod user_invite;
