@@ -6,7 +6,7 @@
 # then the organizations-at-scale table of scripts/bench_org.py (10, 100 and 300 generated
 # projects: requests, token exchanges, walls with and without latency, provider RSS and CPU,
 # GetProviderSchema calls, a rate-limited run), with the targets beside.
-# Usage: bash scripts/bench.sh [RUNS]   (needs `make release` and .tools/terraform)
+# Usage: bash scripts/bench.sh [RUNS]   (needs the release build and .tools/terraform-1.15.5)
 # SIZES="10 100" and RATE_LIMIT_PROJECTS=0 shorten the table's runs; BIN_DIR picks other binaries.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +14,8 @@ runs=${1:-15}
 bin_dir=${BIN_DIR:-$root/target/release}
 provider="$bin_dir/terraform-provider-ibmqr"
 emulator="$bin_dir/ibmqr-emulator"
-terraform=${TERRAFORM:-$root/.tools/terraform}
+# Current Terraform by default (it honours get_provider_schema_optional); TERRAFORM picks another.
+terraform=${TERRAFORM:-$root/.tools/terraform-1.15.5}
 work=$(mktemp -d)
 trap 'kill ${emu_pid:-0} 2>/dev/null || true; rm -rf "$work"' EXIT
 
