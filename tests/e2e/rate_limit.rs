@@ -40,7 +40,7 @@ fn quickstart_applies_under_a_rate_limit_without_early_requests() {
     let ws = Workspace::new(&emu);
     ws.copy_config_from(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"));
     ws.apply_ok();
-    assert_eq!(state_resource_addresses(&ws.state_json()).len(), 14);
+    assert_eq!(state_resource_addresses(&ws.state_json()).len(), 19, "the quickstart's resources are all applied");
 
     let log = emu.traffic_log();
     let refused = log.iter().filter(|e| e["status"] == 429).count();
