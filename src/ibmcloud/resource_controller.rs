@@ -4,7 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{path_segment, poll_until, Api, ApiResponse, Client, Error, Method, PageStyle, Poll};
 
 /// Catalog id of the Qiskit Runtime (`quantum-computing`) service.
 pub const QUANTUM_RESOURCE_ID: &str = "b6049020-80f4-11eb-a0f7-e35ec9b4054f";
@@ -229,6 +233,26 @@ impl Client {
         let body = req.send().await?.body;
         let items = body.get("resources").cloned().unwrap_or(Value::Array(vec![]));
         serde_json::from_value(items).map_err(|e| Error::Decode(format!("reclamations: {e}")))
+    }
+
+    /// Purges the deleted instance `crn` (GUID `guid`) and waits until IBM has removed it. The
+    /// reclamation may take a moment to be listed (eventual consistency), so the purge is tried
+    /// again on every poll until the instance is gone; one reclaimed meanwhile is fine.
+    pub async fn purge_instance(&self, cancel: &CancellationToken, crn: &str, guid: &str, timeout: Duration) -> Result<(), Error> {
+        poll_until(cancel, timeout, &format!("instance {crn} to be purged"), || async move {
+            if self.get_resource_instance(crn).await?.is_none_or(|i| i.state == "removed") {
+                return Ok(Poll::Ready(()));
+            }
+            for reclamation in self.list_reclamations(Some(guid), None).await? {
+                if let Err(e) = self.reclaim(&reclamation.id).await {
+                    if !(e.is_not_found() || e.status() == Some(410)) {
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(Poll::Pending("pending reclamation".into()))
+        })
+        .await
     }
 
     /// Purges a deleted instance now instead of at the end of its reclamation period.

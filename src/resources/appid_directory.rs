@@ -437,22 +437,7 @@ impl Resource<ProviderState> for AppIdDirectory {
         }
         let Some(guid) = prior.tenant_id.known().cloned() else { return Ok(()) };
         let timeout = prior.timeouts.limit("delete", DEFAULT_TIMEOUT);
-        let (crn, guid) = (&crn, &guid);
-        poll_until(&ctx.cancel, timeout, &format!("App ID instance {crn} to be purged"), || async move {
-            if client.get_resource_instance(crn).await?.is_none_or(|i| i.state == "removed") {
-                return Ok(Poll::Ready(()));
-            }
-            for reclamation in client.list_reclamations(Some(guid), None).await? {
-                if let Err(e) = client.reclaim(&reclamation.id).await {
-                    if !(e.is_not_found() || e.status() == Some(410)) {
-                        return Err(e);
-                    }
-                }
-            }
-            Ok(Poll::Pending("pending reclamation".into()))
-        })
-        .await
-        .context(format_args!("{doing}: purging it"))
+        client.purge_instance(&ctx.cancel, &crn, &guid, timeout).await.context(format_args!("{doing}: purging it"))
     }
 
     fn import_not_found(&self, id: &str) -> OpError {

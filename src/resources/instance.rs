@@ -500,26 +500,7 @@ impl Resource<ProviderState> for Instance {
             return Ok(());
         }
         let Some(guid) = deleted.map(|i| i.guid).or(prior.guid.known().cloned()) else { return Ok(()) };
-        // The reclamation itself may take a moment to be listed (eventual consistency), so the
-        // purge is retried on every poll until the instance is removed.
-        let (crn, guid) = (&crn, &guid);
-        poll_until(&ctx.cancel, timeout, &format!("instance {crn} to be purged"), || async move {
-            let removed = client.get_resource_instance(crn).await?.is_none_or(|i| i.state == "removed");
-            if removed {
-                return Ok(Poll::Ready(()));
-            }
-            for reclamation in client.list_reclamations(Some(guid), None).await? {
-                if let Err(e) = client.reclaim(&reclamation.id).await {
-                    // Already reclaimed in the meantime is fine.
-                    if !(e.is_not_found() || e.status() == Some(410)) {
-                        return Err(e);
-                    }
-                }
-            }
-            Ok(Poll::Pending("pending reclamation".into()))
-        })
-        .await
-        .context(format_args!("{doing}: purging it"))
+        client.purge_instance(&ctx.cancel, &crn, &guid, timeout).await.context(format_args!("{doing}: purging it"))
     }
 
     /// The import ID is the instance's CRN or GUID; state's ID is the CRN.
