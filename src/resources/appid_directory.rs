@@ -231,17 +231,6 @@ async fn write_settings(client: &Client, tenant: &Tenant, planned: &Model, prior
     Ok(())
 }
 
-async fn default_group_id(client: &Client, doing: &str) -> OpResult<String> {
-    let Some(group) = client.default_resource_group().await.context(format_args!("{doing}: finding the default resource group"))? else {
-        return Err(OpError::at(
-            AttributePath::attr("resource_group_id"),
-            "No default resource group",
-            format!("{doing}: the account has no default resource group; set resource_group_id."),
-        ));
-    };
-    Ok(group.id)
-}
-
 /// Reads the instance until `ready` holds, within `timeout`.
 async fn wait_for(
     ctx: &Ctx<ProviderState>,
@@ -349,7 +338,7 @@ impl Resource<ProviderState> for AppIdDirectory {
             .ok_or_else(|| OpError::at(AttributePath::attr("plan"), "Unknown plan", format!("{plan:?} is not an App ID plan.")))?;
         let resource_group = match planned.resource_group_id.known() {
             Some(id) => id.clone(),
-            None => default_group_id(client, &doing).await?,
+            None => super::default_group_id(client, &doing).await?,
         };
         let request = NewResourceInstance {
             name: name.clone(),

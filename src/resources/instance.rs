@@ -231,18 +231,6 @@ fn plan_default_region(state: &ProviderState, plan: &mut Plan<Model>) -> OpResul
     Ok(())
 }
 
-/// The ID of the account's default resource group, for an instance that names none.
-async fn default_group_id(client: &Client, doing: &str) -> OpResult<String> {
-    let Some(group) = client.default_resource_group().await.context(format_args!("{doing}: finding the default resource group"))? else {
-        return Err(OpError::at(
-            AttributePath::attr("resource_group_id"),
-            "No default resource group",
-            format!("{doing}: the account has no default resource group; set resource_group_id."),
-        ));
-    };
-    Ok(group.id)
-}
-
 #[async_trait]
 impl Resource<ProviderState> for Instance {
     type Model = Model;
@@ -388,7 +376,7 @@ impl Resource<ProviderState> for Instance {
         let plan_id = plan_id_to_send(state, &planned).await?;
         let resource_group = match planned.resource_group_id.known() {
             Some(id) => id.clone(),
-            None => default_group_id(client, &doing).await?,
+            None => super::default_group_id(client, &doing).await?,
         };
         let request = NewResourceInstance {
             name: name.clone(),

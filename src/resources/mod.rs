@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::configured::ProviderState;
-use crate::framework::{resource, AnyResource, Context, Ctx, OpResult};
+use crate::framework::{resource, AnyResource, AttributePath, Context, Ctx, OpError, OpResult};
 use crate::ibmcloud::{self, poll_until, Poll};
 
 pub mod access_group;
@@ -66,4 +66,17 @@ where
     })
     .await
     .context(format_args!("waiting for {what}"))
+}
+
+/// The ID of the account's default resource group, for a service instance that names
+/// none (Qiskit Runtime and App ID).
+pub(crate) async fn default_group_id(client: &ibmcloud::Client, doing: &str) -> OpResult<String> {
+    let Some(group) = client.default_resource_group().await.context(format_args!("{doing}: finding the default resource group"))? else {
+        return Err(OpError::at(
+            AttributePath::attr("resource_group_id"),
+            "No default resource group",
+            format!("{doing}: the account has no default resource group; set resource_group_id."),
+        ));
+    };
+    Ok(group.id)
 }
