@@ -5,6 +5,8 @@
 pub mod diag;
 pub mod docs;
 pub mod error;
+pub mod generate;
+pub mod identity;
 pub mod model;
 pub mod path;
 pub mod plan;
@@ -17,6 +19,7 @@ pub mod value;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use error::{Context, OpError, OpResult};
+pub use identity::IdentitySchema;
 pub use model::{decode, from_value, from_value_with_unknowns, to_value, Tf};
 pub use path::{AttributePath, PathStep};
 pub use registry::{data_source, resource, AnyDataSource, AnyResource};

@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use super::diag::Diagnostics;
 use super::error::{OpError, OpResult};
+use super::generate::config_from_state;
+use super::identity::IdentitySchema;
 use super::model::{decode, decode_json, from_value_with_unknowns, strip_unknown, to_json};
 use super::path::AttributePath;
 use super::plan::{default_plan, plan_new_object};
@@ -42,6 +44,19 @@ pub trait AnyResource<S>: Send + Sync {
     async fn update(&self, ctx: &Ctx<S>, prior: &Value, planned: &Value, config: &Value) -> (Option<Value>, Diagnostics);
     async fn delete(&self, ctx: &Ctx<S>, prior: &Value) -> Diagnostics;
     async fn import(&self, ctx: &Ctx<S>, id: &str) -> Result<Value, Diagnostics>;
+    /// The identity's attributes and the object type of its values.
+    fn identity_schema(&self) -> &IdentitySchema;
+    fn identity_type(&self) -> &Type;
+    /// The identity of a state, or of a planned state (its unknown parts stay unknown); None for
+    /// a null state or one that lacks a part.
+    fn identity(&self, state: &Value) -> Option<Value>;
+    /// The state an identity names (`import { identity = { … } }`): imported by the import ID
+    /// the identity spells.
+    async fn import_by_identity(&self, ctx: &Ctx<S>, identity: &Value) -> Result<Value, Diagnostics>;
+    /// A stored identity (JSON) of an older identity version, as a value of the current type.
+    fn upgrade_identity(&self, from_version: i64, raw: &serde_json::Value) -> Result<Value, Diagnostics>;
+    /// The configuration an imported state comes from, planning no changes when applied.
+    fn generate_config(&self, state: &Value) -> Result<Value, Diagnostics>;
     fn upgrade_state(&self, from_version: i64, raw: serde_json::Value) -> Result<serde_json::Value, Diagnostics>;
 }
 
@@ -59,14 +74,27 @@ pub trait AnyDataSource<S>: Send + Sync {
 pub fn resource<S: Send + Sync + 'static, R: Resource<S>>(resource: R) -> Arc<dyn AnyResource<S>> {
     let schema = R::schema();
     let ty = schema.value_type();
-    Arc::new(Typed { inner: resource, codec: Codec { name: R::TYPE_NAME, schema, ty } })
+    let identity = described(R::identity(), &schema);
+    let identity_ty = identity.value_type();
+    Arc::new(Typed { inner: resource, codec: Codec { name: R::TYPE_NAME, schema, ty, identity, identity_ty } })
+}
+
+/// An identity whose attributes without a description take their state attribute's.
+fn described(mut identity: IdentitySchema, schema: &Schema) -> IdentitySchema {
+    for attr in identity.attributes.iter_mut().filter(|a| a.description.is_empty()) {
+        let source = attr.state_attribute().and_then(|(name, _)| schema.block.attribute(name));
+        attr.description = source.map(|a| a.description.clone()).unwrap_or_default();
+    }
+    identity
 }
 
 /// Registers a data source: its schema is built here, once.
 pub fn data_source<S: Send + Sync + 'static, D: DataSource<S>>(data_source: D) -> Arc<dyn AnyDataSource<S>> {
     let schema = D::schema();
     let ty = schema.value_type();
-    Arc::new(Typed { inner: data_source, codec: Codec { name: D::TYPE_NAME, schema, ty } })
+    // Data sources have no identity.
+    let (identity, identity_ty) = (IdentitySchema::new(), Type::Object(Default::default()));
+    Arc::new(Typed { inner: data_source, codec: Codec { name: D::TYPE_NAME, schema, ty, identity, identity_ty } })
 }
 
 struct Typed<T> {
@@ -80,6 +108,8 @@ struct Codec {
     name: &'static str,
     schema: Schema,
     ty: Type,
+    identity: IdentitySchema,
+    identity_ty: Type,
 }
 
 impl Codec {
@@ -241,6 +271,43 @@ impl<S: Send + Sync + 'static, R: Resource<S>> AnyResource<S> for Typed<R> {
             Some(model) => self.codec.encode_state(&model),
             None => Err(self.inner.import_not_found(id).diagnostics),
         }
+    }
+
+    fn identity_schema(&self) -> &IdentitySchema {
+        &self.codec.identity
+    }
+
+    fn identity_type(&self) -> &Type {
+        &self.codec.identity_ty
+    }
+
+    fn identity(&self, state: &Value) -> Option<Value> {
+        self.identity_schema().of_state(state)
+    }
+
+    async fn import_by_identity(&self, ctx: &Ctx<S>, identity: &Value) -> Result<Value, Diagnostics> {
+        let id = self.identity_schema().import_id(R::TYPE_NAME, identity)?;
+        self.import(ctx, &id).await
+    }
+
+    fn upgrade_identity(&self, from_version: i64, raw: &serde_json::Value) -> Result<Value, Diagnostics> {
+        self.identity_schema().upgrade(R::TYPE_NAME, from_version, raw)
+    }
+
+    fn generate_config(&self, state: &Value) -> Result<Value, Diagnostics> {
+        let generated = config_from_state(&self.codec.schema.block, state);
+        if generated.is_null() {
+            return Ok(generated);
+        }
+        let mut model: R::Model = decode(&generated)?;
+        let before = to_json(&model)?;
+        self.inner.refine_generated_config(&mut model);
+        let after = to_json(&model)?;
+        // Untouched by the type: the framework's value as it was, with its set order.
+        if after == before {
+            return Ok(generated);
+        }
+        self.codec.encode_json(after)
     }
 
     fn upgrade_state(&self, from_version: i64, raw: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::diag::Diagnostics;
 use super::error::{OpError, OpResult};
+use super::identity::IdentitySchema;
 use super::path::AttributePath;
 use super::registry::{AnyDataSource, AnyResource};
 use super::schema::Schema;
@@ -76,8 +77,8 @@ impl<M> Plan<M> {
 
 /// A Terraform resource type. `S` is the configured provider's state.
 ///
-/// Room to grow: a per-type identity and a list operation can join as further items with
-/// defaults, served through [`AnyResource`], so that no existing type has to change for them.
+/// Room to grow: further items join with defaults, served through [`AnyResource`], so that no
+/// existing type has to change for them.
 #[async_trait]
 pub trait Resource<S: Send + Sync + 'static>: Send + Sync + Sized + 'static {
     type Model: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
@@ -119,6 +120,17 @@ pub trait Resource<S: Send + Sync + 'static>: Send + Sync + Sized + 'static {
     fn import_not_found(&self, id: &str) -> OpError {
         OpError::new("Cannot import: not found", format!("no {} has the import ID {id:?}.", Self::TYPE_NAME))
     }
+
+    /// The identity (Terraform 1.12+): by default the `id` attribute. Declare only attributes that
+    /// are never updated in place and are known after apply, in the order of the import ID's
+    /// `/`-separated parts. An empty description takes the state attribute's.
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().attr("id", "")
+    }
+
+    /// Refines the configuration generated from an imported state, after the framework's rules
+    /// (see [`super::generate`]): for what only the type knows.
+    fn refine_generated_config(&self, _config: &mut Self::Model) {}
 
     /// Moves raw JSON state written by an older schema version to the current one.
     fn upgrade_state(&self, _from_version: i64, raw: serde_json::Value) -> OpResult<serde_json::Value> {

@@ -1,6 +1,6 @@
 //! Conversions between the framework's types and the protocol's messages.
 
-use crate::framework::{AttributePath, Diagnostics, Nesting, PathStep, Schema, Severity, Type, Value};
+use crate::framework::{AttributePath, Diagnostics, IdentitySchema, Nesting, PathStep, Schema, Severity, Type, Value};
 
 use super::proto;
 
@@ -97,4 +97,32 @@ pub fn decode(dv: Option<&proto::DynamicValue>, ty: &Type) -> Result<Value, Diag
 
 pub fn encode(value: &Value, ty: &Type) -> proto::DynamicValue {
     proto::DynamicValue { msgpack: value.to_msgpack(ty), json: Vec::new() }
+}
+
+/// An identity schema: every attribute a string, and every one required for import.
+pub fn identity_schema_to_proto(identity: &IdentitySchema) -> proto::ResourceIdentitySchema {
+    proto::ResourceIdentitySchema {
+        version: identity.version,
+        identity_attributes: identity
+            .attributes
+            .iter()
+            .map(|a| proto::resource_identity_schema::IdentityAttribute {
+                name: a.name.clone(),
+                r#type: Type::String.to_json().to_string().into_bytes(),
+                required_for_import: true,
+                optional_for_import: false,
+                description: a.description.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// An identity for a response; None (the field left out) when there is none.
+pub fn encode_identity(identity: Option<Value>, ty: &Type) -> Option<proto::ResourceIdentityData> {
+    identity.map(|value| proto::ResourceIdentityData { identity_data: Some(encode(&value, ty)) })
+}
+
+/// The identity a request carries; null when it carries none.
+pub fn decode_identity(data: Option<&proto::ResourceIdentityData>, ty: &Type) -> Result<Value, Diagnostics> {
+    decode(data.and_then(|d| d.identity_data.as_ref()), ty)
 }

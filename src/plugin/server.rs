@@ -16,7 +16,9 @@ use tonic::{Request, Response, Status};
 use crate::framework::validate::validate_block;
 use crate::framework::{AnyDataSource, AnyResource, Ctx, Diagnostics, Provider, Schema, Value};
 
-use super::convert::{decode, diagnostics_to_proto, encode, path_to_proto, schema_to_proto};
+use super::convert::{
+    decode, decode_identity, diagnostics_to_proto, encode, encode_identity, identity_schema_to_proto, path_to_proto, schema_to_proto,
+};
 use super::proto;
 use super::proto::provider_server::Provider as ProviderRpc;
 
@@ -224,15 +226,42 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         _r: Request<proto::get_resource_identity_schemas::Request>,
     ) -> Result<Response<proto::get_resource_identity_schemas::Response>, Status> {
-        // Newer Terraform asks while loading schemas and stops on any error: answer empty.
-        Ok(Response::new(Default::default()))
+        // Terraform 1.12+ asks on every schema load and stops on an error: this never fails.
+        let identity_schemas =
+            self.resources.iter().map(|(name, r)| (name.to_string(), identity_schema_to_proto(r.identity_schema()))).collect();
+        Ok(Response::new(proto::get_resource_identity_schemas::Response { identity_schemas, diagnostics: vec![] }))
     }
 
     async fn upgrade_resource_identity(
         &self,
-        _r: Request<proto::upgrade_resource_identity::Request>,
+        r: Request<proto::upgrade_resource_identity::Request>,
     ) -> Result<Response<proto::upgrade_resource_identity::Response>, Status> {
-        Err(Status::unimplemented("ibmqr resources have no identity schema"))
+        let req = r.into_inner();
+        let work = async {
+            let result = (|| {
+                let res = self.resource(&req.type_name)?;
+                let raw = req.raw_identity.unwrap_or_default();
+                let json: serde_json::Value = if raw.json.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::from_slice(&raw.json)
+                        .map_err(|e| Diagnostics::error("Unreadable identity", format!("stored identity is not valid JSON: {e}")))?
+                };
+                let identity = res.upgrade_identity(req.version, &json)?;
+                Ok::<_, Diagnostics>(encode_identity(Some(identity), res.identity_type()))
+            })();
+            match result {
+                Ok(upgraded) => proto::upgrade_resource_identity::Response { upgraded_identity: upgraded, diagnostics: vec![] },
+                Err(d) => proto::upgrade_resource_identity::Response { upgraded_identity: None, diagnostics: diags(&d) },
+            }
+        };
+        Ok(Response::new(
+            guarded("UpgradeResourceIdentity", work, |d| proto::upgrade_resource_identity::Response {
+                upgraded_identity: None,
+                diagnostics: diags(&d),
+            })
+            .await,
+        ))
     }
 
     async fn configure_provider(
@@ -268,24 +297,27 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 let ty = res.value_type();
                 let state = decode(req.current_state.as_ref(), ty)?;
                 if state.is_null() {
-                    return Ok((encode(&Value::Null, ty), Diagnostics::new()));
+                    return Ok((encode(&Value::Null, ty), None, Diagnostics::new()));
                 }
-                match res.read(&self.ctx(), &state).await {
+                let (new_state, d) = match res.read(&self.ctx(), &state).await {
                     Ok(Some(mut new_state)) => {
                         res.schema().block.null_write_only(&mut new_state);
-                        Ok((encode(&new_state, ty), Diagnostics::new()))
+                        (new_state, Diagnostics::new())
                     }
                     // Gone: a null state makes Terraform drop it and plan a create.
-                    Ok(None) => Ok((encode(&Value::Null, ty), Diagnostics::new())),
-                    Err(d) => Ok((encode(&state, ty), d)),
-                }
+                    Ok(None) => (Value::Null, Diagnostics::new()),
+                    Err(d) => (state, d),
+                };
+                let identity = encode_identity(res.identity(&new_state), res.identity_type());
+                Ok((encode(&new_state, ty), identity, d))
             }
             .await;
             match result {
-                Ok((state, d)) => proto::read_resource::Response {
+                Ok((state, identity, d)) => proto::read_resource::Response {
                     new_state: Some(state),
                     diagnostics: diags(&d),
                     private: private.clone(),
+                    new_identity: identity,
                     ..Default::default()
                 },
                 Err(d) => proto::read_resource::Response {
@@ -321,21 +353,24 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 let config = decode(req.config.as_ref(), ty)?;
                 if proposed.is_null() {
                     // Destroy: nothing to plan.
-                    return Ok((encode(&Value::Null, ty), vec![], Diagnostics::new()));
+                    return Ok((encode(&Value::Null, ty), vec![], None, Diagnostics::new()));
                 }
                 let prior = if prior.is_null() { None } else { Some(prior) };
                 let mut plan = res.plan(&self.ctx(), prior.as_ref(), &config, &proposed).await?;
                 res.schema().block.null_write_only(&mut plan.planned);
                 let replace = plan.requires_replace.iter().map(path_to_proto).collect();
-                Ok::<_, Diagnostics>((encode(&plan.planned, ty), replace, plan.diagnostics))
+                // Known wherever the plan knows it: a new object's IBM-assigned ID is unknown.
+                let identity = encode_identity(res.identity(&plan.planned), res.identity_type());
+                Ok::<_, Diagnostics>((encode(&plan.planned, ty), replace, identity, plan.diagnostics))
             }
             .await;
             match result {
-                Ok((planned, replace, d)) => proto::plan_resource_change::Response {
+                Ok((planned, replace, identity, d)) => proto::plan_resource_change::Response {
                     planned_state: Some(planned),
                     requires_replace: replace,
                     planned_private: req.prior_private.clone(),
                     diagnostics: diags(&d),
+                    planned_identity: identity,
                     ..Default::default()
                 },
                 Err(d) => proto::plan_resource_change::Response { diagnostics: diags(&d), ..Default::default() },
@@ -374,14 +409,16 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 };
                 let mut new_state = new_state;
                 res.schema().block.null_write_only(&mut new_state);
-                Ok::<_, Diagnostics>((encode(&new_state, ty), d))
+                let identity = encode_identity(res.identity(&new_state), res.identity_type());
+                Ok::<_, Diagnostics>((encode(&new_state, ty), identity, d))
             }
             .await;
             match result {
-                Ok((state, d)) => proto::apply_resource_change::Response {
+                Ok((state, identity, d)) => proto::apply_resource_change::Response {
                     new_state: Some(state),
                     private: req.planned_private.clone(),
                     diagnostics: diags(&d),
+                    new_identity: identity,
                     ..Default::default()
                 },
                 Err(d) => {
@@ -408,11 +445,19 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             let result = async {
                 let res = self.resource(&req.type_name)?;
                 let ty = res.value_type();
-                let mut state = res.import(&self.ctx(), req.id.trim()).await?;
+                let id = req.id.trim();
+                // `import { identity = { … } }` (Terraform 1.12+) sends the identity, no ID.
+                let identity = decode_identity(req.identity.as_ref(), res.identity_type())?;
+                let mut state = if id.is_empty() && !identity.is_null() {
+                    res.import_by_identity(&self.ctx(), &identity).await?
+                } else {
+                    res.import(&self.ctx(), id).await?
+                };
                 res.schema().block.null_write_only(&mut state);
                 Ok::<_, Diagnostics>(proto::import_resource_state::ImportedResource {
                     type_name: req.type_name.clone(),
                     state: Some(encode(&state, ty)),
+                    identity: encode_identity(res.identity(&state), res.identity_type()),
                     ..Default::default()
                 })
             }
@@ -464,9 +509,25 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
 
     async fn generate_resource_config(
         &self,
-        _r: Request<proto::generate_resource_config::Request>,
+        r: Request<proto::generate_resource_config::Request>,
     ) -> Result<Response<proto::generate_resource_config::Response>, Status> {
-        Err(Status::unimplemented("ibmqr does not generate configuration"))
+        let req = r.into_inner();
+        let work = async {
+            let result = (|| {
+                let res = self.resource(&req.type_name)?;
+                let ty = res.value_type();
+                let state = decode(req.state.as_ref(), ty)?;
+                Ok::<_, Diagnostics>(encode(&res.generate_config(&state)?, ty))
+            })();
+            match result {
+                Ok(config) => proto::generate_resource_config::Response { config: Some(config), diagnostics: vec![] },
+                Err(d) => proto::generate_resource_config::Response { config: None, diagnostics: diags(&d) },
+            }
+        };
+        Ok(Response::new(
+            guarded("GenerateResourceConfig", work, |d| proto::generate_resource_config::Response { config: None, diagnostics: diags(&d) })
+                .await,
+        ))
     }
 
     async fn validate_ephemeral_resource_config(
@@ -549,6 +610,8 @@ fn server_capabilities() -> proto::ServerCapabilities {
         // tests/e2e/schema_cache.rs); older versions ignore the capability.
         get_provider_schema_optional: true,
         move_resource_state: false,
-        generate_resource_config: false,
+        // Terraform 1.14+ then asks the provider for `plan -generate-config-out`; older versions
+        // ignore the capability and write the configuration themselves.
+        generate_resource_config: true,
     }
 }

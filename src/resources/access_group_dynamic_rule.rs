@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, NestedBlock, OpError, OpResult, Resource, Schema, Tf,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, NestedBlock, OpError, OpResult, Resource, Schema, Tf,
 };
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
 use crate::ibmcloud::{poll_until, Client, Poll};
@@ -158,6 +158,10 @@ fn split_id(id: &str) -> Option<(&str, &str)> {
 impl Resource<ProviderState> for AccessGroupDynamicRule {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().attr("access_group_id", "The access group.").id_part("rule_id", 1, "The rule's ID (`ClaimRule-…`).")
+    }
 
     fn schema() -> Schema {
         let condition = Block::new("A condition on one claim of the user's login assertion; all conditions must hold.")

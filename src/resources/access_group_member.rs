@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, Block, Check, Context, Ctx, OpError, OpResult, Resource, Schema, Tf};
+use crate::framework::{Attribute, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Resource, Schema, Tf};
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
@@ -50,6 +50,10 @@ async fn is_static_member(client: &Client, group_id: &str, iam_id: &str) -> Resu
 impl Resource<ProviderState> for AccessGroupMember {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().attr("access_group_id", "The access group.").attr("iam_id", "")
+    }
 
     fn schema() -> Schema {
         Schema::new(

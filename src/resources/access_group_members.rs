@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, OpError, OpResult, Resource, Schema, Tf};
+use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Resource, Schema, Tf};
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
@@ -136,6 +136,10 @@ async fn set_members(ctx: &Ctx<ProviderState>, planned: Model) -> OpResult<Model
 impl Resource<ProviderState> for AccessGroupMembers {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().attr("access_group_id", "The access group whose member list this is.")
+    }
 
     fn schema() -> Schema {
         let members = |(name, pattern, means): (&str, &str, &str), description: &str| {

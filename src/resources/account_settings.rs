@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, Block, Check, Context, Ctx, OpError, OpResult, Plan, Resource, Schema, Tf};
+use crate::framework::{Attribute, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Plan, Resource, Schema, Tf};
 use crate::ibmcloud::{self, AccountSettings, AccountSettingsUpdate, Client, UserDomainRestriction, IBMID_REALM};
 
 use crate::plan_checks::WHITESPACE_CLASS;
@@ -188,6 +188,10 @@ fn one_entry() -> Check {
 impl Resource<ProviderState> for AccountSettingsResource {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().from_attr("account_id", "id", "The account ID: an account has one set of settings.")
+    }
 
     fn schema() -> Schema {
         let setting = |a: Attribute, text: &str| a.optional().computed().describe(text);

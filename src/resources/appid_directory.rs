@@ -16,7 +16,7 @@ use serde_json::{json, Value as Json};
 use crate::configured::ProviderState;
 use crate::framework::timeouts::timeouts_block;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, OpError, OpResult, Plan, Resource, Schema, Tf, Timeouts, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Plan, Resource, Schema, Tf, Timeouts, Value,
 };
 use crate::ibmcloud::appid::{Tenant, APPID_PLANS, APPID_REGIONS, APPID_RESOURCE_ID, SOCIAL_IDPS};
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance};
@@ -256,6 +256,10 @@ async fn wait_for(
 impl Resource<ProviderState> for AppIdDirectory {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().from_attr("crn", "id", "The App ID instance's CRN.")
+    }
 
     fn schema() -> Schema {
         let plans: Vec<&str> = APPID_PLANS.iter().map(|(n, _)| *n).collect();

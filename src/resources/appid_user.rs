@@ -17,7 +17,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, OpError, OpResult, Plan, Resource, Schema, Tf, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, OpError, OpResult, Plan, Resource, Schema, Tf, Value,
 };
 use crate::ibmcloud::appid::{CloudDirectoryUser, CloudDirectoryUserBody, Email, Password, PersonName, Tenant};
 use crate::ibmcloud::resource_controller::InstanceFilter;
@@ -177,6 +177,10 @@ fn sign_up_error(email: &str, err: crate::ibmcloud::Error) -> OpError {
 impl Resource<ProviderState> for AppIdUser {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().attr("tenant_id", "").attr("user_id", "")
+    }
 
     fn schema() -> Schema {
         let email = format!("^[^@{WHITESPACE_CLASS}]+@[^@{WHITESPACE_CLASS}]+\\.[^@{WHITESPACE_CLASS}]+$");

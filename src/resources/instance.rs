@@ -14,7 +14,8 @@ use crate::configured::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS
 use crate::configured::ProviderState;
 use crate::framework::timeouts::timeouts_block;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, OpError, OpResult, Plan, Resource, Rule, Schema, Tf, Timeouts, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, OpError, OpResult, Plan, Resource, Rule, Schema, Tf,
+    Timeouts, Value,
 };
 use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
@@ -235,6 +236,10 @@ fn plan_default_region(state: &ProviderState, plan: &mut Plan<Model>) -> OpResul
 impl Resource<ProviderState> for Instance {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().attr("crn", "")
+    }
 
     fn schema() -> Schema {
         let plans: Vec<String> = documented_plan_names().iter().map(|n| format!("`{n}`")).collect();

@@ -80,3 +80,34 @@ pub(crate) async fn default_group_id(client: &ibmcloud::Client, doing: &str) -> 
     };
     Ok(group.id)
 }
+
+#[cfg(test)]
+mod identity_tests {
+    use super::all;
+    use crate::framework::Type;
+
+    /// Terraform 1.12+ fails on an identity that changes or is unknown after apply: each identity
+    /// attribute must come from a string attribute that is computed only (IBM assigns it, never
+    /// changes it) or replaces the object when changed; a lowercased one may change case in place.
+    #[test]
+    fn every_identity_comes_from_attributes_never_updated_in_place() {
+        for resource in all() {
+            let block = &resource.schema().block;
+            let identity = resource.identity_schema();
+            assert!(!identity.attributes.is_empty(), "{} has no identity", resource.type_name());
+            for attr in &identity.attributes {
+                let (source, lowercased) = attr.state_attribute().unwrap_or(("id", false));
+                let state_attr = block.attribute(source).unwrap_or_else(|| panic!("{}: no attribute {source}", resource.type_name()));
+                assert_eq!(state_attr.ty(), Type::String, "{}.{source}", resource.type_name());
+                let computed_only = state_attr.computed && !state_attr.optional && !state_attr.required;
+                assert!(
+                    computed_only || state_attr.force_new || lowercased,
+                    "{}: identity attribute {} comes from {source}, which is updated in place",
+                    resource.type_name(),
+                    attr.name
+                );
+                assert!(!attr.description.is_empty(), "{}: identity attribute {} has no description", resource.type_name(), attr.name);
+            }
+        }
+    }
+}

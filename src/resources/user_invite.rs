@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, OpError, OpResult, Plan, Resource, Schema, Tf};
+use crate::framework::{
+    Attribute, AttributePath, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Plan, Resource, Schema, Tf,
+};
 use crate::ibmcloud::user_management::{same_email, UserProfile};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
@@ -111,6 +113,14 @@ async fn wait_for_invitation(
 impl Resource<ProviderState> for UserInvite {
     type Model = Model;
     const TYPE_NAME: &'static str = TYPE_NAME;
+
+    fn identity() -> IdentitySchema {
+        IdentitySchema::new().lowercase(
+            "email",
+            "email",
+            "The person's email, lowercased: its letter case changes in place, and `iam_id` may be unknown after an interrupted invite.",
+        )
+    }
 
     fn schema() -> Schema {
         Schema::new(
