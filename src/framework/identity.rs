@@ -117,15 +117,19 @@ impl IdentitySchema {
     pub fn import_id(&self, type_name: &str, identity: &Value) -> Result<String, Diagnostics> {
         let mut parts = Vec::with_capacity(self.attributes.len());
         let mut diags = Diagnostics::new();
-        for attr in &self.attributes {
+        for (i, attr) in self.attributes.iter().enumerate() {
+            // Only the last part may hold a `/` (a CRN's `a/ACCOUNT`): the import ID splits at
+            // the first ones.
+            let last = i + 1 == self.attributes.len();
             match identity.get(&attr.name).and_then(Value::as_str).map(str::trim) {
-                Some(part) if !part.is_empty() && !part.contains('/') => parts.push(part.to_string()),
+                Some(part) if !part.is_empty() && (last || !part.contains('/')) => parts.push(part.to_string()),
                 _ => diags.add_attr_error(
                     AttributePath::attr(&attr.name),
                     format!("Invalid identity: {}", attr.name),
                     format!(
-                        "The identity of {type_name} needs {} set, without \"/\": {}.{}",
+                        "The identity of {type_name} needs {} set{}: {}.{}",
                         attr.name,
+                        if last { "" } else { ", without \"/\"" },
                         attr.description.trim_end_matches('.'),
                         self.listing()
                     ),

@@ -465,6 +465,25 @@ impl Resource<ProviderState> for AccessGroupPolicy {
         ctx.provider()?.client.delete_policy(id).await.context(format_args!("deleting access group policy {id}"))
     }
 
+    /// IBM stores an instance scope as the GUID; import writes it as the instance's CRN, the form
+    /// a configuration gets from `ibmqr_instance.NAME.crn`, so that such a configuration plans
+    /// nothing after import. An instance that is gone keeps the GUID.
+    async fn import(&self, ctx: &Ctx<ProviderState>, _id: &str, stub: Model) -> OpResult<Option<Model>> {
+        let Some(mut model) = self.read(ctx, stub).await? else { return Ok(None) };
+        let Some(mut scopes) = model.resource.known().cloned() else { return Ok(Some(model)) };
+        if let Some(scope) = scopes.first_mut() {
+            if let Some(guid) = scope.instance_id.as_deref().filter(|i| !i.starts_with("crn:")) {
+                let found = ctx.provider()?.client.get_resource_instance(guid).await;
+                let found = found.context(format_args!("importing access group policy: looking up instance {guid}"))?;
+                if let Some(instance) = found.filter(|i| !i.is_deleted()) {
+                    scope.instance_id = Tf::Known(instance.crn);
+                }
+            }
+        }
+        model.resource = Tf::Known(scopes);
+        Ok(Some(model))
+    }
+
     fn import_not_found(&self, id: &str) -> OpError {
         OpError::new(
             "Policy not found",

@@ -482,6 +482,11 @@ impl Workspace {
         std::fs::write(self.path().join("main.tf"), text).expect("main.tf");
     }
 
+    /// Writes main.tf as `text` is, with its own provider requirement.
+    pub fn write_raw(&self, text: &str) {
+        std::fs::write(self.path().join("main.tf"), text).expect("main.tf");
+    }
+
     /// Copies a directory's .tf files (e.g. an example) into the workspace, as they are.
     pub fn copy_config_from(&self, dir: &Path) {
         for entry in std::fs::read_dir(dir).expect("config dir") {

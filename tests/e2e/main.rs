@@ -13,6 +13,7 @@ mod data_sources;
 mod docs;
 mod dynamic_rule;
 mod grpc;
+mod identity;
 mod identity_provider;
 mod import_verify;
 mod install;
