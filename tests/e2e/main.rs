@@ -12,6 +12,7 @@ mod custom_role;
 mod data_sources;
 mod docs;
 mod dynamic_rule;
+mod generate_config;
 mod grpc;
 mod identity;
 mod identity_provider;
