@@ -359,8 +359,11 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 let mut plan = res.plan(&self.ctx(), prior.as_ref(), &config, &proposed).await?;
                 res.schema().block.null_write_only(&mut plan.planned);
                 let replace = plan.requires_replace.iter().map(path_to_proto).collect();
-                // Known wherever the plan knows it: a new object's IBM-assigned ID is unknown.
-                let identity = encode_identity(res.identity(&plan.planned), res.identity_type());
+                // Only a wholly known identity: a new object's IBM-assigned ID is unknown until
+                // apply, and Terraform 1.15 cannot show a plan whose identity is partly unknown
+                // (`show -json`: "value is not known"). Apply then returns it.
+                let identity = res.identity(&plan.planned).filter(Value::is_wholly_known);
+                let identity = encode_identity(identity, res.identity_type());
                 Ok::<_, Diagnostics>((encode(&plan.planned, ty), replace, identity, plan.diagnostics))
             }
             .await;

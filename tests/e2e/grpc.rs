@@ -76,9 +76,20 @@ async fn schema_metadata_and_capability_probes() {
         assert!(block.attributes.iter().all(|a| a.nested_type.is_none()));
     }
 
-    // Newer Terraform probes these while loading schemas: empty successes, no diagnostics.
+    // Newer Terraform probes these while loading schemas: successes, no diagnostics. Every
+    // resource type has an identity, each attribute a string required for import.
     let ids = c.get_resource_identity_schemas(proto::get_resource_identity_schemas::Request {}).await.expect("identity").into_inner();
-    assert!(ids.diagnostics.is_empty() && ids.identity_schemas.is_empty());
+    assert!(ids.diagnostics.is_empty());
+    let mut identity_types: Vec<&String> = ids.identity_schemas.keys().collect();
+    let mut resource_types: Vec<&String> = schema.resource_schemas.keys().collect();
+    identity_types.sort();
+    resource_types.sort();
+    assert_eq!(identity_types, resource_types);
+    let member = &ids.identity_schemas["ibmqr_access_group_member"];
+    let names: Vec<&str> = member.identity_attributes.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["access_group_id", "iam_id"]);
+    assert!(member.identity_attributes.iter().all(|a| a.required_for_import && a.r#type == b"\"string\"" && !a.description.is_empty()));
+    assert!(schema.server_capabilities.as_ref().is_some_and(|c| c.generate_resource_config));
     let funcs = c.get_functions(proto::get_functions::Request {}).await.expect("functions").into_inner();
     assert!(funcs.diagnostics.is_empty() && funcs.functions.is_empty());
 
@@ -89,8 +100,39 @@ async fn schema_metadata_and_capability_probes() {
     assert_eq!(err.code(), tonic::Code::Unimplemented);
     let err = c.open_ephemeral_resource(proto::open_ephemeral_resource::Request::default()).await.expect_err("unimplemented");
     assert_eq!(err.code(), tonic::Code::Unimplemented);
-    let err = c.upgrade_resource_identity(proto::upgrade_resource_identity::Request::default()).await.expect_err("unimplemented");
-    assert_eq!(err.code(), tonic::Code::Unimplemented);
+}
+
+/// A stored identity of version 0 (the only one yet) comes back as it was; one of a version this
+/// provider does not know is refused, not misread.
+#[tokio::test]
+async fn identity_upgrades_and_generated_config() {
+    let (mut c, _stop) = start(Arc::new(IbmqrProvider)).await;
+    let upgrade = |version: i64| proto::upgrade_resource_identity::Request {
+        type_name: "ibmqr_user_invite".into(),
+        version,
+        raw_identity: Some(proto::RawState { json: br#"{"email":"ada@uni.edu"}"#.to_vec(), flatmap: Default::default() }),
+    };
+    let ty = Type::object([("email", Type::String)]);
+    let resp = c.upgrade_resource_identity(upgrade(0)).await.expect("upgrade").into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let data = resp.upgraded_identity.and_then(|i| i.identity_data).expect("identity");
+    assert_eq!(Value::from_msgpack(&data.msgpack, &ty).expect("identity").to_json(), serde_json::json!({"email": "ada@uni.edu"}));
+    let resp = c.upgrade_resource_identity(upgrade(5)).await.expect("upgrade").into_inner();
+    assert!(resp.upgraded_identity.is_none() && resp.diagnostics.iter().any(|d| d.summary == "Identity from a newer provider"));
+
+    // Configuration from a role's state: its computed attributes are left out.
+    let state = json_value(
+        serde_json::json!({"id": "r-1", "name": "R", "display_name": "R", "description": null, "actions": ["b.read", "a.read"],
+            "service": "quantum-computing", "crn": "crn:v1:r"}),
+        &role_type(),
+    );
+    let request = proto::generate_resource_config::Request { type_name: "ibmqr_custom_role".into(), state: dv(&state, &role_type()) };
+    let resp = c.generate_resource_config(request).await.expect("generate").into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let config = Value::from_msgpack(&resp.config.expect("config").msgpack, &role_type()).expect("config");
+    assert_eq!(config.get("id"), Some(&Value::Null));
+    assert_eq!(config.get("crn"), Some(&Value::Null));
+    assert_eq!(config.get("actions").map(Value::to_json), Some(serde_json::json!(["a.read", "b.read"])));
 }
 
 #[tokio::test]

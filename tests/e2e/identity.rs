@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::harness::{flat, terraform_has, Emulator, Workspace};
+use crate::harness::{flat, ml_group, ml_invite, role_resource, terraform_has, Emulator, Workspace, MEMBER_ACTIONS};
 
 /// The quickstart, less `purge_on_destroy` (configuration only: import cannot know it, so it
 /// would plan a change), plus a group whose member list is managed as a whole: every type once.
@@ -220,4 +220,40 @@ import {
     let said = flat(&out.all());
     assert!(said.contains("Invalid identity: iam_id"), "{said}");
     assert!(said.contains("Its attributes: access_group_id, iam_id."), "{said}");
+}
+
+/// An in-place change keeps the identity, a replacement takes the new object's: a role's display
+/// name changes in place and its name replaces it; an invite's email changes letter case in place,
+/// and its identity, lowercased, stays.
+#[test]
+fn identity_stays_through_in_place_changes_and_follows_a_replacement() {
+    if !terraform_has((1, 12), "resource identity", "nothing: older versions store no identity") {
+        return;
+    }
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    let config =
+        |role: &str, display: &str, email: &str| role_resource(role, display, &MEMBER_ACTIONS) + &ml_group() + &ml_invite("fatima", email);
+    ws.write(&config("QiskitRuntimeUser", "Qiskit Runtime user", "Fatima@Example.edu"));
+    ws.apply_ok();
+    let before = stored(&ws);
+    assert_identities(&before, "after create");
+    assert_eq!(before["ibmqr_user_invite.fatima"].identity, serde_json::json!({"email": "fatima@example.edu"}));
+
+    ws.write(&config("QiskitRuntimeUser", "Qiskit user", "fatima@example.edu"));
+    ws.plan_changes_exactly(&[("ibmqr_custom_role.member", &["update"]), ("ibmqr_user_invite.fatima", &["update"])]);
+    ws.apply_ok();
+    let updated = stored(&ws);
+    for (address, object) in &updated {
+        assert_eq!(object.identity, before[address].identity, "{address}: an in-place change keeps the identity");
+    }
+
+    ws.write(&config("QiskitRuntimeMember", "Qiskit user", "fatima@example.edu"));
+    ws.plan_changes_exactly(&[("ibmqr_custom_role.member", &["delete", "create"])]);
+    ws.apply_ok();
+    let replaced = stored(&ws);
+    assert_identities(&replaced, "after the replacement");
+    let role = "ibmqr_custom_role.member";
+    assert_ne!(replaced[role].identity, before[role].identity, "the new role has its own identity");
+    ws.assert_no_changes();
 }
