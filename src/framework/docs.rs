@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::identity::IdentitySchema;
 use super::registry::{AnyDataSource, AnyResource};
 use super::resource::Provider;
 use super::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
@@ -45,12 +46,82 @@ fn render_resource<S>(resource: &dyn AnyResource<S>, provider: &str, examples: &
     let type_name = resource.type_name();
     let dir = examples.join("resources").join(type_name);
     let mut page = type_page(type_name, "Resource", provider, resource.schema(), &dir, "resource.tf")?;
+    let import_sh = read(&dir.join("import.sh"))?;
+    let _ = writeln!(page, "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```\n", import_sh.trim_end());
+    let (address, id) = first_import(&import_sh).ok_or_else(|| format!("{}: no `terraform import ADDRESS ID` line", dir.join("import.sh").display()))?;
     let _ = writeln!(
         page,
-        "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```",
-        read(&dir.join("import.sh"))?.trim_end()
+        "With Terraform 1.5 or later, an `import` block takes the same ID:\n\n```terraform\nimport {{\n  to = {address}\n  id = \"{id}\"\n}}\n```\n"
     );
+    push_identity(&mut page, resource.identity_schema(), &address, &id);
+    push_generated_config(&mut page, resource.schema());
     Ok(Page { path: format!("resources/{}.md", short_name(type_name)), text: finish(page) })
+}
+
+/// `name = value` of every attribute with a default, nested blocks' too.
+fn push_defaults(block: &Block, out: &mut Vec<String>) {
+    out.extend(block.attributes.iter().filter_map(|a| a.default.as_ref().map(|d| format!("`{} = {}`", a.name, d.to_json()))));
+    for nested in &block.blocks {
+        push_defaults(&nested.block, out);
+    }
+}
+
+/// The address and ID of the first `terraform import ADDRESS ID` line of an import.sh.
+fn first_import(import_sh: &str) -> Option<(String, String)> {
+    let line = import_sh.lines().find_map(|l| l.trim().strip_prefix("terraform import "))?;
+    let (address, id) = line.trim().split_once(' ')?;
+    Some((address.to_string(), id.trim().trim_matches('"').to_string()))
+}
+
+/// The identity attributes, and the `import` block that names the object by them.
+fn push_identity(page: &mut String, identity: &IdentitySchema, address: &str, id: &str) {
+    let _ = writeln!(
+        page,
+        "### Identity\n\nTerraform 1.12 and later store this identity beside the state; it never changes over the object's life. `import {{ identity = … }}` takes it instead of the ID, and list results carry it. All its attributes are strings, each required for import:\n"
+    );
+    for attr in &identity.attributes {
+        let _ = writeln!(page, "- `{}` (String) {}", attr.name, attr.description.trim());
+    }
+    let width = identity.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
+    let fields: String =
+        identity.from_import_id(id).iter().map(|(name, value)| format!("    {name:width$} = \"{value}\"\n")).collect();
+    let _ = writeln!(page, "\n```terraform\nimport {{\n  to = {address}\n  identity = {{\n{fields}  }}\n}}\n```\n");
+}
+
+/// What `plan -generate-config-out` writes for this type, by Terraform version.
+fn push_generated_config(page: &mut String, schema: &Schema) {
+    let _ = writeln!(
+        page,
+        "### Generated configuration\n\nWith Terraform 1.14 and later, `terraform plan -generate-config-out=generated.tf` beside an `import` block asks the provider for the configuration: no read-only attributes, no value equal to its default, one attribute of each exactly-one-of pair, sets in sorted order, write-only attributes left out. Applied, it imports the object and plans no changes.\n"
+    );
+    let block = &schema.block;
+    let filled_by_import = |name: &String| block.attribute(name).is_some_and(|a| a.optional && a.computed && a.default.is_none());
+    let mut differences = Vec::new();
+    for rule in &block.rules {
+        let both: Vec<&String> = rule.attrs().iter().filter(|a| filled_by_import(a)).collect();
+        if let [keep, rest @ ..] = both.as_slice() {
+            if !rest.is_empty() {
+                let dropped: Vec<String> = rest.iter().map(|a| format!("`{a}`")).collect();
+                differences.push(format!(
+                    "it writes both `{keep}` and {}, which fails validation ({}): delete {}",
+                    dropped.join(", "),
+                    rule.describe_for(keep).trim_end_matches('.').to_lowercase(),
+                    dropped.join(", ")
+                ));
+            }
+        }
+    }
+    let mut defaults = Vec::new();
+    push_defaults(block, &mut defaults);
+    if !defaults.is_empty() {
+        differences.push(format!("it writes attributes at their defaults ({}), which is harmless", defaults.join(", ")));
+    }
+    let _ = write!(page, "Terraform 1.5 to 1.13 write the configuration themselves, from the imported state (not tested here: the suite runs 1.0.3 and 1.15.5). ");
+    if differences.is_empty() {
+        let _ = writeln!(page, "For this type that is the same configuration, with `null` for what is not set.\n");
+    } else {
+        let _ = writeln!(page, "For this type {}.\n", differences.join("; and "));
+    }
 }
 
 fn render_data_source<S>(data_source: &dyn AnyDataSource<S>, provider: &str, examples: &Path) -> Result<Page, String> {
