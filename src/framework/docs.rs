@@ -48,7 +48,8 @@ fn render_resource<S>(resource: &dyn AnyResource<S>, provider: &str, examples: &
     let mut page = type_page(type_name, "Resource", provider, resource.schema(), &dir, "resource.tf")?;
     let import_sh = read(&dir.join("import.sh"))?;
     let _ = writeln!(page, "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```\n", import_sh.trim_end());
-    let (address, id) = first_import(&import_sh).ok_or_else(|| format!("{}: no `terraform import ADDRESS ID` line", dir.join("import.sh").display()))?;
+    let (address, id) =
+        first_import(&import_sh).ok_or_else(|| format!("{}: no `terraform import ADDRESS ID` line", dir.join("import.sh").display()))?;
     let _ = writeln!(
         page,
         "With Terraform 1.5 or later, an `import` block takes the same ID:\n\n```terraform\nimport {{\n  to = {address}\n  id = \"{id}\"\n}}\n```\n"
@@ -83,8 +84,7 @@ fn push_identity(page: &mut String, identity: &IdentitySchema, address: &str, id
         let _ = writeln!(page, "- `{}` (String) {}", attr.name, attr.description.trim());
     }
     let width = identity.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
-    let fields: String =
-        identity.from_import_id(id).iter().map(|(name, value)| format!("    {name:width$} = \"{value}\"\n")).collect();
+    let fields: String = identity.from_import_id(id).iter().map(|(name, value)| format!("    {name:width$} = \"{value}\"\n")).collect();
     let _ = writeln!(page, "\n```terraform\nimport {{\n  to = {address}\n  identity = {{\n{fields}  }}\n}}\n```\n");
 }
 

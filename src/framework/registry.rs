@@ -354,3 +354,52 @@ impl<S: Send + Sync + 'static, D: DataSource<S>> AnyDataSource<S> for Typed<D> {
         self.codec.encode_state(&found)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::schema::Attribute;
+    use crate::framework::Tf;
+
+    /// A type whose generated configuration writes `label` in capitals, through the hook.
+    struct Shouting;
+
+    #[derive(Serialize, serde::Deserialize, Clone, Debug)]
+    struct Model {
+        id: Tf<String>,
+        label: Tf<String>,
+    }
+
+    #[async_trait]
+    impl Resource<()> for Shouting {
+        type Model = Model;
+        const TYPE_NAME: &'static str = "test_shouting";
+        fn schema() -> Schema {
+            Schema::new(0, Block::new("t").attr(Attribute::string("id").computed()).attr(Attribute::string("label").optional()))
+        }
+        fn refine_generated_config(&self, config: &mut Model) {
+            config.label = config.label.clone().map(|l| l.to_uppercase());
+        }
+        async fn create(&self, _ctx: &Ctx<()>, planned: Model, _config: Model) -> OpResult<Model> {
+            Ok(planned)
+        }
+        async fn read(&self, _ctx: &Ctx<()>, state: Model) -> OpResult<Option<Model>> {
+            Ok(Some(state))
+        }
+        async fn update(&self, _ctx: &Ctx<()>, _prior: Model, planned: Model, _config: Model) -> OpResult<Model> {
+            Ok(planned)
+        }
+        async fn delete(&self, _ctx: &Ctx<()>, _prior: Model) -> OpResult<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_default_identity_is_the_id_and_the_hook_refines_generated_config() {
+        let registered = resource(Shouting);
+        let state = Value::from_json(&serde_json::json!({"id": "s-1", "label": "quiet"}), registered.value_type()).expect("state");
+        assert_eq!(registered.identity(&state).map(|i| i.to_json()), Some(serde_json::json!({"id": "s-1"})));
+        let config = registered.generate_config(&state).expect("config");
+        assert_eq!(config.to_json(), serde_json::json!({"id": null, "label": "QUIET"}));
+    }
+}
