@@ -349,6 +349,7 @@ impl Resource<ProviderState> for AccessGroupPolicy {
     }
 
     async fn modify_plan(&self, ctx: &Ctx<ProviderState>, plan: &mut Plan<Model>) -> OpResult<()> {
+        keep_prior_instance_form(plan);
         let (Tf::Known(roles), Tf::Known(scopes)) = (&plan.planned.roles, &plan.planned.resource) else { return Ok(()) };
         let service = scopes.first().map_or(Tf::Null, |scope| scope.service.as_ref());
         if service.is_unknown() {
@@ -465,30 +466,25 @@ impl Resource<ProviderState> for AccessGroupPolicy {
         ctx.provider()?.client.delete_policy(id).await.context(format_args!("deleting access group policy {id}"))
     }
 
-    /// IBM stores an instance scope as the GUID; import writes it as the instance's CRN, the form
-    /// a configuration gets from `ibmqr_instance.NAME.crn`, so that such a configuration plans
-    /// nothing after import. An instance that is gone keeps the GUID.
-    async fn import(&self, ctx: &Ctx<ProviderState>, _id: &str, stub: Model) -> OpResult<Option<Model>> {
-        let Some(mut model) = self.read(ctx, stub).await? else { return Ok(None) };
-        let Some(mut scopes) = model.resource.known().cloned() else { return Ok(Some(model)) };
-        if let Some(scope) = scopes.first_mut() {
-            if let Some(guid) = scope.instance_id.as_deref().filter(|i| !i.starts_with("crn:")) {
-                let found = ctx.provider()?.client.get_resource_instance(guid).await;
-                let found = found.context(format_args!("importing access group policy: looking up instance {guid}"))?;
-                if let Some(instance) = found.filter(|i| !i.is_deleted()) {
-                    scope.instance_id = Tf::Known(instance.crn);
-                }
-            }
-        }
-        model.resource = Tf::Known(scopes);
-        Ok(Some(model))
-    }
-
     fn import_not_found(&self, id: &str) -> OpError {
         OpError::new(
             "Policy not found",
             format!("no access policy has the id {id:?}. Import takes the policy ID (from `ibmcloud iam access-group-policies <group>`)."),
         )
+    }
+}
+
+/// IBM stores an instance scope as the GUID, so import writes the GUID, while a configuration often
+/// names the instance by CRN (`ibmqr_instance.NAME.crn`). When state and configuration name the same
+/// instance in the two forms, the plan keeps the state's form: Terraform accepts a planned value equal
+/// to the prior one as the provider's judgement that both are the same, and nothing changes.
+fn keep_prior_instance_form(plan: &mut Plan<Model>) {
+    let Some(prior) = plan.prior.as_ref().and_then(|p| p.scope().instance_id.into_option()) else { return };
+    let Tf::Known(scopes) = &mut plan.planned.resource else { return };
+    let Some(Tf::Known(planned)) = scopes.first_mut().map(|scope| &mut scope.instance_id) else { return };
+    let same_instance = matches!((instance_guid(&prior), instance_guid(planned)), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
+    if same_instance {
+        *planned = prior;
     }
 }
 
@@ -684,5 +680,37 @@ mod tests {
         assert!(index.valid_names().contains("Viewer, Administrator, Reader, Manager, QiskitUser"));
         assert_eq!(builtin_name("crn:v1:bluemix:public:iam::::serviceRole:Reader"), Some("Reader"));
         assert_eq!(builtin_name("crn:v1:ibmcloud:public:iam-access-management::a/acct::customRole:QiskitUser"), None);
+    }
+
+    fn scoped(instance: &str) -> Model {
+        Model {
+            id: Tf::Known("p1".into()),
+            access_group_id: Tf::Known("AccessGroupId-a".into()),
+            roles: Tf::Known(vec![Tf::Known("Viewer".into())]),
+            resource: Tf::Known(vec![ResourceModel { instance_id: Tf::Known(instance.into()), ..Default::default() }]),
+        }
+    }
+
+    fn planned_instance(prior: &str, config: &str) -> String {
+        let mut plan = Plan {
+            prior: Some(scoped(prior)),
+            config: scoped(config),
+            planned: scoped(config),
+            requires_replace: vec![],
+            warnings: Diagnostics::new(),
+        };
+        keep_prior_instance_form(&mut plan);
+        plan.planned.scope().instance_id.into_option().unwrap_or_default()
+    }
+
+    #[test]
+    fn guid_and_crn_of_one_instance_plan_no_change() {
+        let guid = "5c4d3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a";
+        let crn = format!("crn:v1:bluemix:public:quantum-computing:us-east:a/acct:{guid}::");
+        assert_eq!(planned_instance(guid, &crn), guid);
+        assert_eq!(planned_instance(&crn, guid), crn);
+        assert_eq!(planned_instance(&guid.to_uppercase(), guid), guid.to_uppercase());
+        let other = "00000000-1f0e-4d9c-8b7a-6f5e4d3c2b1a";
+        assert_eq!(planned_instance(guid, other), other, "another instance is a change");
     }
 }
