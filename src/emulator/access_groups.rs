@@ -4,6 +4,10 @@
 //! `<group_id>/<iam_id>`, value `{access_group_id, iam_id, type, created_at, created_by_id}`) and
 //! [`RULES`] (id `ClaimRule-<uuid>`, value = the Rule JSON with `access_group_id`).
 //!
+//! Every account has IBM's built-in Public Access group ([`PUBLIC_ACCESS_ID`], seeded at start by
+//! [`seed_public_access_group`]): listed unless `hide_public_access=true`, never renamed, deleted
+//! or given members or rules.
+//!
 //! Choices where IBM's behaviour is UNCERTAIN (see docs/emulator.md): a duplicate group name
 //! (ignoring case) is a 409; a stale `If-Match` is a 412; a rule condition `value` sent as a
 //! JSON string literal (`"\"ml\""`) is stored and returned bare (`ml`). The other behaviour, IBM
@@ -21,7 +25,7 @@ use serde_json::{json, Map, Value};
 
 use super::errors::{new_trace_id, parse_json_object, ApiError};
 use super::iam_token::Caller;
-use super::state::{etag_matches, iso_timestamp, AppState, Record, Txn};
+use super::state::{etag_matches, iso_timestamp, new_etag, AppState, Record, Txn};
 
 pub const GROUPS: &str = "access_groups";
 pub const MEMBERS: &str = "access_group_members";
@@ -29,6 +33,11 @@ pub const RULES: &str = "access_group_rules";
 /// IBM's limits: members per add/remove call, and groups one IAM ID may belong to.
 const MAX_BATCH: usize = 50;
 const MAX_GROUPS_PER_MEMBER: usize = 50;
+/// IBM's fixed id of every account's Public Access group.
+pub const PUBLIC_ACCESS_ID: &str = "AccessGroupId-PublicAccess";
+pub const PUBLIC_ACCESS_NAME: &str = "Public Access";
+/// UNCERTAIN: IBM's exact wording of the built-in group's description.
+const PUBLIC_ACCESS_DESCRIPTION: &str = "Public access group for the account";
 const OPERATORS: &[&str] = &["EQUALS", "EQUALS_IGNORE_CASE", "IN", "NOT_EQUALS", "NOT_EQUALS_IGNORE_CASE", "CONTAINS"];
 
 pub fn routes() -> Router<AppState> {
@@ -90,6 +99,46 @@ fn stale_etag(what: &str) -> ApiError {
 /// A visible group of the caller's account.
 fn visible_group<'a>(tx: &'a Txn<'_>, id: &str) -> Result<&'a Record, ApiError> {
     tx.get_visible(GROUPS, id).ok_or_else(|| group_not_found(id))
+}
+
+fn group_crn(account_id: &str, id: &str) -> String {
+    format!("crn:v1:bluemix:public:iam-groups::a/{account_id}::access-group:{id}")
+}
+
+/// Gives the emulator's account IBM's Public Access group unless the store (state file) already
+/// holds it for this account; an account always has it, so one deleted through the admin API
+/// comes back at the next start.
+pub fn seed_public_access_group(state: &AppState) {
+    let account_id = state.account_id().to_string();
+    let href = format!("{}/v2/groups/{PUBLIC_ACCESS_ID}", state.base_url());
+    state.with_objects(|tx| {
+        if tx.get(GROUPS, PUBLIC_ACCESS_ID).is_some_and(|r| r.value["account_id"] == *account_id) {
+            return;
+        }
+        let now = iso_timestamp(tx.now_ms());
+        // UNCERTAIN: who IBM names as the creator of the built-in group; the emulator says `system`.
+        let group = json!({
+            "id": PUBLIC_ACCESS_ID, "name": PUBLIC_ACCESS_NAME, "description": PUBLIC_ACCESS_DESCRIPTION, "account_id": account_id,
+            "created_at": now, "created_by_id": "system", "last_modified_at": now, "last_modified_by_id": "system",
+            "href": href, "is_federated": false, "crn": group_crn(&account_id, PUBLIC_ACCESS_ID),
+        });
+        // Visible at once, whatever the lag: it existed long before any client came.
+        let record = Record { value: group, revision: 1, etag: new_etag(1), created_at_ms: tx.now_ms(), visible_at_ms: 0 };
+        tx.put_record(GROUPS, PUBLIC_ACCESS_ID, record);
+    });
+}
+
+/// IBM manages the Public Access group itself. UNCERTAIN: IBM's status and code for these refusals
+/// are undocumented; the emulator answers 403 `forbidden`, as for an action nobody may take.
+fn refuse_public_access(id: &str, what: &str) -> Result<(), ApiError> {
+    if id != PUBLIC_ACCESS_ID {
+        return Ok(());
+    }
+    Err(ApiError::platform(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!("The Public Access group ({PUBLIC_ACCESS_ID}) is managed by IBM Cloud: {what}."),
+    ))
 }
 
 /// The limit/offset paging IBM's Access Groups lists use, with `next.href` and friends.
@@ -192,7 +241,7 @@ async fn create_group(
             "id": id, "name": name, "description": description.unwrap_or_default(), "account_id": account_id,
             "created_at": now, "created_by_id": caller.iam_id, "last_modified_at": now, "last_modified_by_id": caller.iam_id,
             "href": format!("{}/v2/groups/{id}", state.base_url()), "is_federated": false,
-            "crn": format!("crn:v1:bluemix:public:iam-groups::a/{account_id}::access-group:{id}"),
+            "crn": group_crn(&account_id, &id),
         });
         Ok::<_, ApiError>(tx.create(GROUPS, &id, group))
     })?;
@@ -227,10 +276,12 @@ async fn list_groups(
         ));
     }
     let member = query.get("iam_id").filter(|m| !m.is_empty());
+    let hide_public_access = query.get("hide_public_access").is_some_and(|h| h == "true");
     let groups: Vec<Value> = state.with_objects(|tx| {
         let mut groups: Vec<Value> = tx
             .iter_visible(GROUPS)
             .filter(|(_, r)| r.value["account_id"] == *account_id)
+            .filter(|(id, _)| !(hide_public_access && id.as_str() == PUBLIC_ACCESS_ID))
             .filter(|(_, r)| matches_search(&r.value, query.get("search")))
             .filter(|(id, _)| member.is_none_or(|m| tx.get_visible(MEMBERS, &member_id(id, m)).is_some()))
             .map(|(_, r)| r.value.clone())
@@ -253,6 +304,7 @@ async fn update_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    refuse_public_access(&id, "it cannot be renamed or changed")?;
     let if_match = required_if_match(&headers, "an access group")?;
     let body = parse_json_object(&body)?;
     let name = group_name(&body, false)?;
@@ -283,6 +335,7 @@ async fn delete_group(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
+    refuse_public_access(&id, "it cannot be deleted")?;
     let force = query.get("force").is_some_and(|f| f == "true");
     state.with_objects(|tx| {
         visible_group(tx, &id)?;
@@ -368,6 +421,8 @@ async fn add_members(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Everyone is in it implicitly, so nobody can be added (the refusal's status is UNCERTAIN).
+    refuse_public_access(&id, "members cannot be added to it")?;
     let body = parse_json_object(&body)?;
     let Some(Value::Array(requested)) = body.get("members") else {
         return Err(ApiError::invalid_body("The field 'members' is required and must be a list."));
@@ -530,6 +585,8 @@ async fn create_rule(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // UNCERTAIN: IBM's console offers no dynamic rules for it; the emulator refuses them like members.
+    refuse_public_access(&id, "dynamic rules cannot be added to it")?;
     let fields = rule_fields(&parse_json_object(&body)?)?;
     let record = state.with_objects(|tx| {
         let group = visible_group(tx, &id)?;
@@ -599,7 +656,8 @@ async fn delete_rule(State(state): State<AppState>, Path((id, rule_id)): Path<(S
 /// Used by User Management: adds a user to groups without the HTTP layer.
 pub fn add_user_to_groups(tx: &mut Txn<'_>, iam_id: &str, groups: &[String], by: &str) {
     for g in groups {
-        if tx.get(GROUPS, g).is_some() && tx.get(MEMBERS, &member_id(g, iam_id)).is_none() {
+        // An invite naming the Public Access group cannot make anyone a member of it.
+        if g != PUBLIC_ACCESS_ID && tx.get(GROUPS, g).is_some() && tx.get(MEMBERS, &member_id(g, iam_id)).is_none() {
             let value = json!({"access_group_id": g, "iam_id": iam_id, "type": "user", "created_at": iso_timestamp(tx.now_ms()), "created_by_id": by});
             tx.create(MEMBERS, &member_id(g, iam_id), value);
         }
@@ -628,5 +686,75 @@ mod tests {
         assert_eq!(stored_condition_value("\"ml\""), "ml");
         assert_eq!(stored_condition_value("ml"), "ml");
         assert_eq!(stored_condition_value("[\"a\",\"b\"]"), "[\"a\",\"b\"]");
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    use super::PUBLIC_ACCESS_ID;
+    use crate::emulator::tests::Harness;
+    use crate::emulator::EmulatorConfig;
+
+    fn listed_ids(body: &serde_json::Value) -> Vec<String> {
+        body["groups"].as_array().expect("groups").iter().filter_map(|g| g["id"].as_str().map(String::from)).collect()
+    }
+
+    #[tokio::test]
+    async fn public_access_is_listed_unless_hidden_and_cannot_be_changed() {
+        // A lag hides new objects, never the built-in group.
+        let h = Harness::start(EmulatorConfig { lag_ms: 60_000, ..EmulatorConfig::default() }).await;
+        let list = format!("/v2/groups?account_id={}", h.account());
+        let (status, body, _) = h.call(Method::GET, &list, None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(listed_ids(&body), [PUBLIC_ACCESS_ID]);
+        assert_eq!(body["groups"][0]["name"], "Public Access");
+        assert_eq!(body["groups"][0]["description"], "Public access group for the account");
+        let (_, hidden, _) = h.call(Method::GET, &format!("{list}&hide_public_access=true"), None, &[]).await;
+        assert!(listed_ids(&hidden).is_empty(), "{hidden}");
+        assert_eq!(hidden["total_count"], 0);
+
+        let path = format!("/v2/groups/{PUBLIC_ACCESS_ID}");
+        let (status, _, headers) = h.call(Method::GET, &path, None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        let (status, body, _) = h.call(Method::PATCH, &path, Some(json!({"name": "Everyone"})), &[("If-Match", &etag)]).await;
+        assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}");
+        let (status, _, _) = h.call(Method::DELETE, &format!("{path}?force=true"), None, &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let members = json!({"members": [{"iam_id": "IBMid-123", "type": "user"}]});
+        let (status, body, _) = h.call(Method::PUT, &format!("{path}/members"), Some(members), &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let rule = json!({"expiration": 1, "realm_name": "r", "conditions": [{"claim": "c", "operator": "EQUALS", "value": "v"}]});
+        let (status, _, _) = h.call(Method::POST, &format!("{path}/rules"), Some(rule), &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = h.call(Method::GET, &path, None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "still there");
+        // Its name is taken, as any group's.
+        let (status, _, _) = h.call(Method::POST, &list, Some(json!({"name": "public access"})), &[]).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+
+    #[tokio::test]
+    async fn public_access_survives_a_restart_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = EmulatorConfig { state_file: Some(dir.path().join("state.json")), ..EmulatorConfig::default() };
+        let object = format!("/_emulator/objects/access_groups/{PUBLIC_ACCESS_ID}");
+        let first = Harness::start(cfg.clone()).await;
+        let (status, before) = first.admin(Method::GET, &object, None).await;
+        assert_eq!(status, StatusCode::OK);
+        drop(first);
+        let second = Harness::start(cfg.clone()).await;
+        let (_, after) = second.admin(Method::GET, &object, None).await;
+        assert_eq!((after["revision"].as_u64(), &after["etag"]), (Some(1), &before["etag"]), "kept, not seeded again");
+        let (_, kinds) = second.admin(Method::GET, "/_emulator/objects", None).await;
+        assert_eq!(kinds["kinds"]["access_groups"], 1);
+        // Deleted behind IBM's back, it comes back at the next start: every account has it.
+        second.admin(Method::DELETE, &object, None).await;
+        drop(second);
+        let third = Harness::start(cfg).await;
+        assert_eq!(third.admin(Method::GET, &object, None).await.0, StatusCode::OK);
     }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod access_groups;
+pub mod account_management;
 pub mod admin;
 pub mod appid;
 pub mod errors;
@@ -46,6 +47,8 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use access_groups::PUBLIC_ACCESS_ID;
+pub use account_management::{OWNER_EMAIL, OWNER_IAM_ID};
 use errors::ApiError;
 pub use state::AppState;
 
@@ -85,7 +88,10 @@ impl Default for EmulatorConfig {
 
 /// The complete HTTP application for `state`.
 pub fn router(state: AppState) -> Router {
+    // What every account has before anyone touches it.
     resource_manager::seed_default_group(&state);
+    access_groups::seed_public_access_group(&state);
+    user_management::seed_account_owner(&state);
     // Every IBM API except the token endpoint needs a bearer token.
     let authenticated = Router::new()
         .merge(iam_roles::routes())
@@ -96,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(iam_policies::routes())
         .merge(access_groups::routes())
         .merge(user_management::routes())
+        .merge(account_management::routes())
         .merge(iam_idps::routes())
         .merge(appid::routes())
         .route_layer(from_fn_with_state(state.clone(), iam_token::require_bearer));

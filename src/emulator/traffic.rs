@@ -69,6 +69,8 @@ pub fn api_of(path: &str) -> &'static str {
         "resource_manager"
     } else if has("/v2/accounts/") || has("/v2/users") {
         "user_management"
+    } else if has("/coe/v2/accounts") {
+        "account_management"
     } else if has("/api/v1") {
         "global_catalog"
     } else if has("/v3/tags") || has("/v3/resources") {
@@ -228,6 +230,7 @@ mod tests {
         assert_eq!(api_of("/v1/policies/p"), "iam_policy");
         assert_eq!(api_of("/v2/roles"), "iam_policy");
         assert_eq!(api_of("/v2/accounts/a/users"), "user_management");
+        assert_eq!(api_of("/coe/v2/accounts/a"), "account_management");
         assert_eq!(api_of("/v2/resource_instances"), "resource_controller");
         assert_eq!(api_of("/v2/resource_groups"), "resource_manager");
         assert_eq!(api_of("/v3/tags/attach"), "tagging");

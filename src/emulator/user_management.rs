@@ -5,6 +5,9 @@
 //! `PENDING` (and added to the invite's `access_groups`), or `ERROR_WHILE_PROCESSING` when its
 //! email domain is listed in the settings. The transition happens on the next request.
 //!
+//! The account owner ([`super::account_management::OWNER_IAM_ID`]) is an `ACTIVE` user from the
+//! start (seeded by [`seed_account_owner`]) and cannot be removed.
+//!
 //! `GET …/users?search=email:ada@x.com,state:PENDING` filters by substring, ignoring case (OR of terms).
 //!
 //! Settings (admin API, optional): `PUT /_emulator/objects/emulator_settings/user_management`
@@ -21,9 +24,10 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
 use super::access_groups::{add_user_to_groups, remove_from_all_groups};
+use super::account_management::{OWNER_EMAIL, OWNER_FIRSTNAME, OWNER_IAM_ID, OWNER_LASTNAME};
 use super::errors::{parse_json_object, ApiError};
 use super::iam_token::Caller;
-use super::state::{iso_timestamp, AppState, Txn};
+use super::state::{iso_timestamp, new_etag, AppState, Record, Txn};
 
 pub const USERS: &str = "users";
 pub const SETTINGS_KIND: &str = "emulator_settings";
@@ -45,6 +49,25 @@ pub fn iam_id_for_email(email: &str) -> String {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("IBMid-{:010x}", (hash >> 8) & 0xff_ffff_ffff)
+}
+
+/// Puts the account owner in the user list unless the store (state file) already has them for
+/// this account: an account always has its owner.
+pub fn seed_account_owner(state: &AppState) {
+    let account_id = state.account_id().to_string();
+    state.with_objects(|tx| {
+        if tx.get(USERS, OWNER_IAM_ID).is_some_and(|r| r.value["account_id"] == *account_id) {
+            return;
+        }
+        let user = json!({
+            "id": OWNER_IAM_ID, "iam_id": OWNER_IAM_ID, "realm": "IBMid", "user_id": OWNER_EMAIL,
+            "firstname": OWNER_FIRSTNAME, "lastname": OWNER_LASTNAME, "state": "ACTIVE", "email": OWNER_EMAIL,
+            "account_id": account_id, "added_on": iso_timestamp(tx.now_ms()),
+        });
+        // Visible at once, whatever the lag: the owner made the account.
+        let record = Record { value: user, revision: 1, etag: new_etag(1), created_at_ms: tx.now_ms(), visible_at_ms: 0 };
+        tx.put_record(USERS, OWNER_IAM_ID, record);
+    });
 }
 
 fn check_account(account_id: &str, caller: &Caller) -> Result<(), ApiError> {
@@ -275,6 +298,14 @@ async fn remove_user(
     state.with_objects(|tx| {
         if tx.get_visible(USERS, &iam_id).filter(|r| r.value["account_id"] == *account_id).is_none() {
             return Err(user_not_found(&iam_id));
+        }
+        if iam_id == OWNER_IAM_ID {
+            // UNCERTAIN: IBM refuses to remove the owner, with a status the docs do not give.
+            return Err(ApiError::platform(
+                StatusCode::FORBIDDEN,
+                "insufficent_permissions",
+                "The account owner cannot be removed from the account.",
+            ));
         }
         tx.remove(USERS, &iam_id);
         remove_from_all_groups(tx, &iam_id);

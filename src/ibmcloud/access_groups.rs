@@ -38,6 +38,9 @@ impl MemberSets {
     }
 }
 
+/// IBM's fixed id of every account's built-in Public Access group, which no one manages.
+pub const PUBLIC_ACCESS_GROUP_ID: &str = "AccessGroupId-PublicAccess";
+
 /// IBM accepts at most this many members per add or bulk-remove call.
 pub const MEMBER_BATCH: usize = 50;
 
@@ -172,6 +175,12 @@ fn member_failures(body: &Value, ok_statuses: &[u16]) -> Vec<MemberFailure> {
         .collect()
 }
 
+/// Drops the Public Access group even when the server ignored `hide_public_access`, and groups
+/// whose name does not start with `name_prefix`.
+fn keep_listable(groups: Vec<AccessGroup>, name_prefix: Option<&str>) -> Vec<AccessGroup> {
+    groups.into_iter().filter(|g| g.id != PUBLIC_ACCESS_GROUP_ID).filter(|g| name_prefix.is_none_or(|p| g.name.starts_with(p))).collect()
+}
+
 fn failures_error(doing: &str, failures: &[MemberFailure]) -> Error {
     let list: Vec<String> = failures.iter().map(|f| format!("{} ({} {})", f.iam_id, f.status, f.message)).collect();
     Error::Decode(format!("{doing}: IBM refused {}", list.join("; ")))
@@ -222,6 +231,25 @@ impl Client {
             }
         }
         Ok(None)
+    }
+
+    /// Every group of the account but the built-in Public Access group (all pages). With
+    /// `name_prefix`, only groups whose name starts with it (case-sensitive).
+    pub async fn list_access_groups(&self, name_prefix: Option<&str>) -> Result<Vec<AccessGroup>, Error> {
+        let account_id = self.identity().await?.account_id;
+        let mut query = vec![("account_id", account_id.clone()), ("hide_public_access", "true".to_owned()), ("limit", "100".to_owned())];
+        if let Some(prefix) = name_prefix.filter(|p| !p.is_empty()) {
+            // Narrows server-side only: IBM's search matches substrings, ignoring case.
+            query.push(("search", format!("name:{prefix}")));
+        }
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let items = self.collect_pages(Api::Iam, "/v2/groups", &query, "groups", PageStyle::NextHref).await?;
+        let mut groups = Vec::with_capacity(items.len());
+        for item in items {
+            let group: AccessGroup = serde_json::from_value(item).map_err(|e| Error::Decode(format!("access group: {e}")))?;
+            groups.push(group);
+        }
+        Ok(keep_listable(groups, name_prefix))
     }
 
     /// The groups an IAM ID is a static member of.
@@ -419,6 +447,8 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+    use crate::ibmcloud::testing::{query_map, test_client, Mock, Reply};
+
     #[test]
     fn an_out_of_range_member_status_is_a_failure_not_a_wrapped_success() {
         // 65736 would wrap to 200 as a u16.
@@ -428,6 +458,49 @@ mod tests {
     }
 
     use super::*;
+
+    fn group_json(id: &str, name: &str) -> Value {
+        json!({"id": id, "name": name, "account_id": "acct-from-token", "description": "d"})
+    }
+
+    #[tokio::test]
+    async fn listing_hides_public_access_and_keeps_the_prefix() {
+        let mock = Mock::start(|req, _| {
+            let q = query_map(&req.query);
+            assert_eq!((q["account_id"].as_str(), q["hide_public_access"].as_str()), ("acct-from-token", "true"));
+            assert_eq!(q.get("search").map(String::as_str), Some("name:ml-"));
+            // A server that ignores hide_public_access, and whose search ignores case and position.
+            match q.get("offset").map(String::as_str) {
+                None => Reply::json(
+                    200,
+                    json!({"limit": 2, "offset": 0, "total_count": 4,
+                           "groups": [group_json(PUBLIC_ACCESS_GROUP_ID, "Public Access"), group_json("AccessGroupId-1", "ml-alpha")],
+                           "next": {"href": "https://iam.cloud.ibm.com/v2/groups?account_id=acct-from-token&limit=2&offset=2"}}),
+                ),
+                Some("2") => Reply::json(
+                    200,
+                    json!({"limit": 2, "offset": 2, "total_count": 4,
+                           "groups": [group_json("AccessGroupId-2", "ML-beta"), group_json("AccessGroupId-3", "team-ml-gamma")]}),
+                ),
+                Some(other) => panic!("unexpected offset {other}"),
+            }
+        })
+        .await;
+        let groups = test_client(&mock, 0).list_access_groups(Some("ml-")).await.unwrap();
+        assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["ml-alpha"]);
+        assert_eq!(mock.count("GET", "/v2/groups"), 2);
+    }
+
+    #[tokio::test]
+    async fn listing_without_prefix_sends_no_search() {
+        let mock = Mock::start(|req, _| {
+            assert!(!query_map(&req.query).contains_key("search"), "{}", req.query);
+            Reply::json(200, json!({"groups": [group_json(PUBLIC_ACCESS_GROUP_ID, "Public Access"), group_json("AccessGroupId-1", "a")]}))
+        })
+        .await;
+        let groups = test_client(&mock, 0).list_access_groups(None).await.unwrap();
+        assert_eq!(groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["AccessGroupId-1"]);
+    }
 
     #[test]
     fn member_kind_from_prefix() {

@@ -14,7 +14,7 @@ use super::Api;
 pub const UNIFORM_ENV: &str = "IBMQR_ENDPOINT";
 
 impl Api {
-    pub const ALL: [Api; 8] = [
+    pub const ALL: [Api; 9] = [
         Api::Iam,
         Api::IamPolicy,
         Api::ResourceController,
@@ -23,6 +23,7 @@ impl Api {
         Api::GlobalCatalog,
         Api::Tagging,
         Api::AppId,
+        Api::AccountManagement,
     ];
 
     /// Key in the provider's `endpoints` block.
@@ -36,6 +37,7 @@ impl Api {
             Api::GlobalCatalog => "global_catalog",
             Api::Tagging => "tagging",
             Api::AppId => "appid",
+            Api::AccountManagement => "account_management",
         }
     }
 
@@ -50,6 +52,7 @@ impl Api {
             Api::GlobalCatalog => "IBMCLOUD_RESOURCE_CATALOG_API_ENDPOINT",
             Api::Tagging => "IBMCLOUD_GT_API_ENDPOINT",
             Api::AppId => "IBMCLOUD_APPID_MANAGEMENT_API_ENDPOINT",
+            Api::AccountManagement => "IBMCLOUD_ACCOUNT_MANAGEMENT_API_ENDPOINT",
         }
     }
 
@@ -61,6 +64,7 @@ impl Api {
             Api::GlobalCatalog => "https://globalcatalog.cloud.ibm.com".into(),
             Api::Tagging => "https://tags.global-search-tagging.cloud.ibm.com".into(),
             Api::AppId => format!("https://{region}.appid.cloud.ibm.com"),
+            Api::AccountManagement => "https://accounts.cloud.ibm.com".into(),
         }
     }
 }
@@ -95,7 +99,7 @@ impl From<EndpointError> for super::Error {
 /// One validated base URL per API (no trailing slash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
-    bases: [String; 8],
+    bases: [String; Api::ALL.len()],
     /// The App ID base was set explicitly (endpoints block, environment, `IBMQR_ENDPOINT`), so it
     /// serves every region; otherwise each App ID instance is reached in its own region.
     appid_fixed: bool,
@@ -119,7 +123,7 @@ impl Endpoints {
         }
         let non_empty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let uniform = non_empty(env(UNIFORM_ENV));
-        let mut bases: [String; 8] = Default::default();
+        let mut bases: [String; Api::ALL.len()] = Default::default();
         let mut appid_fixed = false;
         for (i, api) in Api::ALL.iter().enumerate() {
             let chosen = non_empty(overrides.get(api.key()).cloned()).or_else(|| non_empty(env(api.env_var()))).or_else(|| uniform.clone());
@@ -147,7 +151,7 @@ impl Endpoints {
 
     /// Every API at one base URL (what the emulator serves). Validated like `resolve`.
     pub fn uniform(base: &str) -> Result<Endpoints, EndpointError> {
-        let mut bases: [String; 8] = Default::default();
+        let mut bases: [String; Api::ALL.len()] = Default::default();
         for (i, api) in Api::ALL.iter().enumerate() {
             bases[i] = validate(api.key(), base)?;
         }
@@ -237,6 +241,7 @@ mod tests {
         assert_eq!(e.base(Api::GlobalCatalog), "https://globalcatalog.cloud.ibm.com");
         assert_eq!(e.base(Api::Tagging), "https://tags.global-search-tagging.cloud.ibm.com");
         assert_eq!(e.base(Api::AppId), "https://us-east.appid.cloud.ibm.com");
+        assert_eq!(e.base(Api::AccountManagement), "https://accounts.cloud.ibm.com");
     }
 
     #[test]
@@ -254,6 +259,7 @@ mod tests {
         assert_eq!(e.base(Api::Tagging), "http://127.0.0.1:8080");
         assert_eq!(e.base(Api::AppId), "http://127.0.0.1:8080");
         assert_eq!(e.base(Api::ResourceController), "http://127.0.0.1:8080");
+        assert_eq!(e.base(Api::AccountManagement), "http://127.0.0.1:8080");
 
         let env = env_of(&[("IBMCLOUD_RESOURCE_CATALOG_API_ENDPOINT", "https://cat.example/prefix/")]);
         let e = Endpoints::resolve(&BTreeMap::new(), &env, "eu-de").unwrap();

@@ -344,6 +344,21 @@ impl Client {
         items.into_iter().map(|v| Policy::deserialize(v).map_err(|e| Error::Decode(format!("policy in list: {e}")))).collect()
     }
 
+    /// Every access policy of the account, whatever its subject (all pages).
+    pub async fn list_account_access_policies(&self) -> Result<Vec<Policy>, Error> {
+        let account_id = self.identity().await?.account_id;
+        let items = self
+            .collect_pages(
+                Api::IamPolicy,
+                "/v1/policies",
+                &[("account_id", account_id.as_str()), ("type", "access")],
+                "policies",
+                PageStyle::NextStart,
+            )
+            .await?;
+        items.into_iter().map(|v| Policy::deserialize(v).map_err(|e| Error::Decode(format!("policy in list: {e}")))).collect()
+    }
+
     /// Creates a policy. If the outcome is unknown, the subject's policies are searched for one
     /// with the same resource before trying again. A 409 `policy_conflict_error` is returned as
     /// is (see [`policy_conflict`]).
@@ -579,6 +594,26 @@ mod tests {
         assert_eq!(list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p1", "p2"]);
         assert_eq!(list[0].access_group_id(), Some("AccessGroupId-1"));
         assert_eq!(list[0].resource_attribute("serviceName"), Some("quantum-computing"));
+    }
+
+    #[tokio::test]
+    async fn account_policy_list_asks_for_access_policies_of_any_subject() {
+        let mock = Mock::start(|req, _| {
+            let q = query_map(&req.query);
+            assert_eq!((q["account_id"].as_str(), q["type"].as_str()), ("acct-from-token", "access"));
+            assert!(!q.contains_key("access_group_id") && !q.contains_key("iam_id"), "{}", req.query);
+            match q.get("start").map(String::as_str) {
+                None => Reply::json(
+                    200,
+                    json!({"policies": [policy_json("p1")], "next": {"href": "https://iam.cloud.ibm.com/v1/policies?start=t2"}}),
+                ),
+                Some("t2") => Reply::json(200, json!({"policies": [policy_json("p2")]})),
+                Some(other) => panic!("unexpected start {other}"),
+            }
+        })
+        .await;
+        let list = test_client(&mock, 0).list_account_access_policies().await.unwrap();
+        assert_eq!(list.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p1", "p2"]);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod access_groups;
+pub mod account_management;
 pub mod appid;
 mod auth;
 mod endpoints;
@@ -56,6 +57,8 @@ pub enum Api {
     GlobalCatalog,
     Tagging,
     AppId,
+    /// Account Management (COE v2): the account and its owner.
+    AccountManagement,
 }
 
 /// An IBM Cloud API key. Prints as `***` so it cannot leak through `{:?}` or `{}`.

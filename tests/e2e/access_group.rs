@@ -1,4 +1,5 @@
 use serde_json::json;
+use terraform_provider_ibmqr::emulator::PUBLIC_ACCESS_ID;
 
 use crate::harness::{access_group_resource, planned_before_and_after, Emulator, Workspace};
 
@@ -16,8 +17,9 @@ fn ml_group_config() -> String {
     group_config("project-ml", Some("Machine learning project"))
 }
 
+/// The account's groups but IBM's built-in Public Access group.
 fn groups(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.stored("access_groups")
+    emu.stored("access_groups").into_iter().filter(|g| g["id"] != PUBLIC_ACCESS_ID).collect()
 }
 
 fn group_id(ws: &Workspace) -> String {

@@ -12,6 +12,8 @@
 
 use std::time::Duration;
 
+use terraform_provider_ibmqr::emulator::{OWNER_IAM_ID, PUBLIC_ACCESS_ID};
+
 use crate::harness::{
     assert_failed_create_kept_then_converges, ci_group_with_bot, hcl_strings, ml_group, ml_invite, ml_members, ml_members_rule, ml_policy,
     quoted, resource, resource_group_resource, role_resource, rule_resource, state_resource, timeouts, Emulator, Workspace, BOT_SERVICE_ID,
@@ -22,6 +24,16 @@ const FORBIDDEN: u16 = 403;
 
 fn ids(objects: Vec<serde_json::Value>) -> Vec<String> {
     objects.iter().map(|o| o["id"].as_str().expect("stored id").to_string()).collect()
+}
+
+/// Ids of the access groups made, so not IBM's built-in Public Access group.
+fn group_ids(emu: &Emulator) -> Vec<String> {
+    ids(emu.stored("access_groups")).into_iter().filter(|id| id != PUBLIC_ACCESS_ID).collect()
+}
+
+/// IAM IDs of the account's users but its owner, who is always there.
+fn user_ids(emu: &Emulator) -> Vec<String> {
+    ids(emu.stored("users")).into_iter().filter(|id| id != OWNER_IAM_ID).collect()
 }
 
 /// Static memberships as GROUP_ID/IAM_ID, the form `ibmqr_access_group_member` ids take.
@@ -55,7 +67,7 @@ fn access_group_whose_visibility_wait_fails() {
     ws.write(&ml_group());
     emu.fail_requests("GET /v2/groups/{id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for access group");
-    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group.ml", || ids(emu.stored("access_groups")));
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group.ml", || group_ids(&emu));
 }
 
 #[test]
@@ -167,7 +179,7 @@ fn access_group_members_whose_removal_fails() {
     let group = ml_group();
     ws.write(&group);
     ws.apply_ok();
-    let group_id = ids(emu.stored("access_groups")).pop().expect("group");
+    let group_id = group_ids(&emu).pop().expect("group");
     emu.add_member(&group_id, STRANGER);
     ws.write(&(group + &ml_members(&[("iam_ids", &[IN_GROUP])])));
     emu.fail_requests("POST /v2/groups/{id}/members/delete", FORBIDDEN, 1);
@@ -180,7 +192,7 @@ fn access_group_members_whose_removal_fails() {
     };
     assert_eq!(members(), [IN_GROUP, STRANGER], "the add happened, the removal did not");
     // State names the list by its group; the one group is what the store holds.
-    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_members.ml", || ids(emu.stored("access_groups")));
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_members.ml", || group_ids(&emu));
     assert_eq!(members(), [IN_GROUP], "the second apply finished the list, with no member twice");
 }
 
@@ -207,9 +219,9 @@ fn user_invite_whose_wait_fails() {
     let state = ws.state_json();
     let now = state_resource(&state, "ibmqr_user_invite.fatima").expect("in state after the second apply");
     assert!(!now.tainted);
-    let users = ids(emu.stored("users"));
+    let users = user_ids(&emu);
     assert_eq!(users, vec![now.string("id")], "one person, and state names them");
-    let group_id = ids(emu.stored("access_groups")).pop().expect("group");
+    let group_id = group_ids(&emu).pop().expect("group");
     assert_eq!(memberships(&emu), [format!("{group_id}/{}", users[0])], "the person is in the group once");
     ws.assert_no_changes();
 }
