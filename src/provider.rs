@@ -9,16 +9,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    AnyDataSource, AnyResource, Attribute, AttributePath, Block, Check, Diagnostics, NestedBlock, OpError, OpResult, Provider, Schema,
-    Value,
+    AnyDataSource, AnyListResource, AnyResource, Attribute, AttributePath, Block, Check, Diagnostics, NestedBlock, OpError, OpResult,
+    Provider, Schema, Value,
 };
 use crate::ibmcloud::{ApiKey, Client, ClientConfig, Endpoints, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT};
 use crate::plan_checks::QISKIT_REGIONS;
 use crate::{data_sources, resources};
 
 /// Endpoint keys of the `endpoints` block, one per IBM API.
-pub const ENDPOINT_KEYS: [&str; 8] =
-    ["iam", "iam_policy", "resource_controller", "resource_manager", "user_management", "global_catalog", "tagging", "appid"];
+pub const ENDPOINT_KEYS: [&str; 9] = [
+    "iam",
+    "iam_policy",
+    "resource_controller",
+    "resource_manager",
+    "user_management",
+    "global_catalog",
+    "tagging",
+    "appid",
+    "account_management",
+];
 
 /// IBM Cloud multizone regions a provider `region` may name.
 pub const REGIONS: [&str; 11] =
@@ -162,6 +171,10 @@ impl Provider for IbmqrProvider {
     fn data_sources(&self) -> Vec<Arc<dyn AnyDataSource<ProviderState>>> {
         data_sources::all()
     }
+
+    fn list_resources(&self) -> Vec<Arc<dyn AnyListResource<ProviderState>>> {
+        resources::listable()
+    }
 }
 
 fn check_region(region: &str, diags: &mut Diagnostics) {
@@ -181,6 +194,12 @@ fn check_region(region: &str, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoints_block_has_a_key_for_every_api() {
+        let keys: Vec<&str> = crate::ibmcloud::Api::ALL.iter().map(|api| api.key()).collect();
+        assert_eq!(keys, ENDPOINT_KEYS);
+    }
 
     fn validate(json: serde_json::Value) -> Vec<String> {
         let schema = IbmqrProvider.schema();

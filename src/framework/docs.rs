@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::identity::IdentitySchema;
+use super::list::AnyListResource;
 use super::registry::{AnyDataSource, AnyResource};
 use super::resource::Provider;
 use super::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
@@ -22,11 +23,16 @@ pub struct Page {
 /// Every page of `provider`, from its schemas and the files under `examples`.
 pub fn render_all<P: Provider>(provider: &P, provider_name: &str, examples: &Path) -> Result<Vec<Page>, String> {
     let mut pages = vec![Page { path: "index.md".into(), text: render_index(provider, provider_name, examples)? }];
+    let lists = provider.list_resources();
     for resource in provider.resources() {
-        pages.push(render_resource(resource.as_ref(), provider_name, examples)?);
+        let listable = lists.iter().any(|l| l.type_name() == resource.type_name());
+        pages.push(render_resource(resource.as_ref(), listable, provider_name, examples)?);
     }
     for data_source in provider.data_sources() {
         pages.push(render_data_source(data_source.as_ref(), provider_name, examples)?);
+    }
+    for list in lists {
+        pages.push(render_list_resource(list.as_ref(), provider_name, examples)?);
     }
     Ok(pages)
 }
@@ -42,7 +48,7 @@ fn render_index<P: Provider>(provider: &P, name: &str, examples: &Path) -> Resul
     Ok(finish(page))
 }
 
-fn render_resource<S>(resource: &dyn AnyResource<S>, provider: &str, examples: &Path) -> Result<Page, String> {
+fn render_resource<S>(resource: &dyn AnyResource<S>, listable: bool, provider: &str, examples: &Path) -> Result<Page, String> {
     let type_name = resource.type_name();
     let dir = examples.join("resources").join(type_name);
     let mut page = type_page(type_name, "Resource", provider, resource.schema(), &dir, "resource.tf")?;
@@ -55,8 +61,30 @@ fn render_resource<S>(resource: &dyn AnyResource<S>, provider: &str, examples: &
         "With Terraform 1.5 or later, an `import` block takes the same ID:\n\n```terraform\nimport {{\n  to = {address}\n  id = \"{id}\"\n}}\n```\n"
     );
     push_identity(&mut page, resource.identity_schema(), &address, &id);
+    let short = short_name(type_name);
+    if listable {
+        let _ = writeln!(
+            page,
+            "`terraform query` (Terraform 1.14+) lists this type's objects with their identity: see [the list resource](../list-resources/{short}.md).\n"
+        );
+    } else {
+        let _ = writeln!(page, "`terraform query` does not list this type.\n");
+    }
     push_generated_config(&mut page, resource.schema());
-    Ok(Page { path: format!("resources/{}.md", short_name(type_name)), text: finish(page) })
+    Ok(Page { path: format!("resources/{short}.md"), text: finish(page) })
+}
+
+/// A list resource's page: the `config` block's filters and a query file from examples/.
+fn render_list_resource<S>(list: &dyn AnyListResource<S>, provider: &str, examples: &Path) -> Result<Page, String> {
+    let type_name = list.type_name();
+    let dir = examples.join("list-resources").join(type_name);
+    let mut page = type_page(type_name, "List Resource", provider, list.schema(), &dir, "query.tfquery.hcl")?;
+    let _ = writeln!(
+        page,
+        "The schema above is that of the `list` block's `config` block; leave the block out to list without filters. Each result carries the object's [identity](../resources/{short}.md#identity), and its state when `include_resource = true`. `terraform query -generate-config-out=generated.tf` writes an `import` block and configuration for each result.\n",
+        short = short_name(type_name)
+    );
+    Ok(Page { path: format!("list-resources/{}.md", short_name(type_name)), text: finish(page) })
 }
 
 /// `name = value` of every attribute with a default, nested blocks' too.

@@ -72,11 +72,16 @@ pub trait AnyDataSource<S>: Send + Sync {
 
 /// Registers a resource: its schema is built here, once.
 pub fn resource<S: Send + Sync + 'static, R: Resource<S>>(resource: R) -> Arc<dyn AnyResource<S>> {
+    Arc::new(Typed { inner: resource, codec: resource_codec::<S, R>() })
+}
+
+/// A resource type's schema, identity and their value types, built from its declarations.
+pub(super) fn resource_codec<S: Send + Sync + 'static, R: Resource<S>>() -> Codec {
     let schema = R::schema();
     let ty = schema.value_type();
     let identity = described(R::identity(), &schema);
     let identity_ty = identity.value_type();
-    Arc::new(Typed { inner: resource, codec: Codec { name: R::TYPE_NAME, schema, ty, identity, identity_ty } })
+    Codec { name: R::TYPE_NAME, schema, ty, identity, identity_ty }
 }
 
 /// An identity whose attributes without a description take their state attribute's.
@@ -104,11 +109,11 @@ struct Typed<T> {
 
 /// A type's schema and value type, and the encoding that needs nothing else of the type: kept
 /// out of the generic wrapper, so that it is compiled once, not once per type.
-struct Codec {
+pub(super) struct Codec {
     name: &'static str,
-    schema: Schema,
+    pub(super) schema: Schema,
     ty: Type,
-    identity: IdentitySchema,
+    pub(super) identity: IdentitySchema,
     identity_ty: Type,
 }
 
@@ -128,7 +133,7 @@ impl Codec {
         Ok(Value::from_json(&json, &self.ty)?)
     }
 
-    fn encode_state<M: Serialize>(&self, model: &M) -> Result<Value, Diagnostics> {
+    pub(super) fn encode_state<M: Serialize>(&self, model: &M) -> Result<Value, Diagnostics> {
         Ok(strip_unknown(&self.encode_json(to_json(model)?)?))
     }
 

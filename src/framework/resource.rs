@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::diag::Diagnostics;
 use super::error::{OpError, OpResult};
 use super::identity::IdentitySchema;
+use super::list::AnyListResource;
 use super::path::AttributePath;
 use super::registry::{AnyDataSource, AnyResource};
 use super::schema::Schema;
@@ -169,4 +170,8 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, config: &Value, cancel: CancellationToken) -> OpResult<Self::State>;
     fn resources(&self) -> Vec<Arc<dyn AnyResource<Self::State>>>;
     fn data_sources(&self) -> Vec<Arc<dyn AnyDataSource<Self::State>>>;
+    /// The resource types `terraform query` can list (Terraform 1.14+).
+    fn list_resources(&self) -> Vec<Arc<dyn AnyListResource<Self::State>>> {
+        Vec::new()
+    }
 }

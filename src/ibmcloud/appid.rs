@@ -200,6 +200,26 @@ impl Client {
         found.map(|body| serde_json::from_value(body).map_err(|e| Error::Decode(format!("Cloud Directory user: {e}")))).transpose()
     }
 
+    /// Every Cloud Directory user of the directory: SCIM pages of 100 (`startIndex`, `count`)
+    /// until `totalResults` are read or a page comes back empty.
+    pub async fn list_cloud_directory_users(&self, tenant: &Tenant) -> Result<Vec<CloudDirectoryUser>, Error> {
+        const PAGE: usize = 100;
+        let mut users: Vec<CloudDirectoryUser> = Vec::new();
+        loop {
+            let start = users.len().to_string();
+            let page =
+                self.appid(tenant, Method::GET, "/cloud_directory/Users").query("startIndex", &start).query("count", "100").send().await?;
+            let batch: Vec<CloudDirectoryUser> =
+                serde_json::from_value(page.body["Resources"].clone()).map_err(|e| Error::Decode(format!("Cloud Directory users: {e}")))?;
+            let total = page.body["totalResults"].as_u64().and_then(|t| usize::try_from(t).ok()).unwrap_or(0);
+            let last = batch.len() < PAGE;
+            users.extend(batch);
+            if last || users.len() >= total {
+                return Ok(users);
+            }
+        }
+    }
+
     /// The user whose identity (e-mail or user name) is `identity`.
     pub async fn find_cloud_directory_user(&self, tenant: &Tenant, identity: &str) -> Result<Option<CloudDirectoryUser>, Error> {
         let page = self.appid(tenant, Method::GET, "/cloud_directory/Users").query("query", identity).query("count", "100").send().await?;

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::framework::validate::validate_block;
-use crate::framework::{AnyDataSource, AnyResource, Ctx, Diagnostics, Provider, Schema, Value};
+use crate::framework::{AnyDataSource, AnyListResource, AnyResource, Ctx, Diagnostics, Provider, Schema, Value};
 
 use super::convert::{
     decode, decode_identity, diagnostics_to_proto, encode, encode_identity, identity_schema_to_proto, path_to_proto, schema_to_proto,
@@ -28,6 +28,7 @@ pub struct ProviderService<P: Provider> {
     provider_schema: Schema,
     resources: HashMap<&'static str, Arc<dyn AnyResource<P::State>>>,
     data_sources: HashMap<&'static str, Arc<dyn AnyDataSource<P::State>>>,
+    list_resources: HashMap<&'static str, Arc<dyn AnyListResource<P::State>>>,
     configured: RwLock<Option<Arc<P::State>>>,
     cancel: CancellationToken,
 }
@@ -36,8 +37,9 @@ impl<P: Provider> ProviderService<P> {
     pub fn new(provider: Arc<P>, cancel: CancellationToken) -> Self {
         let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
         let data_sources = provider.data_sources().into_iter().map(|d| (d.type_name(), d)).collect();
+        let list_resources = provider.list_resources().into_iter().map(|l| (l.type_name(), l)).collect();
         let provider_schema = provider.schema();
-        Self { provider, provider_schema, resources, data_sources, configured: RwLock::new(None), cancel }
+        Self { provider, provider_schema, resources, data_sources, list_resources, configured: RwLock::new(None), cancel }
     }
 
     fn ctx(&self) -> Ctx<P::State> {
@@ -50,6 +52,15 @@ impl<P: Provider> ProviderService<P> {
             .get(type_name)
             .cloned()
             .ok_or_else(|| Diagnostics::error("Unknown resource type", format!("ibmqr has no resource type {type_name:?}")))
+    }
+
+    fn list_resource(&self, type_name: &str) -> Result<Listable<P::State>, Diagnostics> {
+        let list = self
+            .list_resources
+            .get(type_name)
+            .cloned()
+            .ok_or_else(|| Diagnostics::error("Unknown list resource type", format!("ibmqr cannot list {type_name:?}")))?;
+        Ok((list, self.resource(type_name)?))
     }
 
     fn data_source(&self, type_name: &str) -> Result<Arc<dyn AnyDataSource<P::State>>, Diagnostics> {
@@ -83,6 +94,9 @@ fn diags(d: &Diagnostics) -> Vec<proto::Diagnostic> {
     diagnostics_to_proto(d)
 }
 
+/// A listable type: its list, and its resource, whose types encode what the list finds.
+type Listable<S> = (Arc<dyn AnyListResource<S>>, Arc<dyn AnyResource<S>>);
+
 type ListStream = Pin<Box<dyn futures::Stream<Item = Result<proto::list_resource::Event, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -93,7 +107,15 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         resources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
         let mut data_sources: Vec<_> = self.data_sources.keys().map(|t| m::DataSourceMetadata { type_name: t.to_string() }).collect();
         data_sources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
-        Ok(Response::new(m::Response { server_capabilities: Some(server_capabilities()), resources, data_sources, ..Default::default() }))
+        let mut list_resources: Vec<_> = self.list_resources.keys().map(|t| m::ListResourceMetadata { type_name: t.to_string() }).collect();
+        list_resources.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+        Ok(Response::new(m::Response {
+            server_capabilities: Some(server_capabilities()),
+            resources,
+            data_sources,
+            list_resources,
+            ..Default::default()
+        }))
     }
 
     async fn get_provider_schema(
@@ -107,6 +129,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 provider: Some(schema_to_proto(&self.provider_schema)),
                 resource_schemas: self.resources.iter().map(|(k, r)| (k.to_string(), schema_to_proto(r.schema()))).collect(),
                 data_source_schemas: self.data_sources.iter().map(|(k, d)| (k.to_string(), schema_to_proto(d.schema()))).collect(),
+                list_resource_schemas: self.list_resources.iter().map(|(k, l)| (k.to_string(), schema_to_proto(l.schema()))).collect(),
                 server_capabilities: Some(server_capabilities()),
                 ..Default::default()
             }
@@ -563,15 +586,58 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
 
     type ListResourceStream = ListStream;
 
-    async fn list_resource(&self, _r: Request<proto::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
-        Err(Status::unimplemented("ibmqr has no list resources"))
+    /// The whole list is fetched, then streamed: IBM's list APIs answer in pages anyway, and a
+    /// failure then reaches Terraform as one error instead of a list cut short.
+    async fn list_resource(&self, r: Request<proto::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
+        use proto::list_resource::Event;
+        let req = r.into_inner();
+        let work = async {
+            let result = async {
+                let (list, res) = self.list_resource(&req.type_name)?;
+                let config = decode(req.config.as_ref(), list.value_type())?;
+                // Terraform sends the `list` block's limit, 100 unless set; never negative.
+                let limit = usize::try_from(req.limit.max(0)).unwrap_or(usize::MAX);
+                let (found, warnings) = list.list(&self.ctx(), &config, req.include_resource_object, limit).await?;
+                let mut events: Vec<Event> = found
+                    .into_iter()
+                    .map(|object| Event {
+                        identity: encode_identity(Some(object.identity), res.identity_type()),
+                        display_name: object.display_name,
+                        resource_object: object.state.map(|state| encode(&state, res.value_type())),
+                        diagnostic: vec![],
+                    })
+                    .collect();
+                if !warnings.is_empty() {
+                    events.push(Event { diagnostic: diags(&warnings), ..Default::default() });
+                }
+                Ok::<_, Diagnostics>(events)
+            }
+            .await;
+            result.unwrap_or_else(|d| vec![Event { diagnostic: diags(&d), ..Default::default() }])
+        };
+        let events = guarded("ListResource", work, |d| vec![Event { diagnostic: diags(&d), ..Default::default() }]).await;
+        let stream: ListStream = Box::pin(futures::stream::iter(events.into_iter().map(Ok)));
+        Ok(Response::new(stream))
     }
 
     async fn validate_list_resource_config(
         &self,
-        _r: Request<proto::validate_list_resource_config::Request>,
+        r: Request<proto::validate_list_resource_config::Request>,
     ) -> Result<Response<proto::validate_list_resource_config::Response>, Status> {
-        Err(Status::unimplemented("ibmqr has no list resources"))
+        let req = r.into_inner();
+        let work = async {
+            let d = (|| {
+                let (list, _) = self.list_resource(&req.type_name)?;
+                let config = decode(req.config.as_ref(), list.value_type())?;
+                Ok::<_, Diagnostics>(list.validate(&config))
+            })()
+            .unwrap_or_else(|d| d);
+            proto::validate_list_resource_config::Response { diagnostics: diags(&d) }
+        };
+        Ok(Response::new(
+            guarded("ValidateListResourceConfig", work, |d| proto::validate_list_resource_config::Response { diagnostics: diags(&d) })
+                .await,
+        ))
     }
 
     async fn get_functions(&self, _r: Request<proto::get_functions::Request>) -> Result<Response<proto::get_functions::Response>, Status> {

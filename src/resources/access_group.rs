@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, AttributePath, Block, Check, Context, Ctx, OpError, OpResult, Resource, Schema, Tf};
+use crate::framework::{
+    Attribute, AttributePath, Block, Check, Context, Ctx, ListRequest, ListResource, Listed, OpError, OpResult, Resource, Schema, Tf,
+};
 use crate::ibmcloud::access_groups::AccessGroup;
 use crate::ibmcloud::{self, Client};
 use crate::plan_checks::with_access_group_name_checks;
@@ -172,6 +174,38 @@ async fn wait_for_group(ctx: &Ctx<ProviderState>, id: &str, ready: impl Fn(&Acce
     let client = &ctx.provider()?.client;
     let get = || async move { client.get_access_group(id).await.map(|found| found.map(|(group, _etag)| group)) };
     wait_until_visible(ctx, VISIBILITY_TIMEOUT, &format!("access group {id}"), get, ready).await
+}
+
+/// The filters of `list "ibmqr_access_group"`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {
+    name_prefix: Tf<String>,
+}
+
+#[async_trait]
+impl ListResource<ProviderState> for AccessGroupResource {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(
+            0,
+            Block::new("The account's access groups. IBM's Public Access group is never listed: the account depends on it.").attr(
+                Attribute::string("name_prefix")
+                    .optional()
+                    .describe("Only groups whose name starts with this text (letter case counts), such as `qiskit-`."),
+            ),
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let prefix = request.filter.name_prefix.into_option().filter(|p| !p.is_empty());
+        let groups = client.list_access_groups(prefix.as_deref()).await.context("listing the account's access groups")?;
+        let mut listed: Vec<Listed<Model>> =
+            groups.iter().map(|group| Listed { display_name: group.name.clone(), state: Model::from_group(group) }).collect();
+        listed.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        Ok(listed)
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, NestedBlock, OpError, OpResult, Resource, Schema, Tf,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, ListRequest, ListResource, Listed, NestedBlock,
+    OpError, OpResult, Resource, Schema, Tf,
 };
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
 use crate::ibmcloud::{poll_until, Client, Poll};
@@ -300,6 +301,38 @@ async fn wait_until_shown(ctx: &Ctx<ProviderState>, model: &Model) -> OpResult<(
     })
     .await
     .context(format_args!("waiting for dynamic rule {}", model.label()))
+}
+
+/// The filters of `list "ibmqr_access_group_dynamic_rule"`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {
+    access_group_id: Tf<String>,
+}
+
+#[async_trait]
+impl ListResource<ProviderState> for AccessGroupDynamicRule {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        super::group_contents_list_schema("The dynamic rules of access groups.")
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let mut listed = Vec::new();
+        for group in super::groups_to_list(ctx, request.filter.access_group_id.into_option()).await? {
+            let rules =
+                client.list_rules(&group.id).await.context(format_args!("listing the dynamic rules of access group {}", group.name))?;
+            listed.extend(rules.iter().map(|rule| Listed {
+                display_name: format!("{}: {}", group.name, rule.name),
+                state: Model::from_rule(rule, &group.id, None),
+            }));
+            if listed.len() >= request.limit {
+                break;
+            }
+        }
+        Ok(listed)
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
-use crate::framework::{Attribute, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Resource, Schema, Tf};
+use crate::framework::{
+    Attribute, Block, Check, Context, Ctx, IdentitySchema, ListRequest, ListResource, Listed, OpError, OpResult, Resource, Schema, Tf,
+};
 use crate::ibmcloud::access_groups::MemberKind;
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
@@ -123,6 +125,46 @@ impl Resource<ProviderState> for AccessGroupMember {
             "Membership not found",
             format!("{iam_id} is not a static member of access group {group} (or the group does not exist)."),
         )
+    }
+}
+
+/// The filters of `list "ibmqr_access_group_member"`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {
+    access_group_id: Tf<String>,
+}
+
+#[async_trait]
+impl ListResource<ProviderState> for AccessGroupMember {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        super::group_contents_list_schema(
+            "The service IDs and trusted profiles that are static members of access groups. People are listed as `ibmqr_user_invite`, with their groups in `access_group_ids`, so that each membership has one owner.",
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let mut listed = Vec::new();
+        for group in super::groups_to_list(ctx, request.filter.access_group_id.into_option()).await? {
+            let members =
+                client.list_static_members(&group.id).await.context(format_args!("listing the members of access group {}", group.name))?;
+            let not_people =
+                members.into_iter().filter(|m| matches!(MemberKind::of(&m.iam_id), Some(MemberKind::Service | MemberKind::Profile)));
+            listed.extend(not_people.map(|m| Listed {
+                display_name: format!("{}: {}", group.name, m.iam_id),
+                state: Model {
+                    id: Tf::Known(format!("{}/{}", group.id, m.iam_id)),
+                    access_group_id: Tf::Known(group.id.clone()),
+                    iam_id: Tf::Known(m.iam_id),
+                },
+            }));
+            if listed.len() >= request.limit {
+                break;
+            }
+        }
+        Ok(listed)
     }
 }
 

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::configured::role_catalog::closest;
 use crate::configured::{api_error, ProviderState};
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, NestedBlock, OpError, OpResult, Plan, Resource, Rule, Schema, Tf,
-    Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, ListRequest, ListResource, Listed, NestedBlock, OpError, OpResult,
+    Plan, Resource, Rule, Schema, Tf, Value,
 };
 use crate::ibmcloud::{self, poll_until, Client, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
 
@@ -540,6 +540,75 @@ fn create_error(group: &str, err: &ibmcloud::Error) -> OpError {
 /// `crn:v1:ibmcloud:public:iam-access-management::a/<account>::customRole:<Name>`
 fn is_custom_role_crn(role: &str) -> bool {
     role.starts_with("crn:v1:") && role.contains(":iam-access-management:") && role.contains("::customRole:")
+}
+
+/// Whether this resource can state the policy: one access group subject, and one resource that
+/// names a service plus at most an instance or a resource group. Others (a resource group's own
+/// policy, wildcard operators) are left out of lists rather than imported wrong.
+fn representable(policy: &Policy) -> bool {
+    const ATTRIBUTES: [&str; 4] = ["accountId", "serviceName", "serviceInstance", "resourceGroupId"];
+    let [resource] = policy.resources.as_slice() else { return false };
+    let attributes_fit = resource
+        .attributes
+        .iter()
+        .all(|a| ATTRIBUTES.contains(&a.name.as_str()) && a.operator.as_deref().is_none_or(|o| o == "stringEquals"));
+    let scopes = ["serviceInstance", "resourceGroupId"].iter().filter(|n| policy.resource_attribute(n).is_some()).count();
+    policy.subjects.len() == 1
+        && policy.access_group_id().is_some()
+        && policy.policy_type == "access"
+        && policy.resource_attribute("serviceName").is_some()
+        && attributes_fit
+        && scopes <= 1
+        && policy.state.as_deref() != Some("deleted")
+}
+
+/// The filters of `list "ibmqr_access_group_policy"`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {
+    access_group_id: Tf<String>,
+}
+
+#[async_trait]
+impl ListResource<ProviderState> for AccessGroupPolicy {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        super::group_contents_list_schema(
+            "The access policies of access groups that this resource can state: a service, optionally narrowed to one instance or one resource group.",
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let state = ctx.provider()?;
+        let groups = super::groups_to_list(ctx, request.filter.access_group_id.into_option()).await?;
+        let policies = match groups.as_slice() {
+            [] => vec![],
+            [one] => state
+                .client
+                .list_access_group_policies(&one.id)
+                .await
+                .context(format_args!("listing the policies of access group {}", one.name))?,
+            // Every group: one listing of the account's policies, not one per group.
+            _ => state.client.list_account_access_policies().await.context("listing the account's access policies")?,
+        };
+        let names: HashMap<&str, &str> = groups.iter().map(|g| (g.id.as_str(), g.name.as_str())).collect();
+        let no_prior = Model { id: Tf::Null, access_group_id: Tf::Null, roles: Tf::Null, resource: Tf::Null };
+        let mut listed = Vec::new();
+        for policy in policies.iter().filter(|p| representable(p)) {
+            let Some(group) = policy.access_group_id().and_then(|id| names.get(id)) else { continue };
+            let service = policy.resource_attribute("serviceName").unwrap_or(DEFAULT_SERVICE);
+            let scope =
+                policy.resource_attribute("serviceInstance").or(policy.resource_attribute("resourceGroupId")).unwrap_or("all instances");
+            listed.push(Listed {
+                display_name: format!("{group}: {service} {scope}"),
+                state: model_from_policy(state, policy, &no_prior).await,
+            });
+            if listed.len() >= request.limit {
+                break;
+            }
+        }
+        Ok(listed)
+    }
 }
 
 #[cfg(test)]

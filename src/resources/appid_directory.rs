@@ -16,10 +16,11 @@ use serde_json::{json, Value as Json};
 use crate::configured::ProviderState;
 use crate::framework::timeouts::timeouts_block;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Plan, Resource, Schema, Tf, Timeouts, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, IdentitySchema, ListRequest, ListResource, Listed, OpError, OpResult, Plan,
+    Resource, Schema, Tf, Timeouts, Value,
 };
 use crate::ibmcloud::appid::{Tenant, APPID_PLANS, APPID_REGIONS, APPID_RESOURCE_ID, SOCIAL_IDPS};
-use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance};
+use crate::ibmcloud::resource_controller::{InstanceFilter, InstanceUpdate, NewResourceInstance, ResourceInstance};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 
 pub const TYPE_NAME: &str = "ibmqr_appid_directory";
@@ -438,6 +439,37 @@ impl Resource<ProviderState> for AppIdDirectory {
             "App ID directory not found",
             format!("no App ID instance has the CRN {id:?}. Import takes the instance's CRN, crn:v1:bluemix:public:appid:REGION:a/ACCOUNT:GUID::."),
         )
+    }
+}
+
+/// `list "ibmqr_appid_directory"` has no filters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {}
+
+#[async_trait]
+impl ListResource<ProviderState> for AppIdDirectory {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(0, Block::new("The account's App ID instances, as directories of federated users; deleted ones and those waiting for reclamation are left out."))
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let filter = InstanceFilter { resource_id: Some(APPID_RESOURCE_ID), ..Default::default() };
+        let mut instances = client.list_resource_instances(&filter).await.context("listing the account's App ID instances")?;
+        instances.retain(|i| is_appid_instance(i) && !i.is_deleted());
+        instances.sort_by(|a, b| (&a.name, &a.crn).cmp(&(&b.name, &b.crn)));
+        instances.truncate(request.limit);
+        let mut listed = Vec::with_capacity(instances.len());
+        for instance in instances {
+            // Read as an import reads it: its settings come from App ID's own API.
+            let stub = Model { id: Tf::Known(instance.crn.clone()), ..Default::default() };
+            if let Some(state) = self.read(ctx, stub).await? {
+                listed.push(Listed { display_name: instance.name.clone(), state });
+            }
+        }
+        Ok(listed)
     }
 }
 

@@ -17,9 +17,10 @@ use serde_json::{Map, Value as Json};
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, OpError, OpResult, Plan, Resource, Schema, Tf, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, ListRequest, ListResource, Listed, OpError,
+    OpResult, Plan, Resource, Schema, Tf, Value,
 };
-use crate::ibmcloud::appid::{CloudDirectoryUser, CloudDirectoryUserBody, Email, Password, PersonName, Tenant};
+use crate::ibmcloud::appid::{CloudDirectoryUser, CloudDirectoryUserBody, Email, Password, PersonName, Tenant, APPID_RESOURCE_ID};
 use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::Client;
 use crate::plan_checks::WHITESPACE_CLASS;
@@ -357,6 +358,56 @@ impl Resource<ProviderState> for AppIdUser {
 
     fn import_not_found(&self, id: &str) -> OpError {
         OpError::new("App ID user not found", format!("no App ID user has the import ID {id:?}. Import takes TENANT_ID/USER_ID (the directory's tenant_id, then the Cloud Directory user ID)."))
+    }
+}
+
+/// The filters of `list "ibmqr_appid_user"`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {
+    directory_id: Tf<String>,
+}
+
+#[async_trait]
+impl ListResource<ProviderState> for AppIdUser {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(
+            0,
+            Block::new("The Cloud Directory users of App ID directories. Passwords are never read: the generated configuration has none, and IBM keeps the user's.").attr(
+                Attribute::string("directory_id")
+                    .optional()
+                    .describe("Only this directory's users: an `ibmqr_appid_directory`'s `id` (the App ID instance's CRN). Every directory's when left out."),
+            ),
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let directories: Vec<String> = match request.filter.directory_id.into_option() {
+            Some(crn) => vec![crn],
+            None => {
+                let filter = InstanceFilter { resource_id: Some(APPID_RESOURCE_ID), ..Default::default() };
+                let instances = client.list_resource_instances(&filter).await.context("listing the account's App ID directories")?;
+                instances.into_iter().filter(|i| is_appid_instance(i) && !i.is_deleted()).map(|i| i.crn).collect()
+            }
+        };
+        let mut listed = Vec::new();
+        for crn in directories {
+            let Some(tenant) = Tenant::from_crn(&crn) else { continue };
+            let users =
+                client.list_cloud_directory_users(&tenant).await.context(format_args!("listing the users of App ID directory {crn}"))?;
+            for user in users {
+                if listed.len() >= request.limit {
+                    return Ok(listed);
+                }
+                let stub = Model { directory_id: Tf::Known(crn.clone()), user_id: Tf::Known(user.id.clone()), ..Default::default() };
+                if let Some(state) = self.read(ctx, stub).await? {
+                    listed.push(Listed { display_name: user.primary_email().unwrap_or(&user.id).to_string(), state });
+                }
+            }
+        }
+        Ok(listed)
     }
 }
 

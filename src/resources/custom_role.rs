@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::configured::role_catalog::closest;
 use crate::configured::{api_error, ProviderState};
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, OpError, OpResult, Plan, Resource, Schema, Tf, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, ListRequest, ListResource, Listed, OpError, OpResult, Plan,
+    Resource, Schema, Tf, Value,
 };
 use crate::ibmcloud::{self, Client, CustomRoleUpdate, NewCustomRole};
 
@@ -246,6 +247,39 @@ fn create_error(name: &str, err: &ibmcloud::Error) -> OpError {
         );
     }
     api_error(&format!("creating custom role {name}"), err).into()
+}
+
+/// The filters of `list "ibmqr_custom_role"`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {
+    service: Tf<String>,
+}
+
+#[async_trait]
+impl ListResource<ProviderState> for CustomRole {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(
+            0,
+            Block::new("The account's custom roles of one service. IBM's platform and service roles are never listed.").attr(
+                Attribute::string("service")
+                    .optional()
+                    .describe("The service whose custom roles are listed; `quantum-computing` when left out."),
+            ),
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let service = request.filter.service.into_option().unwrap_or_else(|| DEFAULT_SERVICE.to_string());
+        let client = &ctx.provider()?.client;
+        // Fresh, not the per-process role catalog: a query reports what exists now.
+        let roles = client.list_roles(&service).await.context(format_args!("listing the custom roles of service {service}"))?;
+        let mut listed: Vec<Listed<Model>> =
+            roles.custom_roles.iter().map(|role| Listed { display_name: role.name.clone(), state: Model::from_role(role) }).collect();
+        listed.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        Ok(listed)
+    }
 }
 
 #[cfg(test)]

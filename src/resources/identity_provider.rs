@@ -14,7 +14,8 @@ use serde_json::{json, Value as Json};
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, NestedBlock, OpError, OpResult, Resource, Schema, Tf, Type, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, ListRequest, ListResource, Listed, NestedBlock, OpError, OpResult,
+    Resource, Schema, Tf, Type, Value,
 };
 use crate::ibmcloud::appid::Tenant;
 use crate::ibmcloud::iam_idps::{Idp, IdpBody, IdpLoginSetting};
@@ -493,6 +494,39 @@ impl Resource<ProviderState> for IdentityProvider {
 
     fn import_not_found(&self, id: &str) -> OpError {
         OpError::new("Identity provider not found", format!("the account has no identity provider with the idp_id {id:?}. Import takes the idp_id (the realm ID shown on IAM → Identity providers)."))
+    }
+}
+
+/// `list "ibmqr_identity_provider"` has no filters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {}
+
+#[async_trait]
+impl ListResource<ProviderState> for IdentityProvider {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(
+            0,
+            Block::new("The account's identity providers (App ID and SAML). IBM never returns a SAML provider's certificates, so its generated configuration lacks them: add them before applying."),
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let account_id = client.identity().await.context("listing the account's identity providers")?.account_id;
+        let mut idps = client.list_idps(&account_id).await.context("listing the account's identity providers")?;
+        idps.sort_by(|a, b| (&a.name, &a.idp_id).cmp(&(&b.name, &b.idp_id)));
+        idps.truncate(request.limit);
+        let mut listed = Vec::with_capacity(idps.len());
+        for idp in idps {
+            // Read as an import reads it: the login setting and SP metadata need their own requests.
+            let stub = Model { id: Tf::Known(idp.idp_id.clone()), ..Default::default() };
+            if let Some(state) = self.read(ctx, stub).await? {
+                listed.push(Listed { display_name: idp.name.clone(), state });
+            }
+        }
+        Ok(listed)
     }
 }
 

@@ -14,10 +14,10 @@ use crate::configured::plan_catalog::{built_in_id, built_in_name, BUILT_IN_PLANS
 use crate::configured::ProviderState;
 use crate::framework::timeouts::timeouts_block;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, OpError, OpResult, Plan, Resource, Rule, Schema, Tf,
-    Timeouts, Value,
+    Attribute, AttributePath, Block, Check, Context, Ctx, Diagnostics, IdentitySchema, ListRequest, ListResource, Listed, OpError,
+    OpResult, Plan, Resource, Rule, Schema, Tf, Timeouts, Value,
 };
-use crate::ibmcloud::resource_controller::{InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
+use crate::ibmcloud::resource_controller::{InstanceFilter, InstanceUpdate, NewResourceInstance, ResourceInstance, QUANTUM_RESOURCE_ID};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
 use crate::plan_checks::{check_qiskit_region, OPEN_PLAN_REGION, QISKIT_REGIONS};
 
@@ -586,6 +586,60 @@ async fn wait_gone(
         }
     })
     .await
+}
+
+/// The filters of `list "ibmqr_instance"`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {
+    region: Tf<String>,
+    resource_group_id: Tf<String>,
+}
+
+#[async_trait]
+impl ListResource<ProviderState> for Instance {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(
+            0,
+            Block::new("The account's Qiskit Runtime instances, except deleted ones and those waiting for reclamation.")
+                .attr(Attribute::string("region").optional().describe("Only instances in this region, such as `us-east`."))
+                .attr(Attribute::string("resource_group_id").optional().describe("Only instances in this resource group (its ID).")),
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let state = ctx.provider()?;
+        let group = request.filter.resource_group_id.into_option();
+        let filter = InstanceFilter { resource_id: Some(QUANTUM_RESOURCE_ID), resource_group_id: group.as_deref(), ..Default::default() };
+        let instances = state.client.list_resource_instances(&filter).await.context("listing the account's Qiskit Runtime instances")?;
+        let region = request.filter.region.into_option();
+        let mut wanted: Vec<&ResourceInstance> = instances
+            .iter()
+            .filter(|i| !i.is_deleted() && i.resource_id == QUANTUM_RESOURCE_ID && region.as_ref().is_none_or(|r| *r == i.region_id))
+            .collect();
+        wanted.sort_by(|a, b| (&a.name, &a.crn).cmp(&(&b.name, &b.crn)));
+        wanted.truncate(request.limit);
+        let mut listed = Vec::with_capacity(wanted.len());
+        for instance in wanted {
+            let doing = format!("listing Qiskit Runtime instance {}", instance.name);
+            // Tags and the plan's name cost requests that only the state needs; the identity is the CRN.
+            let (tags, plan) = if request.include_resource {
+                let tags = state.client.list_attached_tags(&instance.crn).await.context(format_args!("{doing}: listing its tags"))?;
+                let plan = plan_name_for_state(state, &instance.resource_plan_id, &Model::default())
+                    .await
+                    .context(format_args!("{doing}: looking up its plan in the Global Catalog"))?;
+                (tags, plan)
+            } else {
+                (vec![], None)
+            };
+            listed.push(Listed {
+                display_name: format!("{} ({})", instance.name, instance.region_id),
+                state: Model::from_instance(instance, &tags, &Model::default(), plan),
+            });
+        }
+        Ok(listed)
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::configured::ProviderState;
-use crate::framework::{resource, AnyResource, AttributePath, Context, Ctx, OpError, OpResult};
+use crate::framework::{list_resource, resource, AnyListResource, AnyResource, AttributePath, Context, Ctx, OpError, OpResult};
 use crate::ibmcloud::{self, poll_until, Poll};
 
 pub mod access_group;
@@ -40,6 +40,56 @@ pub fn all() -> Vec<Arc<dyn AnyResource<ProviderState>>> {
         resource(appid_user::AppIdUser),
         resource(identity_provider::IdentityProvider),
     ]
+}
+
+/// Every resource type `terraform query` can list. A membership is listed once: a person's as
+/// their `ibmqr_user_invite`, a service ID's or trusted profile's as `ibmqr_access_group_member`;
+/// `ibmqr_access_group_members` is never listed.
+pub fn listable() -> Vec<Arc<dyn AnyListResource<ProviderState>>> {
+    vec![
+        list_resource(custom_role::CustomRole),
+        list_resource(access_group::AccessGroupResource),
+        list_resource(access_group_policy::AccessGroupPolicy),
+        list_resource(access_group_member::AccessGroupMember),
+        list_resource(access_group_dynamic_rule::AccessGroupDynamicRule),
+        list_resource(resource_group::ResourceGroup),
+        list_resource(instance::Instance),
+        list_resource(user_invite::UserInvite),
+        list_resource(appid_directory::AppIdDirectory),
+        list_resource(appid_user::AppIdUser),
+        list_resource(identity_provider::IdentityProvider),
+    ]
+}
+
+/// An access group a list looks into: its ID and how results name it.
+pub(crate) struct ListedGroup {
+    pub id: String,
+    pub name: String,
+}
+
+/// The access groups whose contents a list covers: the one the filter names, or else every group
+/// of the account (IBM's Public Access group never: its contents are IBM's).
+pub(crate) async fn groups_to_list(ctx: &Ctx<ProviderState>, access_group_id: Option<String>) -> OpResult<Vec<ListedGroup>> {
+    if let Some(id) = access_group_id.filter(|id| !id.is_empty()) {
+        let public = id == ibmcloud::access_groups::PUBLIC_ACCESS_GROUP_ID;
+        return Ok(if public { vec![] } else { vec![ListedGroup { name: id.clone(), id }] });
+    }
+    let groups = ctx.provider()?.client.list_access_groups(None).await.context("listing the account's access groups")?;
+    Ok(groups.into_iter().map(|g| ListedGroup { id: g.id, name: g.name }).collect())
+}
+
+/// The schema of a list over the contents of access groups (`access_group_id` filter).
+pub(crate) fn group_contents_list_schema(what: &str) -> crate::framework::Schema {
+    use crate::framework::{Attribute, Block, Check, Schema};
+    Schema::new(
+        0,
+        Block::new(&format!("{what} IBM's Public Access group is never looked into.")).attr(
+            Attribute::string("access_group_id")
+                .optional()
+                .check(Check::prefix(&["AccessGroupId-"], "an access group ID"))
+                .describe("Only this access group's; every access group's when left out."),
+        ),
+    )
 }
 
 /// Reads an object with `get` until it is visible and `ready` holds, within `timeout`: IBM's reads

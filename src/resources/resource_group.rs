@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::configured::{api_error, ProviderState};
 use crate::framework::timeouts::timeouts_block;
-use crate::framework::{Attribute, AttributePath, Block, Context, Ctx, OpError, OpResult, Resource, Schema, Tf, Timeouts};
+use crate::framework::{
+    Attribute, AttributePath, Block, Context, Ctx, ListRequest, ListResource, Listed, OpError, OpResult, Resource, Schema, Tf, Timeouts,
+};
 use crate::ibmcloud::resource_controller::InstanceFilter;
 use crate::ibmcloud::resource_manager::{ResourceGroup as Group, GROUP_NAME_TAKEN};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
@@ -212,6 +214,34 @@ async fn create_error(client: &Client, name: &str, err: &ibmcloud::Error) -> OpE
         );
     }
     api_error(&format!("writing resource group {name}"), err).into()
+}
+
+/// `list "ibmqr_resource_group"` has no filters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {}
+
+#[async_trait]
+impl ListResource<ProviderState> for ResourceGroup {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(
+            0,
+            Block::new("The account's resource groups, except its default group, which IBM made and no configuration may destroy."),
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, _request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let groups = client.list_resource_groups(None, false).await.context("listing the account's resource groups")?;
+        let mut listed: Vec<Listed<Model>> = groups
+            .iter()
+            .filter(|group| !group.default)
+            .map(|group| Listed { display_name: group.name.clone(), state: Model::from_group(group, Timeouts::default()) })
+            .collect();
+        listed.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        Ok(listed)
+    }
 }
 
 #[cfg(test)]

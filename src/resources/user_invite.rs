@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::configured::ProviderState;
 use crate::framework::{
-    Attribute, AttributePath, Block, Check, Context, Ctx, IdentitySchema, OpError, OpResult, Plan, Resource, Schema, Tf,
+    Attribute, AttributePath, Block, Check, Context, Ctx, IdentitySchema, ListRequest, ListResource, Listed, OpError, OpResult, Plan,
+    Resource, Schema, Tf,
 };
 use crate::ibmcloud::user_management::{same_email, UserProfile};
 use crate::ibmcloud::{self, poll_until, Client, Poll};
@@ -388,6 +389,72 @@ async fn adopt(ctx: &Ctx<ProviderState>, client: &Client, planned: Model, user: 
         }
     }
     Ok(result)
+}
+
+/// `list "ibmqr_user_invite"` has no filters.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ListFilter {}
+
+#[async_trait]
+impl ListResource<ProviderState> for UserInvite {
+    type Filter = ListFilter;
+
+    fn list_schema() -> Schema {
+        Schema::new(
+            0,
+            Block::new(
+                "The people of the account invited by IBMid, with the access groups they are static members of. Never listed: the account owner, the caller of the provider itself, and federated users, whose groups come from dynamic rules.",
+            ),
+        )
+    }
+
+    async fn list(&self, ctx: &Ctx<ProviderState>, request: ListRequest<ListFilter>) -> OpResult<Vec<Listed<Model>>> {
+        let client = &ctx.provider()?.client;
+        let doing = "listing the account's users";
+        let caller = client.identity().await.context(doing)?.iam_id;
+        let owner = client.account_owner_iam_id().await.context(format_args!("{doing}: finding the account owner"))?;
+        let mut people: Vec<UserProfile> = client
+            .list_users()
+            .await
+            .context(doing)?
+            .into_iter()
+            .filter(|u| u.iam_id != caller && u.iam_id != owner)
+            // A federated user's realm is their identity provider's; IBMid users may carry none.
+            .filter(|u| u.realm.as_deref().is_none_or(|r| r.eq_ignore_ascii_case("IBMid")))
+            .filter(|u| matches!(u.state.as_str(), "PENDING" | "ACTIVE" | "PROCESSING"))
+            .collect();
+        people.sort_by_key(|u| u.email.to_lowercase());
+        people.truncate(request.limit);
+        // Memberships by group: one listing per access group, however many people there are.
+        let mut groups_of_person: std::collections::HashMap<String, BTreeSet<String>> = Default::default();
+        if request.include_resource && !people.is_empty() {
+            for group in super::groups_to_list(ctx, None).await? {
+                let members =
+                    client.list_static_members(&group.id).await.context(format_args!("{doing}: listing access group {}", group.name))?;
+                for member in members {
+                    groups_of_person.entry(member.iam_id).or_default().insert(group.id.clone());
+                }
+            }
+        }
+        Ok(people
+            .into_iter()
+            .map(|user| {
+                let groups = groups_of_person.remove(&user.iam_id).unwrap_or_default();
+                Listed {
+                    display_name: user.email.clone(),
+                    state: Model {
+                        id: Tf::Known(user.iam_id.clone()),
+                        email: Tf::Known(user.email.clone()),
+                        access_group_ids: if groups.is_empty() { Tf::Null } else { known_set(&groups) },
+                        iam_id: Tf::Known(user.iam_id.clone()),
+                        state: Tf::Known(user.state.clone()),
+                        adopted: Tf::Known(false),
+                        preexisting_access_group_ids: Tf::Known(BTreeSet::new()),
+                    },
+                }
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ fn docs_are_exactly_what_make_docs_writes() {
 fn every_type_page_is_generated() {
     let pages = render_all(&IbmqrProvider, PROVIDER_NAME, &root().join("examples")).expect("docs render");
     let generated: BTreeSet<String> = pages.iter().map(|p| p.path.clone()).collect();
-    for kind in ["resources", "data-sources"] {
+    for kind in ["resources", "data-sources", "list-resources"] {
         for entry in std::fs::read_dir(root().join("docs").join(kind)).expect("docs dir") {
             let name = entry.expect("entry").file_name().to_string_lossy().to_string();
             let path = format!("{kind}/{name}");
@@ -60,7 +60,9 @@ fn guides_are_hand_written_registry_pages() {
         }
         found.insert(name);
     }
-    for required in ["migrating-from-terraform-provider-ibm.md", "testing-modules-without-a-cloud-account.md"] {
+    for required in
+        ["migrating-from-terraform-provider-ibm.md", "testing-modules-without-a-cloud-account.md", "adopting-an-existing-account.md"]
+    {
         assert!(found.contains(required), "docs/guides/{required} is missing");
     }
 }

@@ -6,6 +6,7 @@ mod access_group;
 mod access_group_members;
 mod access_group_policy;
 mod account_settings;
+mod adoption;
 mod appid;
 mod create_keeps_state;
 mod custom_role;
