@@ -3,11 +3,13 @@
 //! Prints its base URL as the first stdout line, then serves until SIGINT/SIGTERM.
 //! Logs go to stderr. See `docs/emulator.md`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use terraform_provider_ibmqr::emulator::faults::{self, ChaosSettings, FaultKind};
 use terraform_provider_ibmqr::emulator::{self, EmulatorConfig};
 
 #[derive(Parser, Debug)]
@@ -43,6 +45,31 @@ struct Cli {
     /// The Retry-After (seconds) of rate-limit 429s.
     #[arg(long = "retry-after", default_value_t = 1)]
     retry_after: u64,
+    /// Chaos mode: this fraction (0-1) of requests to the IBM routes gets a random fault.
+    #[arg(long = "chaos-fraction")]
+    chaos_fraction: Option<f64>,
+    /// The chaos seed; the same seed and the same requests give the same faults. Default: random
+    /// (printed to stderr, and shown by GET /_emulator/chaos).
+    #[arg(long = "chaos-seed", requires = "chaos_fraction")]
+    chaos_seed: Option<u64>,
+    /// The fault kinds and their weights, e.g. `throttle,reset_after=2`. Default: all, weight 1.
+    #[arg(long = "chaos-kinds", requires = "chaos_fraction", value_parser = faults::parse_kinds_flag)]
+    chaos_kinds: Option<BTreeMap<FaultKind, f64>>,
+    /// A route key chaos applies to, e.g. "POST /v2/groups" (repeatable). Default: every IBM route.
+    #[arg(long = "chaos-route", requires = "chaos_fraction")]
+    chaos_routes: Vec<String>,
+    /// Let chaos hit the token route (POST /identity/token) too.
+    #[arg(long = "chaos-include-token-route", requires = "chaos_fraction")]
+    chaos_include_token_route: bool,
+    /// The Retry-After (seconds) of chaos throttles and, with --chaos-503-retry-after, 503s.
+    #[arg(long = "chaos-retry-after", requires = "chaos_fraction", default_value_t = faults::DEFAULT_CHAOS_RETRY_AFTER_SECONDS)]
+    chaos_retry_after: u64,
+    /// Chaos 503s carry Retry-After too.
+    #[arg(long = "chaos-503-retry-after", requires = "chaos_fraction")]
+    chaos_503_retry_after: bool,
+    /// How long a chaos stall holds a request before acting on it, in milliseconds.
+    #[arg(long = "chaos-stall-ms", requires = "chaos_fraction", default_value_t = faults::DEFAULT_STALL_MS)]
+    chaos_stall_ms: u64,
     /// Log every request to stderr (otherwise only warnings and errors).
     #[arg(long, short)]
     verbose: bool,
@@ -65,12 +92,38 @@ impl log::Log for StderrLogger {
 
 static LOGGER: StderrLogger = StderrLogger;
 
+impl Cli {
+    /// The chaos settings the flags ask for; `None` without `--chaos-fraction`.
+    fn chaos(&self) -> Result<Option<ChaosSettings>, String> {
+        let Some(fraction) = self.chaos_fraction else { return Ok(None) };
+        let mut settings = ChaosSettings::new(self.chaos_seed.unwrap_or_else(rand::random), fraction);
+        if let Some(kinds) = &self.chaos_kinds {
+            settings.kinds = kinds.clone();
+        }
+        if !self.chaos_routes.is_empty() {
+            settings.routes = Some(self.chaos_routes.clone());
+        }
+        settings.include_token_route = self.chaos_include_token_route;
+        settings.retry_after_seconds = self.chaos_retry_after;
+        settings.error503_retry_after = self.chaos_503_retry_after;
+        settings.stall_ms = self.chaos_stall_ms;
+        settings.validated().map(Some)
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let cli = Cli::parse();
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(if cli.verbose { log::LevelFilter::Info } else { log::LevelFilter::Warn });
     }
+    let chaos = match cli.chaos() {
+        Ok(chaos) => chaos,
+        Err(err) => {
+            eprintln!("ibmqr-emulator: chaos: {err}");
+            std::process::exit(2);
+        }
+    };
     let config = EmulatorConfig {
         listen: cli.listen,
         state_file: cli.state,
@@ -84,6 +137,7 @@ async fn main() {
             rate_limit_per_second: cli.rate_limit.filter(|n| *n > 0),
             retry_after_seconds: cli.retry_after,
         },
+        chaos: chaos.clone(),
     };
     let running = match emulator::start(config).await {
         Ok(running) => running,
@@ -98,6 +152,10 @@ async fn main() {
         eprintln!("ibmqr-emulator: cannot write the base URL to stdout");
     }
     eprintln!("ibmqr-emulator listening on {}", running.base_url);
+    if let Some(chaos) = &chaos {
+        // The seed is what repeats a failing run, so it is printed whatever the log level.
+        eprintln!("ibmqr-emulator chaos on: seed {}, fraction {}", chaos.seed, chaos.fraction);
+    }
 
     wait_for_termination().await;
     eprintln!("ibmqr-emulator shutting down");

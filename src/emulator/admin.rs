@@ -1,5 +1,6 @@
-//! Admin API under `/_emulator/*`: health, request counters, fault queue, consistency lag and
-//! generic access to stored objects (to seed, inspect, drift or delete behind a client's back).
+//! Admin API under `/_emulator/*`: health, request counters, fault queue, chaos mode and fault
+//! counts, consistency lag and generic access to stored objects (to seed, inspect, drift or
+//! delete behind a client's back).
 //!
 //! Not authenticated, not counted, never subject to faults. Documented in `docs/emulator.md`.
 
@@ -12,7 +13,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::errors::{parse_json_object, ApiError};
-use super::faults::Fault;
+use super::faults::{Chaos, ChaosSettings, Fault, FaultCounts};
 use super::state::{AppState, Record};
 
 pub const PREFIX: &str = "/_emulator";
@@ -23,6 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/_emulator/requests", get(request_counts))
         .route("/_emulator/requests/reset", post(reset_request_counts))
         .route("/_emulator/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route("/_emulator/faults/counts", get(fault_counts))
+        .route("/_emulator/faults/counts/reset", post(reset_fault_counts))
+        .route("/_emulator/chaos", get(get_chaos).put(set_chaos).delete(stop_chaos))
         .route("/_emulator/lag", get(get_lag).put(set_lag))
         .route("/_emulator/objects", get(list_kinds))
         .route("/_emulator/objects/{kind}", get(list_objects))
@@ -98,6 +102,43 @@ async fn add_fault(State(state): State<AppState>, body: Bytes) -> Result<Respons
 
 async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     state.runtime().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn fault_counts(State(state): State<AppState>) -> Json<FaultCounts> {
+    Json(state.runtime().fault_counts.clone())
+}
+
+async fn reset_fault_counts(State(state): State<AppState>) -> StatusCode {
+    state.runtime().fault_counts = FaultCounts::default();
+    StatusCode::NO_CONTENT
+}
+
+/// `{"enabled", "settings" (null when off), "counts"}`.
+fn chaos_body(chaos: Option<&Chaos>, counts: &FaultCounts) -> Json<Value> {
+    let settings = chaos.map(|chaos| &chaos.settings);
+    Json(json!({"enabled": settings.is_some(), "settings": settings, "counts": counts}))
+}
+
+async fn get_chaos(State(state): State<AppState>) -> Json<Value> {
+    let runtime = state.runtime();
+    chaos_body(runtime.chaos.as_ref(), &runtime.fault_counts)
+}
+
+/// Turns chaos on with these settings, its random sequence starting afresh from the seed. The
+/// counts go on: reset them apart.
+async fn set_chaos(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let body = Value::Object(parse_json_object(&body)?);
+    let settings = ChaosSettings::try_from(body).map_err(|err| ApiError::invalid_body(format!("chaos settings: {err}")))?;
+    log::info!("chaos on: {settings:?}");
+    let mut runtime = state.runtime();
+    runtime.chaos = Some(Chaos::new(settings));
+    Ok(chaos_body(runtime.chaos.as_ref(), &runtime.fault_counts))
+}
+
+async fn stop_chaos(State(state): State<AppState>) -> StatusCode {
+    state.runtime().chaos = None;
+    log::info!("chaos off");
     StatusCode::NO_CONTENT
 }
 

@@ -70,6 +70,8 @@ pub struct EmulatorConfig {
     pub lag_ms: u64,
     /// Latency and rate-limit modes (all off by default); see [`traffic`].
     pub traffic: traffic::TrafficSettings,
+    /// Chaos mode from the start (off by default); see [`faults`].
+    pub chaos: Option<faults::ChaosSettings>,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +84,7 @@ impl Default for EmulatorConfig {
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             lag_ms: 0,
             traffic: traffic::TrafficSettings::default(),
+            chaos: None,
         }
     }
 }
@@ -161,7 +164,11 @@ pub async fn start(cfg: EmulatorConfig) -> io::Result<RunningEmulator> {
         state_file: cfg.state_file,
     };
     let state = AppState::new(settings, cfg.lag_ms)?;
-    state.runtime().traffic.settings = cfg.traffic;
+    {
+        let mut runtime = state.runtime();
+        runtime.traffic.settings = cfg.traffic;
+        runtime.chaos = cfg.chaos.map(faults::Chaos::new);
+    }
     // The peer address tells the traffic log which connection a request came on.
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();

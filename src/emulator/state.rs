@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::faults::Fault;
+use super::faults::{Chaos, Fault, FaultCounts};
 
 /// One stored object.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -144,6 +144,9 @@ pub struct IssuedToken {
 pub struct Runtime {
     pub lag_ms: u64,
     pub faults: VecDeque<Fault>,
+    /// Random faults, while chaos mode is on.
+    pub chaos: Option<Chaos>,
+    pub fault_counts: FaultCounts,
     pub request_counts: BTreeMap<String, u64>,
     pub request_total: u64,
     pub tokens: HashMap<String, IssuedToken>,

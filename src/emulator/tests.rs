@@ -365,3 +365,249 @@ async fn unknown_routes_get_platform_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["errors"][0]["code"], "not_found");
 }
+
+// Chaos mode (faults.rs): seeded random faults, counted.
+
+fn chaos_config(settings: Value) -> EmulatorConfig {
+    let settings = faults::ChaosSettings::try_from(settings).expect("chaos settings");
+    EmulatorConfig { chaos: Some(settings), ..keyed_config() }
+}
+
+impl Harness {
+    /// Turns chaos on and starts the fault counts afresh.
+    async fn set_chaos(&self, settings: Value) {
+        let (status, body) = self.admin(Method::PUT, "/_emulator/chaos", Some(settings)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, _) = self.admin(Method::POST, "/_emulator/faults/counts/reset", None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+
+    async fn fault_counts(&self) -> Value {
+        self.admin(Method::GET, "/_emulator/faults/counts", None).await.1
+    }
+
+    fn stored(&self, kind: &str) -> Vec<Value> {
+        self.emulator.state.snapshot().kinds.get(kind).map(|records| records.values().map(|r| r.value.clone()).collect()).unwrap_or_default()
+    }
+}
+
+/// The client connected and sent its request, then the connection ended without any answer: no
+/// status, no timeout (hyper calls it an incomplete message).
+fn assert_connection_dropped(sent: reqwest::Result<reqwest::Response>) {
+    let error = sent.expect_err("the client gets no answer");
+    assert!(error.is_request() && !error.is_connect() && !error.is_timeout() && error.status().is_none(), "{error:?}");
+}
+
+/// The statuses a run of role requests gets (0 for a dropped connection), and the fault log.
+async fn chaos_run(seed: u64) -> (Vec<u16>, Value) {
+    let h = Harness::start(keyed_config()).await;
+    h.set_chaos(json!({"seed": seed, "fraction": 0.4, "kinds": ["throttle", "error500", "error503", "reset_before"]})).await;
+    let mut statuses = Vec::new();
+    for n in 0..30 {
+        let path = if n % 3 == 0 { "/v2/roles".to_string() } else { format!("/v2/roles?service_name=quantum-computing&n={n}") };
+        let response = h.http.get(h.url(&path)).bearer_auth(&h.token).send().await;
+        statuses.push(response.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
+    (statuses, h.fault_counts().await["log"].clone())
+}
+
+#[tokio::test]
+async fn chaos_same_seed_same_faults() {
+    let (statuses, log) = chaos_run(2024).await;
+    assert_eq!(chaos_run(2024).await, (statuses.clone(), log.clone()));
+    let (other, _) = chaos_run(2025).await;
+    assert_ne!(statuses, other, "another seed, other faults");
+    // The log names the faulted requests, and they are the ones that failed.
+    let failed: Vec<u64> = (1..).zip(&statuses).filter(|(_, status)| **status != 200).map(|(n, _)| n).collect();
+    let logged: Vec<u64> = log.as_array().unwrap().iter().map(|entry| entry["request"].as_u64().unwrap()).collect();
+    assert_eq!(failed, logged, "{statuses:?} {log}");
+    assert!(!failed.is_empty() && failed.len() < 30, "{statuses:?}");
+    assert!(statuses.iter().all(|status| [0, 200, 429, 500, 503].contains(status)), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn chaos_fraction_zero_injects_nothing() {
+    let h = Harness::start(chaos_config(json!({"seed": 1, "fraction": 0.0}))).await;
+    h.admin(Method::POST, "/_emulator/faults/counts/reset", None).await;
+    for n in 0..20 {
+        let (status, body, _) = h.create_role(&format!("Calm{n}"), &["quantum-computing.job.read"]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let counts = h.fault_counts().await;
+    assert_eq!(counts, json!({"requests": 20, "faults": 0, "by_kind": {}, "by_route": {}, "log": []}));
+}
+
+#[tokio::test]
+async fn chaos_reset_after_acts_but_the_answer_is_lost() {
+    let h = Harness::start(keyed_config()).await;
+    h.set_chaos(json!({"seed": 3, "fraction": 1.0, "kinds": ["reset_after"], "routes": ["POST /v2/roles"]})).await;
+    let body = json!({"name": "Lost", "display_name": "Lost", "actions": ["quantum-computing.job.read"],
+                      "account_id": h.account(), "service_name": "quantum-computing"});
+    let sent = h.http.post(h.url("/v2/roles")).bearer_auth(&h.token).json(&body).send().await;
+    assert_connection_dropped(sent);
+    // The role was made all the same.
+    let roles = h.stored("roles");
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0]["name"], "Lost");
+    let (status, list, _) = h.call(Method::GET, "/v2/roles?service_name=quantum-computing", None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["custom_roles"][0]["name"], "Lost");
+    // The retry meets the role it made.
+    let (status, conflict, _) = h.call(Method::DELETE, "/_emulator/chaos", None, &[]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{conflict}");
+    let (status, _, _) = h.call(Method::POST, "/v2/roles", Some(body), &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(h.fault_counts().await["by_kind"], json!({"reset_after": 1}));
+}
+
+#[tokio::test]
+async fn chaos_reset_before_changes_nothing() {
+    let h = Harness::start(keyed_config()).await;
+    let (_, role, headers) = h.create_role("Kept", &["quantum-computing.job.read"]).await;
+    let before = h.emulator.state.snapshot();
+    h.set_chaos(json!({"seed": 3, "fraction": 1.0, "kinds": ["reset_before"]})).await;
+    let update = json!({"display_name": "Changed", "actions": ["quantum-computing.job.create"]});
+    let path = format!("/v2/roles/{}", role["id"].as_str().unwrap());
+    let attempts = [
+        h.http.post(h.url("/v2/roles")).json(&json!({"name": "Never", "display_name": "Never", "actions": ["quantum-computing.job.read"],
+            "account_id": h.account(), "service_name": "quantum-computing"})),
+        h.http.put(h.url(&path)).header("If-Match", etag_of(&headers)).json(&update),
+        h.http.delete(h.url(&path)),
+    ];
+    for attempt in attempts {
+        assert_connection_dropped(attempt.bearer_auth(&h.token).send().await);
+    }
+    assert_eq!(h.emulator.state.snapshot(), before, "nothing changed");
+    assert_eq!(h.fault_counts().await["by_kind"], json!({"reset_before": 3}));
+}
+
+#[tokio::test]
+async fn chaos_etag_race_fails_a_fresh_if_match_and_leaves_the_other_writers_change() {
+    let h = Harness::start(keyed_config()).await;
+    let (_, role, _) = h.create_role("Raced", &["quantum-computing.job.read"]).await;
+    let path = format!("/v2/roles/{}", role["id"].as_str().unwrap());
+    let (_, read, headers) = h.call(Method::GET, &path, None, &[]).await;
+    let etag = etag_of(&headers);
+    h.set_chaos(json!({"seed": 9, "fraction": 1.0, "kinds": ["etag_race"]})).await;
+    let update = json!({"display_name": "Mine", "actions": ["quantum-computing.job.read"]});
+    let (status, body, _) = h.call(Method::PUT, &path, Some(update.clone()), &[("If-Match", &etag)]).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    assert_eq!(body["errors"][0]["code"], "precondition_failed");
+
+    // Reads are not raced (no If-Match): the other writer's change is there, under a new ETag.
+    let (_, after, headers) = h.call(Method::GET, &path, None, &[]).await;
+    assert_eq!(after["last_modified_by_id"], faults::OTHER_WRITER_IAM_ID);
+    assert_eq!(after["display_name"], read["display_name"]);
+    let fresh = etag_of(&headers);
+    assert!(fresh.starts_with("\"2-"), "{fresh}");
+
+    // Account settings answer a stale tag with their own 409; the other writer's setting stays.
+    let settings_path = format!("/v1/accounts/{}/settings/identity", h.account());
+    let (_, settings, _) = h.call(Method::GET, &settings_path, None, &[]).await;
+    let tag = settings["entity_tag"].as_str().unwrap().to_string();
+    let (status, body, _) = h.call(Method::PUT, &settings_path, Some(json!({"mfa": "TOTP"})), &[("If-Match", &tag)]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, settings, _) = h.call(Method::GET, &settings_path, None, &[]).await;
+    assert_eq!(settings[faults::OTHER_WRITER_ACCOUNT_SETTING], "2700");
+    assert_eq!(settings["mfa"], "NONE");
+    assert_ne!(settings["entity_tag"], tag.as_str());
+    let counts = h.fault_counts().await;
+    assert_eq!(counts["by_kind"], json!({"etag_race": 2}), "GETs without If-Match are never raced: {counts}");
+
+    // Once the race is over, the re-read ETag goes through.
+    h.admin(Method::DELETE, "/_emulator/chaos", None).await;
+    let (status, body, _) = h.call(Method::PUT, &path, Some(update), &[("If-Match", &fresh)]).await;
+    assert_eq!((status, body["display_name"].as_str()), (StatusCode::OK, Some("Mine")));
+}
+
+#[tokio::test]
+async fn chaos_stall_acts_even_when_the_client_gives_up() {
+    let h = Harness::start(keyed_config()).await;
+    h.set_chaos(json!({"seed": 4, "fraction": 1.0, "kinds": ["stall"], "stall_ms": 400, "routes": ["POST /v2/roles"]})).await;
+    let impatient = reqwest::Client::builder().no_proxy().timeout(Duration::from_millis(100)).build().unwrap();
+    let body = json!({"name": "Slow", "display_name": "Slow", "actions": ["quantum-computing.job.read"],
+                      "account_id": h.account(), "service_name": "quantum-computing"});
+    let error = impatient.post(h.url("/v2/roles")).bearer_auth(&h.token).json(&body).send().await.expect_err("times out");
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(h.stored("roles").is_empty(), "not yet acted on");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(h.stored("roles").len(), 1, "acted on after the stall");
+    // A patient client gets its answer late.
+    let started = std::time::Instant::now();
+    let (status, _, _) = h.create_role("Patient", &["quantum-computing.job.read"]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+}
+
+#[tokio::test]
+async fn chaos_answers_carry_retry_after_and_spare_the_token_route_unless_asked() {
+    let h = Harness::start(keyed_config()).await;
+    h.set_chaos(json!({"seed": 5, "fraction": 1.0, "kinds": ["throttle"], "retry_after_seconds": 3})).await;
+    let (status, body, headers) = h.call(Method::GET, "/v2/roles", None, &[]).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")));
+    assert_eq!(headers.get("retry-after").unwrap(), "3");
+    let (status, _, _) = h.token_request(&[("grant_type", APIKEY_GRANT), ("apikey", "good-key")]).await;
+    assert_eq!(status, StatusCode::OK, "the token route is spared");
+    // The admin API never is faulted.
+    let (status, _) = h.admin(Method::GET, "/_emulator/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    h.set_chaos(json!({"seed": 5, "fraction": 1.0, "kinds": ["error503"], "include_token_route": true, "error503_retry_after": true})).await;
+    let (status, body, headers) = h.token_request(&[("grant_type", APIKEY_GRANT), ("apikey", "good-key")]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body["errorCode"].is_string(), "the token route's own error shape: {body}");
+    assert_eq!(headers.get("retry-after").unwrap(), "1");
+    h.set_chaos(json!({"seed": 5, "fraction": 1.0, "kinds": ["error500"]})).await;
+    let (status, _, headers) = h.call(Method::GET, "/v2/roles", None, &[]).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(headers.get("retry-after").is_none());
+}
+
+#[tokio::test]
+async fn chaos_counts_add_up() {
+    let h = Harness::start(keyed_config()).await;
+    let (_, role, _) = h.create_role("Counted", &["quantum-computing.job.read"]).await;
+    let path = format!("/v2/roles/{}", role["id"].as_str().unwrap());
+    h.set_chaos(json!({"seed": 11, "fraction": 0.5, "stall_ms": 1,
+                       "kinds": {"throttle": 2, "error500": 1, "error503": 1, "reset_before": 1, "reset_after": 1, "stall": 1, "etag_race": 3}}))
+        .await;
+    h.admin(Method::POST, "/_emulator/faults", Some(json!({"route": "GET /v2/roles", "status": 429, "count": 2}))).await;
+    let requests = 60;
+    for n in 0..requests {
+        let request = match n % 3 {
+            0 => h.http.get(h.url("/v2/roles")),
+            1 => h.http.get(h.url(&path)),
+            _ => {
+                let etag = h.emulator.state.with_objects(|tx| tx.get("roles", &path[10..]).unwrap().etag_header());
+                h.http.put(h.url(&path)).header("If-Match", etag).json(&json!({"display_name": format!("N{n}"), "actions": ["quantum-computing.job.read"]}))
+            }
+        };
+        let _ = request.bearer_auth(&h.token).send().await;
+    }
+    let counts = h.fault_counts().await;
+    assert_eq!(counts["requests"], requests);
+    let faults = counts["faults"].as_u64().unwrap();
+    let by_kind: u64 = counts["by_kind"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    let by_route: u64 =
+        counts["by_route"].as_object().unwrap().values().flat_map(|kinds| kinds.as_object().unwrap().values()).map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!((by_kind, by_route, counts["log"].as_array().unwrap().len() as u64), (faults, faults, faults), "{counts}");
+    assert_eq!(counts["by_kind"]["queued_429"], 2, "{counts}");
+    assert!(faults > 20 && faults < requests, "{counts}");
+    // Races hit only the If-Match writes.
+    assert!(counts["by_route"]["PUT /v2/roles/{id}"]["etag_race"].as_u64().unwrap() > 0, "{counts}");
+    assert!(counts["by_route"]["GET /v2/roles/{id}"].get("etag_race").is_none(), "{counts}");
+
+    // The chaos answer holds the settings and the same counts; counts reset apart from chaos.
+    let (_, chaos) = h.admin(Method::GET, "/_emulator/chaos", None).await;
+    assert_eq!((chaos["enabled"].as_bool(), chaos["settings"]["seed"].as_u64()), (Some(true), Some(11)));
+    assert_eq!(chaos["settings"]["kinds"]["etag_race"], 3.0);
+    assert_eq!(chaos["counts"], counts);
+    h.admin(Method::POST, "/_emulator/faults/counts/reset", None).await;
+    assert_eq!(h.fault_counts().await, json!({"requests": 0, "faults": 0, "by_kind": {}, "by_route": {}, "log": []}));
+    let (status, _) = h.admin(Method::DELETE, "/_emulator/chaos", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, chaos) = h.admin(Method::GET, "/_emulator/chaos", None).await;
+    assert_eq!((chaos["enabled"].as_bool(), chaos["settings"].is_null()), (Some(false), true));
+    let (status, body) = h.admin(Method::PUT, "/_emulator/chaos", Some(json!({"seed": 1, "fraction": 2}))).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")));
+}
