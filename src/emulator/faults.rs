@@ -508,7 +508,12 @@ pub struct RaceTarget {
 pub const RACE_TARGETS: &[RaceTarget] = &[
     RaceTarget { route: "PUT /v2/roles/{id}", kind: iam_roles::KIND, id_param: "id", change: stamp_other_writer },
     RaceTarget { route: "PATCH /v2/groups/{id}", kind: access_groups::GROUPS, id_param: "id", change: stamp_other_writer },
-    RaceTarget { route: "PUT /v2/groups/{id}/rules/{rule_id}", kind: access_groups::RULES, id_param: "rule_id", change: stamp_other_writer },
+    RaceTarget {
+        route: "PUT /v2/groups/{id}/rules/{rule_id}",
+        kind: access_groups::RULES,
+        id_param: "rule_id",
+        change: stamp_other_writer,
+    },
     RaceTarget { route: "PUT /v1/policies/{id}", kind: iam_policies::KIND, id_param: "id", change: describe_policy },
     RaceTarget {
         route: "PUT /v1/accounts/{account_id}/settings/identity",

@@ -387,7 +387,13 @@ impl Harness {
     }
 
     fn stored(&self, kind: &str) -> Vec<Value> {
-        self.emulator.state.snapshot().kinds.get(kind).map(|records| records.values().map(|r| r.value.clone()).collect()).unwrap_or_default()
+        self.emulator
+            .state
+            .snapshot()
+            .kinds
+            .get(kind)
+            .map(|records| records.values().map(|r| r.value.clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -552,7 +558,8 @@ async fn chaos_answers_carry_retry_after_and_spare_the_token_route_unless_asked(
     let (status, _) = h.admin(Method::GET, "/_emulator/health", None).await;
     assert_eq!(status, StatusCode::OK);
 
-    h.set_chaos(json!({"seed": 5, "fraction": 1.0, "kinds": ["error503"], "include_token_route": true, "error503_retry_after": true})).await;
+    h.set_chaos(json!({"seed": 5, "fraction": 1.0, "kinds": ["error503"], "include_token_route": true, "error503_retry_after": true}))
+        .await;
     let (status, body, headers) = h.token_request(&[("grant_type", APIKEY_GRANT), ("apikey", "good-key")]).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body["errorCode"].is_string(), "the token route's own error shape: {body}");
@@ -567,7 +574,8 @@ async fn chaos_answers_carry_retry_after_and_spare_the_token_route_unless_asked(
 async fn chaos_counts_add_up() {
     let h = Harness::start(keyed_config()).await;
     let (_, role, _) = h.create_role("Counted", &["quantum-computing.job.read"]).await;
-    let path = format!("/v2/roles/{}", role["id"].as_str().unwrap());
+    let id = role["id"].as_str().unwrap();
+    let path = format!("/v2/roles/{id}");
     h.set_chaos(json!({"seed": 11, "fraction": 0.5, "stall_ms": 1,
                        "kinds": {"throttle": 2, "error500": 1, "error503": 1, "reset_before": 1, "reset_after": 1, "stall": 1, "etag_race": 3}}))
         .await;
@@ -578,8 +586,11 @@ async fn chaos_counts_add_up() {
             0 => h.http.get(h.url("/v2/roles")),
             1 => h.http.get(h.url(&path)),
             _ => {
-                let etag = h.emulator.state.with_objects(|tx| tx.get("roles", &path[10..]).unwrap().etag_header());
-                h.http.put(h.url(&path)).header("If-Match", etag).json(&json!({"display_name": format!("N{n}"), "actions": ["quantum-computing.job.read"]}))
+                let etag = h.emulator.state.with_objects(|tx| tx.get("roles", id).unwrap().etag_header());
+                h.http
+                    .put(h.url(&path))
+                    .header("If-Match", etag)
+                    .json(&json!({"display_name": format!("N{n}"), "actions": ["quantum-computing.job.read"]}))
             }
         };
         let _ = request.bearer_auth(&h.token).send().await;
@@ -588,8 +599,13 @@ async fn chaos_counts_add_up() {
     assert_eq!(counts["requests"], requests);
     let faults = counts["faults"].as_u64().unwrap();
     let by_kind: u64 = counts["by_kind"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
-    let by_route: u64 =
-        counts["by_route"].as_object().unwrap().values().flat_map(|kinds| kinds.as_object().unwrap().values()).map(|n| n.as_u64().unwrap()).sum();
+    let by_route: u64 = counts["by_route"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|kinds| kinds.as_object().unwrap().values())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
     assert_eq!((by_kind, by_route, counts["log"].as_array().unwrap().len() as u64), (faults, faults, faults), "{counts}");
     assert_eq!(counts["by_kind"]["queued_429"], 2, "{counts}");
     assert!(faults > 20 && faults < requests, "{counts}");
@@ -610,4 +626,24 @@ async fn chaos_counts_add_up() {
     assert_eq!((chaos["enabled"].as_bool(), chaos["settings"].is_null()), (Some(false), true));
     let (status, body) = h.admin(Method::PUT, "/_emulator/chaos", Some(json!({"seed": 1, "fraction": 2}))).await;
     assert_eq!((status, body["errors"][0]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")));
+}
+
+#[tokio::test]
+async fn chaos_etag_race_reaches_every_if_match_write() {
+    let h = Harness::start(keyed_config()).await;
+    h.set_chaos(json!({"seed": 8, "fraction": 1.0, "kinds": ["etag_race"]})).await;
+    let seeded = json!({"account_id": h.account(), "last_modified_by_id": "IBMid-me", "modified_at": "then", "history": []});
+    for target in faults::RACE_TARGETS {
+        let record = h.emulator.state.with_objects(|tx| tx.create(target.kind, "raced-object", seeded.clone()));
+        let (method, template) = target.route.split_once(' ').unwrap();
+        // The object's id in its own parameter; any other parameter (a rule's group) is not looked at.
+        let path = template.replace(&format!("{{{}}}", target.id_param), "raced-object").replace("{id}", "AccessGroupId-other");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let (status, body, _) = h.call(method, &path, Some(json!({})), &[("If-Match", &record.etag_header())]).await;
+        assert!(status.is_client_error(), "{}: {status} {body}", target.route);
+        let raced = h.emulator.state.with_objects(|tx| tx.get(target.kind, "raced-object").cloned().unwrap());
+        assert_eq!(raced.revision, 2, "{}: the other writer's change is a new revision", target.route);
+        assert_ne!(raced.value, seeded, "{}", target.route);
+        assert_eq!(h.fault_counts().await["by_route"][target.route], json!({"etag_race": 1}), "{} is a route key", target.route);
+    }
 }
