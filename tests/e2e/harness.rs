@@ -293,7 +293,32 @@ impl Emulator {
         self.admin("POST", "/_emulator/faults", Some(body));
     }
 
-    /// The stored objects of one kind themselves (without the emulator's record around each).
+    /// Starts an emulator whose chaos mode is on from its first request (`--chaos-*` flags).
+    pub fn start_with_chaos(chaos: &Chaos, extra: &[&str]) -> Emulator {
+        let mut args = chaos.flags();
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        Self::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// Turns chaos mode on (or changes it), its random sequence starting afresh from the seed.
+    pub fn set_chaos(&self, chaos: &Chaos) {
+        self.admin("PUT", "/_emulator/chaos", Some(chaos.json()));
+    }
+
+    pub fn stop_chaos(&self) {
+        self.admin("DELETE", "/_emulator/chaos", None);
+    }
+
+    /// Faults injected since the last reset, by chaos or the queue:
+    /// `{"requests","faults","by_kind":{kind:n},"by_route":{route:{kind:n}},"log":[{"request","route","kind"}]}`.
+    pub fn chaos_counts(&self) -> serde_json::Value {
+        self.admin("GET", "/_emulator/faults/counts", None)
+    }
+
+    pub fn reset_chaos_counts(&self) {
+        self.admin("POST", "/_emulator/faults/counts/reset", None);
+    }
+
     pub fn stored(&self, kind: &str) -> Vec<serde_json::Value> {
         self.objects(kind).into_iter().map(unwrap_record).collect()
     }
@@ -390,6 +415,129 @@ impl Fault {
 
     pub fn code(self, code: &'static str) -> Fault {
         Fault { code: Some(code), ..self }
+    }
+}
+
+/// A fault kind of the emulator's chaos mode (docs/emulator.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    Throttle,
+    Error500,
+    Error503,
+    ResetBefore,
+    ResetAfter,
+    Stall,
+    EtagRace,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Throttle,
+        FaultKind::Error500,
+        FaultKind::Error503,
+        FaultKind::ResetBefore,
+        FaultKind::ResetAfter,
+        FaultKind::Stall,
+        FaultKind::EtagRace,
+    ];
+
+    /// The name the emulator uses, in settings and counts.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Throttle => "throttle",
+            FaultKind::Error500 => "error500",
+            FaultKind::Error503 => "error503",
+            FaultKind::ResetBefore => "reset_before",
+            FaultKind::ResetAfter => "reset_after",
+            FaultKind::Stall => "stall",
+            FaultKind::EtagRace => "etag_race",
+        }
+    }
+}
+
+/// Chaos settings for [`Emulator::start_with_chaos`] and [`Emulator::set_chaos`]; `None` and
+/// `false` leave the emulator's defaults (Retry-After 1 s, stalls of 2 s, token route spared).
+#[derive(Clone, Debug)]
+pub struct Chaos {
+    pub seed: u64,
+    /// Share of requests that get a fault, 0.0–1.0.
+    pub fraction: f64,
+    /// The enabled kinds with their weights.
+    pub kinds: Vec<(FaultKind, f64)>,
+    /// Route keys such as `"POST /v2/groups"`; empty means every IBM route.
+    pub routes: Vec<&'static str>,
+    pub retry_after_seconds: Option<u64>,
+    pub stall_ms: Option<u64>,
+    pub error503_retry_after: bool,
+    pub include_token_route: bool,
+}
+
+impl Chaos {
+    /// Every kind at weight 1, on every IBM route but the token route.
+    pub fn new(seed: u64, fraction: f64) -> Chaos {
+        Chaos {
+            seed,
+            fraction,
+            kinds: FaultKind::ALL.iter().map(|kind| (*kind, 1.0)).collect(),
+            routes: Vec::new(),
+            retry_after_seconds: None,
+            stall_ms: None,
+            error503_retry_after: false,
+            include_token_route: false,
+        }
+    }
+
+    /// Only these kinds, at weight 1 each.
+    pub fn kinds(self, kinds: &[FaultKind]) -> Chaos {
+        Chaos { kinds: kinds.iter().map(|kind| (*kind, 1.0)).collect(), ..self }
+    }
+
+    pub fn routes(self, routes: &[&'static str]) -> Chaos {
+        Chaos { routes: routes.to_vec(), ..self }
+    }
+
+    /// The body of `PUT /_emulator/chaos`.
+    fn json(&self) -> serde_json::Value {
+        let kinds: serde_json::Map<String, serde_json::Value> =
+            self.kinds.iter().map(|(kind, weight)| (kind.name().to_string(), (*weight).into())).collect();
+        let mut body = serde_json::json!({
+            "seed": self.seed, "fraction": self.fraction, "kinds": kinds,
+            "error503_retry_after": self.error503_retry_after, "include_token_route": self.include_token_route,
+        });
+        if !self.routes.is_empty() {
+            body["routes"] = self.routes.clone().into();
+        }
+        if let Some(seconds) = self.retry_after_seconds {
+            body["retry_after_seconds"] = seconds.into();
+        }
+        if let Some(ms) = self.stall_ms {
+            body["stall_ms"] = ms.into();
+        }
+        body
+    }
+
+    /// The same settings as `ibmqr-emulator` flags.
+    fn flags(&self) -> Vec<String> {
+        let kinds: Vec<String> = self.kinds.iter().map(|(kind, weight)| format!("{}={weight}", kind.name())).collect();
+        let mut flags = vec![
+            format!("--chaos-seed={}", self.seed),
+            format!("--chaos-fraction={}", self.fraction),
+            format!("--chaos-kinds={}", kinds.join(",")),
+        ];
+        flags.extend(self.routes.iter().map(|route| format!("--chaos-route={route}")));
+        if let Some(seconds) = self.retry_after_seconds {
+            flags.push(format!("--chaos-retry-after={seconds}"));
+        }
+        if let Some(ms) = self.stall_ms {
+            flags.push(format!("--chaos-stall-ms={ms}"));
+        }
+        if self.error503_retry_after {
+            flags.push("--chaos-503-retry-after".to_string());
+        }
+        if self.include_token_route {
+            flags.push("--chaos-include-token-route".to_string());
+        }
+        flags
     }
 }
 

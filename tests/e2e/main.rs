@@ -13,6 +13,7 @@ mod custom_role;
 mod data_sources;
 mod docs;
 mod dynamic_rule;
+mod fault_injection;
 mod generate_config;
 mod grpc;
 mod identity;
