@@ -288,12 +288,19 @@ impl Chaos {
         if roll >= self.settings.fraction {
             return None;
         }
-        // An ETag race needs an If-Match write to an existing object; elsewhere the other kinds share its weight.
+        // A kind that cannot happen to this request leaves its weight to the others.
+        let possible = |kind: FaultKind| match kind {
+            // An ETag race needs an If-Match write to an existing object.
+            FaultKind::EtagRace => can_race,
+            // hyper never polls the body of an answer to HEAD, so it would send the head: a 200.
+            FaultKind::ResetBefore | FaultKind::ResetAfter => !route_key.starts_with("HEAD "),
+            _ => true,
+        };
         let candidates: Vec<(FaultKind, f64)> = self
             .settings
             .kinds
             .iter()
-            .filter(|(kind, weight)| **weight > 0.0 && (can_race || **kind != FaultKind::EtagRace))
+            .filter(|(kind, weight)| **weight > 0.0 && possible(**kind))
             .map(|(kind, weight)| (*kind, *weight))
             .collect();
         let total: f64 = candidates.iter().map(|(_, weight)| weight).sum();
@@ -636,16 +643,20 @@ mod tests {
     }
 
     #[test]
-    fn an_etag_race_is_drawn_only_where_one_can_happen() {
+    fn kinds_are_drawn_only_where_they_can_happen() {
         let mut settings = ChaosSettings::new(5, 1.0);
         settings.kinds = BTreeMap::from([(FaultKind::EtagRace, 1.0), (FaultKind::Throttle, 1.0)]);
         let mut chaos = Chaos::new(settings.clone());
         let kinds: Vec<_> = (0..50).map(|_| chaos.draw("PUT /v2/roles/{id}", false)).collect();
         assert!(kinds.iter().all(|kind| *kind == Some(FaultKind::Throttle)));
         settings.kinds = BTreeMap::from([(FaultKind::EtagRace, 1.0)]);
-        let mut chaos = Chaos::new(settings);
+        let mut chaos = Chaos::new(settings.clone());
         assert_eq!(chaos.draw("GET /v2/roles", false), None);
         assert_eq!(chaos.draw("PUT /v2/roles/{id}", true), Some(FaultKind::EtagRace));
+        settings.kinds = BTreeMap::from([(FaultKind::ResetBefore, 1.0), (FaultKind::ResetAfter, 1.0), (FaultKind::Error500, 1.0)]);
+        let mut chaos = Chaos::new(settings);
+        let kinds: Vec<_> = (0..50).map(|_| chaos.draw("HEAD /v2/groups/{id}/members/{iam_id}", false)).collect();
+        assert!(kinds.iter().all(|kind| *kind == Some(FaultKind::Error500)), "no reset of a HEAD: {kinds:?}");
     }
 
     #[test]

@@ -483,6 +483,9 @@ async fn chaos_reset_before_changes_nothing() {
     for attempt in attempts {
         assert_connection_dropped(attempt.bearer_auth(&h.token).send().await);
     }
+    // hyper would send the head of an answer to HEAD, so a HEAD is never reset.
+    let probe = h.http.head(h.url("/v2/groups/AccessGroupId-none/members/IBMid-1")).bearer_auth(&h.token).send().await.unwrap();
+    assert_eq!(probe.status(), StatusCode::NOT_FOUND);
     assert_eq!(h.emulator.state.snapshot(), before, "nothing changed");
     assert_eq!(h.fault_counts().await["by_kind"], json!({"reset_before": 3}));
 }
