@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{path_segment, poll_until, Api, ApiResponse, Client, Error, Method, PageStyle, Poll};
+use super::{path_segment, poll_until, Api, ApiResponse, Client, Error, Method, PageStyle, Poll, Uniqueness};
 
 /// Catalog id of the Qiskit Runtime (`quantum-computing`) service.
 pub const QUANTUM_RESOURCE_ID: &str = "b6049020-80f4-11eb-a0f7-e35ec9b4054f";
@@ -170,6 +170,10 @@ impl Client {
                         headers: Default::default(),
                     }))
                 },
+                // Names need not be unique: a retry could make a second instance, so the look
+                // waits out the lag first.
+                Uniqueness::NotEnforced,
+                |_| true,
             )
             .await?;
         resp.json()
