@@ -450,7 +450,12 @@ mod tests {
                "actions": ["quantum-computing.job.read"], "account_id": "acct-from-token",
                "service_name": "quantum-computing",
                "crn": format!("crn:v1:ibmcloud:public:iam-access-management::a/acct-from-token::customRole:{name}"),
-               "href": format!("https://iam.cloud.ibm.com/v2/roles/{id}"), "created_at": "2024-01-01T00:00:00Z"})
+               "href": format!("https://iam.cloud.ibm.com/v2/roles/{id}"), "created_at": now()})
+    }
+
+    /// The time now, as IBM writes it: a role made by the create under test is stamped so.
+    fn now() -> String {
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).expect("now")
     }
 
     fn new_role() -> NewCustomRole {
