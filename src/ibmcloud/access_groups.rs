@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle};
+use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle, Uniqueness};
 
 /// One group's static members' IAM IDs, filled by the first caller that lists them.
 type MemberCell = Arc<OnceCell<Arc<BTreeSet<String>>>>;
@@ -115,6 +115,13 @@ pub struct RuleCondition {
     pub value: String,
 }
 
+/// Whether a rule as IBM returns it (JSON) has these conditions, in any order.
+fn same_conditions(rule: &Value, wanted: &[RuleCondition]) -> bool {
+    let key = |c: &RuleCondition| (c.claim.clone(), c.operator.clone(), c.value.clone());
+    let found: Vec<RuleCondition> = serde_json::from_value(rule["conditions"].clone()).unwrap_or_default();
+    found.iter().map(key).collect::<BTreeSet<_>>() == wanted.iter().map(key).collect::<BTreeSet<_>>()
+}
+
 /// A dynamic rule of an access group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
@@ -204,6 +211,12 @@ impl Client {
                         Some(g) => self.get_access_group_response(&g.id).await,
                         None => Ok(None),
                     }
+                },
+                // Names are unique in the account, ignoring case.
+                Uniqueness::Enforced,
+                |found| {
+                    let text = |field: &str| found[field].as_str().unwrap_or_default().to_string();
+                    text("name").eq_ignore_ascii_case(name) && text("description") == description.unwrap_or_default()
                 },
             )
             .await?;
@@ -405,6 +418,9 @@ impl Client {
                     }
                     Ok(None)
                 },
+                // IBM documents no rule of a group as unique (UNCERTAIN): the look waits out the lag.
+                Uniqueness::NotEnforced,
+                |found| same_conditions(found, &body.conditions),
             )
             .await?;
         with_etag(&resp)

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{path_segment, Api, Client, Error, Method, RequestBuilder};
+use super::{path_segment, Api, Client, Error, Method, RequestBuilder, Uniqueness};
 
 /// Catalog ID of the App ID service, the `resource_id` of its instances (UNCERTAIN: no source
 /// gives it; also accepted: any instance whose CRN names service `appid`).
@@ -183,7 +183,8 @@ impl Client {
                 Ok(found.map(|u| super::ApiResponse { status: 201, etag: None, body: json!({"id": u.id}), headers: Default::default() }))
             }
         };
-        let created: CloudDirectoryUser = self.create_with_lookup(built, lookup).await?.json()?;
+        // A second user with the same e-mail is refused (409 `uniqueness`).
+        let created: CloudDirectoryUser = self.create_with_lookup(built, lookup, Uniqueness::Enforced, |_| true).await?.json()?;
         if created.emails.is_empty() {
             // Found by the lookup: read the whole user.
             return self

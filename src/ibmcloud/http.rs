@@ -75,35 +75,6 @@ impl Client {
             text: None,
         }
     }
-
-    /// Sends a create request (marked `.creates()`); when its outcome is unknown (e.g. a 500 or a
-    /// timeout after sending), calls `lookup` to see whether the object exists after all. Found →
-    /// that response is returned; not found → the create is tried again, at most `max_retries` times.
-    pub async fn create_with_lookup<B, L, Fut>(&self, build: B, mut lookup: L) -> Result<ApiResponse, Error>
-    where
-        B: Fn() -> RequestBuilder,
-        L: FnMut() -> Fut,
-        Fut: Future<Output = Result<Option<ApiResponse>, Error>>,
-    {
-        let mut round: u32 = 0;
-        loop {
-            match build().creates().send().await {
-                Err(err @ Error::OutcomeUnknown { .. }) => {
-                    log::warn!("{err}; looking the object up before trying again");
-                    // Give the service a moment so a create that did go through becomes visible.
-                    sleep_or_cancel(&self.inner.cancel, backoff(round)).await?;
-                    if let Some(found) = lookup().await? {
-                        return Ok(found);
-                    }
-                    if round >= self.inner.cfg.max_retries {
-                        return Err(err);
-                    }
-                    round += 1;
-                }
-                other => return other,
-            }
-        }
-    }
 }
 
 impl RequestBuilder {
@@ -784,6 +755,8 @@ mod tests {
                     lookups.fetch_add(1, Ordering::SeqCst);
                     async { Ok(Some(ApiResponse { status: 200, etag: None, body: json!({"id":"found"}), headers: HeaderMap::new() })) }
                 },
+                crate::ibmcloud::Uniqueness::Enforced,
+                |_| true,
             )
             .await
             .unwrap();
@@ -800,8 +773,15 @@ mod tests {
         })
         .await;
         let client = test_client(&mock, 3);
-        let found =
-            client.create_with_lookup(|| client.request(Api::IamPolicy, Method::POST, "/v2/roles"), || async { Ok(None) }).await.unwrap();
+        let found = client
+            .create_with_lookup(
+                || client.request(Api::IamPolicy, Method::POST, "/v2/roles"),
+                || async { Ok(None) },
+                crate::ibmcloud::Uniqueness::Enforced,
+                |_| true,
+            )
+            .await
+            .unwrap();
         assert_eq!((found.status, found.body), (201, json!({"id":"new"})));
         assert_eq!(mock.count("POST", "/v2/roles"), 2);
     }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{path_segment, Api, Client, Error, Method};
+use super::{path_segment, Api, Client, Error, Method, Uniqueness};
 
 /// An identity provider (`Idp`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -97,7 +97,8 @@ impl Client {
             let Some(found) = found else { return Ok(None) };
             Ok(Some(self.request(Api::Iam, Method::GET, idp_path(&found.idp_id)).send().await?))
         };
-        self.create_with_lookup(build, lookup).await?.json()
+        // Whether IBM refuses a second IdP of the same name is UNCERTAIN: the look waits out the lag.
+        self.create_with_lookup(build, lookup, Uniqueness::NotEnforced, |_| true).await?.json()
     }
 
     /// None: no such IdP.

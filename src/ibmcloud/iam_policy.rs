@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle};
+use std::collections::BTreeSet;
+
+use super::{path_segment, Api, ApiResponse, Client, Error, Method, PageStyle, Uniqueness};
 
 /// A custom role of the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +140,14 @@ impl Client {
             .create_with_lookup(
                 || self.request(Api::IamPolicy, Method::POST, "/v2/roles").json(&body),
                 || self.find_custom_role_response(&role.account_id, &role.service_name, &role.name),
+                // A second role of the same name is a 409 `role_conflict_error`.
+                Uniqueness::Enforced,
+                |found| {
+                    let actions: BTreeSet<&str> = found["actions"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                    found["display_name"].as_str() == Some(role.display_name.as_str())
+                        && found["description"].as_str().unwrap_or_default() == role.description.as_deref().unwrap_or_default()
+                        && actions == role.actions.iter().map(String::as_str).collect()
+                },
             )
             .await?;
         role_with_etag(&resp)
@@ -367,6 +377,13 @@ impl Client {
             .create_with_lookup(
                 || self.request(Api::IamPolicy, Method::POST, "/v1/policies").json(body),
                 || self.find_policy_response(body),
+                // A subject has one policy per resource: a second is a 409 `policy_conflict_error`.
+                Uniqueness::Enforced,
+                |found| {
+                    let roles: BTreeSet<&str> =
+                        found["roles"].as_array().into_iter().flatten().filter_map(|r| r["role_id"].as_str()).collect();
+                    roles == body.roles.iter().map(|r| r.role_id.as_str()).collect()
+                },
             )
             .await?;
         policy_with_etag(&resp)
@@ -433,7 +450,12 @@ mod tests {
                "actions": ["quantum-computing.job.read"], "account_id": "acct-from-token",
                "service_name": "quantum-computing",
                "crn": format!("crn:v1:ibmcloud:public:iam-access-management::a/acct-from-token::customRole:{name}"),
-               "href": format!("https://iam.cloud.ibm.com/v2/roles/{id}"), "created_at": "2024-01-01T00:00:00Z"})
+               "href": format!("https://iam.cloud.ibm.com/v2/roles/{id}"), "created_at": now()})
+    }
+
+    /// The time now, as IBM writes it: a role made by the create under test is stamped so.
+    fn now() -> String {
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).expect("now")
     }
 
     fn new_role() -> NewCustomRole {

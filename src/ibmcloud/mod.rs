@@ -9,6 +9,7 @@ pub mod access_groups;
 pub mod account_management;
 pub mod appid;
 mod auth;
+pub mod create;
 mod endpoints;
 mod error;
 mod gate;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use self::auth::Identity;
+pub use self::create::Uniqueness;
 pub use self::endpoints::{EndpointError, Endpoints, UNIFORM_ENV};
 pub use self::error::{ApiError, Error};
 pub use self::http::{backoff, path_segment, retry_after_delay, ApiResponse, RequestBuilder};

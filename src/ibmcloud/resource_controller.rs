@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{path_segment, poll_until, Api, ApiResponse, Client, Error, Method, PageStyle, Poll};
+use super::{path_segment, poll_until, Api, ApiResponse, Client, Error, Method, PageStyle, Poll, Uniqueness};
 
 /// Catalog id of the Qiskit Runtime (`quantum-computing`) service.
 pub const QUANTUM_RESOURCE_ID: &str = "b6049020-80f4-11eb-a0f7-e35ec9b4054f";
@@ -170,6 +170,10 @@ impl Client {
                         headers: Default::default(),
                     }))
                 },
+                // Names need not be unique: a retry could make a second instance, so the look
+                // waits out the lag first.
+                Uniqueness::NotEnforced,
+                |_| true,
             )
             .await?;
         resp.json()
@@ -296,7 +300,12 @@ mod tests {
             json!({"id": format!("crn:{guid}"), "crn": format!("crn:{guid}"), "guid": guid, "name": "qr", "state": "active",
                    "resource_plan_id": "p", "resource_group_id": "rg", "created_at": created})
         };
-        let (old, new) = (instance("old", "2026-01-01T00:00:00Z"), instance("new", "2025-01-01T00:00:00Z"));
+        // The new one even looks older than the one that was there before.
+        let stamp = |hours: i64| {
+            let at = time::OffsetDateTime::now_utc() + time::Duration::hours(hours);
+            at.format(&time::format_description::well_known::Rfc3339).expect("time")
+        };
+        let (old, new) = (instance("old", &stamp(1)), instance("new", &stamp(0)));
         let mock = Mock::start(move |req, n| match (req.method.as_str(), req.path.as_str()) {
             // Noted before the create: only the old one; afterwards both (the new one even looks older).
             ("GET", "/v2/resource_instances") if n == 0 => Reply::json(200, json!({"rows_count": 1, "resources": [old.clone()]})),

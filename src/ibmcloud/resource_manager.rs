@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{path_segment, Api, ApiResponse, Client, Error, Method};
+use super::{path_segment, Api, ApiResponse, Client, Error, Method, Uniqueness};
 
 /// A resource group of the account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +76,9 @@ impl Client {
                         headers: Default::default(),
                     }))
                 },
+                // A taken name is a 400 `RESOURCE_GROUP_NAME_UNIQUENESS`.
+                Uniqueness::Enforced,
+                |found| found["name"].as_str() == Some(name),
             )
             .await?;
         let mut group: ResourceGroup = resp.json()?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{path_segment, Api, Client, Error, Method, PageStyle};
+use super::{path_segment, Api, Client, Error, Method, PageStyle, Uniqueness};
 
 /// A user of the account (`UserProfile`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +189,9 @@ impl Client {
                     headers: Default::default(),
                 }))
             },
+            // A person already in the account is refused (409 `user_already_exists`).
+            Uniqueness::Enforced,
+            |_| true,
         )
         .await?;
         Ok(())
