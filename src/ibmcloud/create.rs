@@ -108,7 +108,9 @@ impl Client {
                         Uniqueness::Enforced => Duration::ZERO,
                         Uniqueness::NotEnforced => CONSISTENCY_WINDOW,
                     };
-                    if let Some(found) = self.look_for(&mut lookup, &ours, began, window, unknown_outcomes).await? {
+                    if let Some(found) =
+                        self.look_for(&mut lookup, &ours, began, window, uniqueness == Uniqueness::Enforced, unknown_outcomes).await?
+                    {
                         return Ok(found);
                     }
                     if unknown_outcomes >= self.inner.cfg.max_retries {
@@ -119,7 +121,7 @@ impl Client {
                 // An earlier attempt may have made what this one collides with, still invisible.
                 Err(err) if unknown_outcomes > 0 && is_already_exists(&err) => {
                     log::warn!("{err} after an attempt whose answer was lost; looking for the object that attempt made");
-                    return match self.look_for(&mut lookup, &ours, began, CONFLICT_WINDOW, 0).await? {
+                    return match self.look_for(&mut lookup, &ours, began, CONFLICT_WINDOW, true, 0).await? {
                         Some(found) => Ok(found),
                         None => Err(err),
                     };
@@ -141,13 +143,14 @@ impl Client {
 
     /// Looks until `lookup` finds an object or `window` has passed (at least one look, after a
     /// short pause so that a create that went through can show). A found object is returned
-    /// when it is this create's; one that is not ends the look, since the key is taken.
+    /// when it is this create's; one that is not ends the look where keys are unique.
     async fn look_for<L, Fut>(
         &self,
         lookup: &mut L,
         same_settings: &impl Fn(&ApiResponse) -> bool,
         began: SystemTime,
         window: Duration,
+        stop_at_others: bool,
         round: u32,
     ) -> Result<Option<ApiResponse>, Error>
     where
@@ -162,8 +165,12 @@ impl Client {
                 if same_settings(&found) && self.made_by_this_create(&found.body, began).await? {
                     return Ok(Some(found));
                 }
-                log::warn!("an object with the same key exists, but this create did not make it");
-                return Ok(None);
+                // Where keys are unique, the key is taken by another object: no use looking on.
+                // Elsewhere the object this create made may still show up beside it.
+                if stop_at_others {
+                    log::warn!("an object with the same key exists, but this create did not make it");
+                    return Ok(None);
+                }
             }
             if Instant::now() >= deadline {
                 return Ok(None);

@@ -319,6 +319,13 @@ impl Emulator {
         self.admin("POST", "/_emulator/faults/counts/reset", None);
     }
 
+    /// The kinds of object the emulator stores (e.g. "roles", "groups").
+    pub fn kinds(&self) -> Vec<String> {
+        let listing = self.admin("GET", "/_emulator/objects", None);
+        listing["kinds"].as_object().map(|kinds| kinds.keys().cloned().collect()).unwrap_or_else(|| panic!("kinds: {listing}"))
+    }
+
+    /// The stored objects of one kind themselves (without the emulator's record around each).
     pub fn stored(&self, kind: &str) -> Vec<serde_json::Value> {
         self.objects(kind).into_iter().map(unwrap_record).collect()
     }

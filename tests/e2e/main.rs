@@ -8,6 +8,7 @@ mod access_group_policy;
 mod account_settings;
 mod adoption;
 mod appid;
+mod chaos;
 mod create_keeps_state;
 mod custom_role;
 mod data_sources;
