@@ -55,6 +55,8 @@ pub use state::AppState;
 /// Account id used when none is configured (32 hex digits, like a real one).
 pub const DEFAULT_ACCOUNT_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
+/// IBM takes a while to purge a reclaimed instance; short, so that tests of purges stay quick.
+pub const DEFAULT_RECLAIM_MS: u64 = 500;
 
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
@@ -70,6 +72,8 @@ pub struct EmulatorConfig {
     pub lag_ms: u64,
     /// Latency and rate-limit modes (all off by default); see [`traffic`].
     pub traffic: traffic::TrafficSettings,
+    /// How long a reclaimed instance's reclamation stays `RECLAIMING` (milliseconds).
+    pub reclaim_ms: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +86,7 @@ impl Default for EmulatorConfig {
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             lag_ms: 0,
             traffic: traffic::TrafficSettings::default(),
+            reclaim_ms: DEFAULT_RECLAIM_MS,
         }
     }
 }
@@ -159,6 +164,7 @@ pub async fn start(cfg: EmulatorConfig) -> io::Result<RunningEmulator> {
         api_keys: cfg.api_keys,
         token_lifetime_secs: cfg.token_lifetime_secs,
         state_file: cfg.state_file,
+        reclaim_ms: cfg.reclaim_ms,
     };
     let state = AppState::new(settings, cfg.lag_ms)?;
     state.runtime().traffic.settings = cfg.traffic;
