@@ -222,11 +222,14 @@ fn next_step(left: &Leftovers, purge: bool) -> Next<'_> {
         return Next::FailLive;
     }
     let (reclaiming, idle): (Vec<&Reclamation>, Vec<&Reclamation>) = left.reclamations.iter().partition(|r| r.is_reclaiming());
-    match (idle.is_empty(), reclaiming.is_empty()) {
-        (false, _) if purge => Next::Reclaim(idle),
-        (false, _) => Next::FailPending(idle),
-        (true, false) => Next::AwaitReclaim(reclaiming),
-        (true, true) => Next::Report,
+    if !idle.is_empty() {
+        // Even beside reclaiming ones: an idle reclamation alone holds the group for days.
+        return if purge { Next::Reclaim(idle) } else { Next::FailPending(idle) };
+    }
+    if reclaiming.is_empty() {
+        Next::Report
+    } else {
+        Next::AwaitReclaim(reclaiming)
     }
 }
 
