@@ -33,6 +33,9 @@ struct Cli {
     /// Initial consistency lag in milliseconds (newly created objects stay invisible that long).
     #[arg(long = "lag-ms", default_value_t = 0)]
     lag_ms: u64,
+    /// How long a reclaimed instance stays being reclaimed (reclamation `RECLAIMING`), in milliseconds.
+    #[arg(long = "reclaim-ms", default_value_t = emulator::DEFAULT_RECLAIM_MS)]
+    reclaim_ms: u64,
     /// Latency added to every request, in milliseconds (benchmarks).
     #[arg(long = "latency-ms", default_value_t = 0)]
     latency_ms: u64,
@@ -131,6 +134,7 @@ async fn main() {
         account_id: cli.account_id,
         token_lifetime_secs: cli.token_lifetime,
         lag_ms: cli.lag_ms,
+        reclaim_ms: cli.reclaim_ms,
         traffic: emulator::traffic::TrafficSettings {
             latency_ms: cli.latency_ms,
             jitter_ms: cli.jitter_ms,

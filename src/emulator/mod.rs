@@ -55,6 +55,8 @@ pub use state::AppState;
 /// Account id used when none is configured (32 hex digits, like a real one).
 pub const DEFAULT_ACCOUNT_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
+/// IBM takes a while to purge a reclaimed instance; short, so that tests of purges stay quick.
+pub const DEFAULT_RECLAIM_MS: u64 = 500;
 
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
@@ -72,6 +74,8 @@ pub struct EmulatorConfig {
     pub traffic: traffic::TrafficSettings,
     /// Chaos mode from the start (off by default); see [`faults`].
     pub chaos: Option<faults::ChaosSettings>,
+    /// How long a reclaimed instance's reclamation stays `RECLAIMING` (milliseconds).
+    pub reclaim_ms: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -85,6 +89,7 @@ impl Default for EmulatorConfig {
             lag_ms: 0,
             traffic: traffic::TrafficSettings::default(),
             chaos: None,
+            reclaim_ms: DEFAULT_RECLAIM_MS,
         }
     }
 }
@@ -162,6 +167,7 @@ pub async fn start(cfg: EmulatorConfig) -> io::Result<RunningEmulator> {
         api_keys: cfg.api_keys,
         token_lifetime_secs: cfg.token_lifetime_secs,
         state_file: cfg.state_file,
+        reclaim_ms: cfg.reclaim_ms,
     };
     let state = AppState::new(settings, cfg.lag_ms)?;
     {

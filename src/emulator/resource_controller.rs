@@ -6,8 +6,12 @@
 //! Choices where IBM's behaviour is uncertain (documented in docs/emulator.md):
 //! * create answers 201 with an `active` instance; while a consistency lag L > 0 is set it
 //!   answers 202 with a `provisioning` instance that turns `active` 2·L after creation;
-//! * delete moves an instance to `pending_reclamation` (with a reclamation) rather than straight
-//!   to `removed`; `reclaim` makes it `removed`, `restore` makes it `active` again;
+//! * delete moves an instance to `pending_reclamation` (with a `SCHEDULED` reclamation, which
+//!   waits out its retention period) rather than straight to `removed`; `reclaim` makes the
+//!   reclamation `RECLAIMING` for `--reclaim-ms` (IBM at work), after which the instance is
+//!   `removed` and the reclamation gone; `restore` makes the instance `active` again at once;
+//! * reclaiming or restoring a reclamation that is already `RECLAIMING` answers 409 (IBM's answer
+//!   is not documented);
 //! * a PATCH whose `parameters` equal those of the previous PATCH is dropped as a duplicate
 //!   (IBM's de-duplication), which a changing `timestamp` parameter avoids.
 
@@ -33,6 +37,8 @@ pub const RECLAMATIONS: &str = "reclamations";
 const GROUPS: &str = "resource_groups";
 const TAGS: &str = "tags";
 const RECLAMATION_PERIOD_MS: u64 = 7 * 24 * 3600 * 1000;
+/// When a `RECLAIMING` reclamation's instance is removed (epoch ms); private to the emulator.
+const RECLAIMED_AT: &str = "_emulator_reclaimed_at_ms";
 const DEFAULT_PAGE: usize = 100;
 /// Fields the emulator keeps in stored values for itself; never shown to clients.
 const PRIVATE_PREFIX: &str = "_emulator_";
@@ -133,6 +139,31 @@ fn finish_provisioning(tx: &mut Txn<'_>) {
 
 fn last_operation(kind: &str, state: &str, description: &str) -> Value {
     json!({"type": kind, "state": state, "async": state == "in progress", "description": description, "cancelable": false, "poll": false})
+}
+
+/// Completes the reclaims whose time has come: the instance is `removed` (its tags go with it)
+/// and the reclamation is dropped. Called by every request that could observe either, so that
+/// no background task is needed.
+pub fn finish_reclaiming(tx: &mut Txn<'_>) {
+    let now = tx.now_ms();
+    let due: Vec<(String, String, String)> = tx
+        .iter_all(RECLAMATIONS)
+        .filter(|(_, r)| r.value[RECLAIMED_AT].as_u64().is_some_and(|t| t <= now))
+        .map(|(id, r)| {
+            let field = |f: &str| r.value[f].as_str().unwrap_or_default().to_string();
+            (id.clone(), field("resource_instance_id"), field("updated_by"))
+        })
+        .collect();
+    for (id, guid, by) in due {
+        purge(tx, &guid, &by);
+        tx.remove(RECLAMATIONS, &id);
+    }
+}
+
+/// Brings the store up to date with the time: provisioning and reclaiming that have finished.
+fn catch_up(tx: &mut Txn<'_>) {
+    finish_provisioning(tx);
+    finish_reclaiming(tx);
 }
 
 /// GUID or CRN → the GUID the record is stored under (visible records only).
@@ -274,7 +305,7 @@ async fn create_instance(State(state): State<AppState>, Extension(caller): Exten
 
 async fn get_instance(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     state.with_objects(|tx| {
-        finish_provisioning(tx);
+        catch_up(tx);
         let guid = find_instance(tx, &id).ok_or_else(|| instance_not_found(&id))?;
         let record = tx.get(KIND, &guid).ok_or_else(|| instance_not_found(&id))?;
         Ok(Json(presented(&record.value)))
@@ -298,7 +329,7 @@ async fn list_instances(
     };
     let filters = ["resource_id", "name", "resource_group_id", "guid", "resource_plan_id", "state"];
     let matching: Vec<Value> = state.with_objects(|tx| {
-        finish_provisioning(tx);
+        catch_up(tx);
         let mut all: Vec<Value> = tx
             .iter_visible(KIND)
             .map(|(_, r)| r.value.clone())
@@ -346,7 +377,7 @@ async fn update_instance(
 ) -> Result<Json<Value>, ApiError> {
     let body = parse_json_object(&body).map_err(|_| bad_request("The request body must be a JSON object."))?;
     state.with_objects(|tx| {
-        finish_provisioning(tx);
+        catch_up(tx);
         let guid = find_instance(tx, &id).ok_or_else(|| instance_not_found(&id))?;
         let mut instance = tx.get(KIND, &guid).ok_or_else(|| instance_not_found(&id))?.value.clone();
         if instance["state"] != "active" {
@@ -419,7 +450,7 @@ async fn delete_instance(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.with_objects(|tx| {
-        finish_provisioning(tx);
+        catch_up(tx);
         let guid = find_instance(tx, &id).ok_or_else(|| instance_not_found(&id))?;
         let mut instance = tx.get(KIND, &guid).ok_or_else(|| instance_not_found(&id))?.value.clone();
         if instance["state"] == "removed" || instance["state"] == "pending_reclamation" {
@@ -459,16 +490,18 @@ async fn list_reclamations(
     Query(query): Query<HashMap<String, String>>,
 ) -> Json<Value> {
     let resources: Vec<Value> = state.with_objects(|tx| {
+        catch_up(tx);
         tx.iter_visible(RECLAMATIONS)
             .map(|(_, r)| r.value.clone())
             .filter(|r| r["account_id"] == *query.get("account_id").unwrap_or(&caller.account_id))
             .filter(|r| ["resource_instance_id", "resource_group_id"].iter().all(|f| query.get(*f).is_none_or(|v| r[*f] == **v)))
+            .map(|r| presented(&r))
             .collect()
     });
     Json(json!({ "resources": resources }))
 }
 
-/// Marks an instance removed (purged): its reclamation and its tags go with it.
+/// Marks an instance removed (purged): its tags go with it.
 fn purge(tx: &mut Txn<'_>, guid: &str, by: &str) {
     let Some(mut instance) = tx.get(KIND, guid).map(|r| r.value.clone()) else { return };
     instance["state"] = json!("removed");
@@ -486,17 +519,32 @@ async fn reclamation_action(
     Extension(caller): Extension<Caller>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
+    let reclaim_ms = state.settings().reclaim_ms;
     state.with_objects(|tx| {
+        catch_up(tx);
         let mut reclamation = tx
             .get_visible(RECLAMATIONS, &id)
             .ok_or_else(|| rc_error(StatusCode::NOT_FOUND, "RC-ReclamationNotFound", format!("Reclamation '{id}' not found.")))?
             .value
             .clone();
+        if reclamation["state"] == "RECLAIMING" {
+            return Err(rc_error(
+                StatusCode::CONFLICT,
+                "RC-ReclamationActionConflict",
+                format!("Reclamation '{id}' is already being reclaimed."),
+            ));
+        }
         let guid = reclamation["resource_instance_id"].as_str().unwrap_or_default().to_string();
+        reclamation["updated_at"] = json!(iso_timestamp(tx.now_ms()));
+        reclamation["updated_by"] = json!(caller.iam_id);
         match action.as_str() {
             "reclaim" => {
-                purge(tx, &guid, &caller.iam_id);
+                // IBM works on it for a while; finish_reclaiming removes the instance afterwards.
                 reclamation["state"] = json!("RECLAIMING");
+                reclamation[RECLAIMED_AT] = json!(tx.now_ms() + reclaim_ms);
+                tx.update(RECLAMATIONS, &id, reclamation.clone());
+                finish_reclaiming(tx);
+                return Ok(Json(presented(&reclamation)));
             }
             "restore" => {
                 if let Some(mut instance) = tx.get(KIND, &guid).map(|r| r.value.clone()) {
@@ -512,8 +560,7 @@ async fn reclamation_action(
             other => return Err(bad_request(format!("Unknown reclamation action '{other}'; use reclaim or restore."))),
         }
         tx.remove(RECLAMATIONS, &id);
-        reclamation["updated_by"] = json!(caller.iam_id);
-        Ok(Json(reclamation))
+        Ok(Json(presented(&reclamation)))
     })
 }
 
@@ -534,5 +581,80 @@ mod tests {
         assert!(apply_parameters(QUANTUM_PLANS[2].1, alloc.as_object().unwrap(), &mut ext).is_ok());
         let bad = json!({"instance_limit_seconds": "-1"});
         assert!(apply_parameters(payg, bad.as_object().unwrap(), &mut ext).is_err());
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use reqwest::{Method, StatusCode};
+    use serde_json::{json, Value};
+
+    use crate::emulator::global_catalog::QUANTUM_PLANS;
+    use crate::emulator::tests::Harness;
+    use crate::emulator::EmulatorConfig;
+
+    /// A group holding one deleted (pending reclamation) open instance: the group's ID and the
+    /// instance's reclamation as listed.
+    async fn group_with_deleted_instance(h: &Harness) -> (String, Value) {
+        let (status, group, _) =
+            h.call(Method::POST, "/v2/resource_groups", Some(json!({"name": "lab", "account_id": h.account()})), &[]).await;
+        assert_eq!(status, StatusCode::CREATED, "{group}");
+        let group_id = group["id"].as_str().expect("group id").to_string();
+        let new = json!({"name": "qr", "target": "us-east", "resource_group": group_id, "resource_plan_id": QUANTUM_PLANS[0].1});
+        let (status, instance, _) = h.call(Method::POST, "/v2/resource_instances", Some(new), &[]).await;
+        assert_eq!(status, StatusCode::CREATED, "{instance}");
+        let guid = instance["guid"].as_str().expect("guid");
+        let (status, _, _) = h.call(Method::DELETE, &format!("/v2/resource_instances/{guid}"), None, &[]).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let reclamations = reclamations_of(h, &group_id).await;
+        assert_eq!(reclamations.len(), 1, "{reclamations:?}");
+        (group_id, reclamations[0].clone())
+    }
+
+    async fn reclamations_of(h: &Harness, group_id: &str) -> Vec<Value> {
+        let (status, body, _) = h.call(Method::GET, &format!("/v1/reclamations?resource_group_id={group_id}"), None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["resources"].as_array().expect("resources").clone()
+    }
+
+    async fn instance_state(h: &Harness, guid: &str) -> Value {
+        h.call(Method::GET, &format!("/v2/resource_instances/{guid}"), None, &[]).await.1["state"].clone()
+    }
+
+    #[tokio::test]
+    async fn a_reclaim_is_reclaiming_for_a_while_and_the_group_waits_for_it() {
+        let h = Harness::start(EmulatorConfig { reclaim_ms: 3_600_000, ..EmulatorConfig::default() }).await;
+        let (group_id, reclamation) = group_with_deleted_instance(&h).await;
+        assert_eq!(reclamation["state"], "SCHEDULED");
+        let (id, guid) = (reclamation["id"].as_str().expect("id"), reclamation["resource_instance_id"].as_str().expect("guid"));
+        let group = format!("/v2/resource_groups/{group_id}");
+        let (status, _, _) = h.call(Method::DELETE, &group, None, &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a scheduled reclamation holds the group");
+
+        let reclaim = format!("/v1/reclamations/{id}/actions/reclaim");
+        let (status, body, _) = h.call(Method::POST, &reclaim, Some(json!({})), &[]).await;
+        assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("RECLAIMING")), "{body}");
+        assert!(body.as_object().expect("object").keys().all(|k| !k.starts_with("_emulator_")), "{body}");
+        let listed = reclamations_of(&h, &group_id).await;
+        assert_eq!(listed.iter().map(|r| r["state"].clone()).collect::<Vec<_>>(), [json!("RECLAIMING")]);
+        assert!(listed[0].as_object().expect("object").keys().all(|k| !k.starts_with("_emulator_")), "{listed:?}");
+        assert_eq!(instance_state(&h, guid).await, "pending_reclamation");
+        let (status, _, _) = h.call(Method::DELETE, &group, None, &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a reclaiming instance still holds the group");
+        let (status, body, _) = h.call(Method::POST, &reclaim, Some(json!({})), &[]).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_finished_reclaim_removes_the_instance_and_frees_the_group() {
+        let h = Harness::start(EmulatorConfig { reclaim_ms: 0, ..EmulatorConfig::default() }).await;
+        let (group_id, reclamation) = group_with_deleted_instance(&h).await;
+        let (id, guid) = (reclamation["id"].as_str().expect("id"), reclamation["resource_instance_id"].as_str().expect("guid"));
+        let (status, _, _) = h.call(Method::POST, &format!("/v1/reclamations/{id}/actions/reclaim"), Some(json!({})), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(reclamations_of(&h, &group_id).await.is_empty());
+        assert_eq!(instance_state(&h, guid).await, "removed");
+        let (status, _, _) = h.call(Method::DELETE, &format!("/v2/resource_groups/{group_id}"), None, &[]).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! The account starts with its `Default` group (seeded by [`seed_default_group`]). Deleting a
 //! group is refused while it still holds instances that are not `removed`, pending reclamation
-//! included; deleted groups are dropped from the store (IBM may keep their names reserved:
-//! UNCERTAIN, not emulated).
+//! (`SCHEDULED` or `RECLAIMING`) included; deleted groups are dropped from the store (IBM may
+//! keep their names reserved: UNCERTAIN, not emulated).
 
 use std::collections::HashMap;
 
@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::errors::{parse_json_object, ApiError};
 use super::iam_token::Caller;
+use super::resource_controller::finish_reclaiming;
 use super::state::{iso_timestamp, new_etag, AppState, Record, Txn};
 
 pub const KIND: &str = "resource_groups";
@@ -178,6 +179,8 @@ async fn update_group(State(state): State<AppState>, Path(id): Path<String>, bod
 
 async fn delete_group(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.with_objects(|tx| {
+        // A reclaim that has finished by now has removed its instance from the group.
+        finish_reclaiming(tx);
         let group = tx.get_visible(KIND, &id).ok_or_else(|| group_not_found(&id))?;
         if group.value["default"] == true {
             return Err(ApiError::platform(

@@ -161,6 +161,8 @@ pub struct Settings {
     pub api_keys: Vec<String>,
     pub token_lifetime_secs: u64,
     pub state_file: Option<PathBuf>,
+    /// How long a reclaimed reclamation stays `RECLAIMING` before its instance is removed.
+    pub reclaim_ms: u64,
 }
 
 struct Shared {
@@ -281,6 +283,7 @@ mod tests {
             api_keys: vec![],
             token_lifetime_secs: 3600,
             state_file,
+            reclaim_ms: 0,
         }
     }
 

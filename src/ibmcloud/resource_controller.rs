@@ -126,8 +126,29 @@ pub struct Reclamation {
     pub resource_group_id: String,
     #[serde(default)]
     pub entity_crn: String,
+    /// `SCHEDULED` (waiting out its retention period, for days), `RECLAIMING` (IBM is purging the
+    /// instance), `RESTORING`, ...
     #[serde(default)]
     pub state: String,
+}
+
+impl Reclamation {
+    /// IBM is purging the instance: the reclamation ends by itself, soon, so it is worth waiting
+    /// for. Any other state (above all `SCHEDULED`) lasts until someone acts, so it never is.
+    /// IBM's docs write the states in upper case; whether every answer does is UNCERTAIN, so the
+    /// case is ignored.
+    pub fn is_reclaiming(&self) -> bool {
+        self.state.eq_ignore_ascii_case("RECLAIMING")
+    }
+
+    /// The deleted instance's CRN, or its GUID when IBM did not say.
+    pub fn instance(&self) -> &str {
+        if self.entity_crn.is_empty() {
+            &self.resource_instance_id
+        } else {
+            &self.entity_crn
+        }
+    }
 }
 
 /// Filters of `GET /v2/resource_instances`.
@@ -239,33 +260,46 @@ impl Client {
         serde_json::from_value(items).map_err(|e| Error::Decode(format!("reclamations: {e}")))
     }
 
-    /// Purges the deleted instance `crn` (GUID `guid`) and waits until IBM has removed it. The
-    /// reclamation may take a moment to be listed (eventual consistency), so the purge is tried
-    /// again on every poll until the instance is gone; one reclaimed meanwhile is fine.
-    pub async fn purge_instance(&self, cancel: &CancellationToken, crn: &str, guid: &str, timeout: Duration) -> Result<(), Error> {
+    /// Purges the deleted instance `crn` (GUID `guid`) and waits until IBM has removed it. Every
+    /// poll reclaims each of its reclamations not yet `RECLAIMING`, so the wait is only ever on a
+    /// reclamation this purge acted on: one that IBM lists late (eventual consistency) is
+    /// reclaimed when it shows up, and one already `RECLAIMING` is left to IBM.
+    pub async fn purge_instance(
+        &self,
+        cancel: &CancellationToken,
+        crn: &str,
+        guid: &str,
+        timeout: Duration,
+        comment: &str,
+    ) -> Result<(), Error> {
         poll_until(cancel, timeout, &format!("instance {crn} to be purged"), || async move {
             if self.get_resource_instance(crn).await?.is_none_or(|i| i.state == "removed") {
                 return Ok(Poll::Ready(()));
             }
             for reclamation in self.list_reclamations(Some(guid), None).await? {
-                if let Err(e) = self.reclaim(&reclamation.id).await {
-                    if !(e.is_not_found() || e.status() == Some(410)) {
-                        return Err(e);
-                    }
+                if !reclamation.is_reclaiming() {
+                    self.reclaim(&reclamation.id, comment).await?;
                 }
             }
-            Ok(Poll::Pending("pending reclamation".into()))
+            Ok(Poll::Pending("being reclaimed".into()))
         })
         .await
     }
 
-    /// Purges a deleted instance now instead of at the end of its reclamation period.
-    pub async fn reclaim(&self, reclamation_id: &str) -> Result<(), Error> {
-        self.request(Api::ResourceController, Method::POST, format!("/v1/reclamations/{}/actions/reclaim", path_segment(reclamation_id)))
-            .json(&serde_json::json!({"request_by": "terraform-provider-ibmqr", "comment": "purge_on_destroy"}))
+    /// Purges a deleted instance now instead of at the end of its reclamation period. A
+    /// reclamation already gone (404, 410) was reclaimed or restored meanwhile: that is success.
+    pub async fn reclaim(&self, reclamation_id: &str, comment: &str) -> Result<(), Error> {
+        let path = format!("/v1/reclamations/{}/actions/reclaim", path_segment(reclamation_id));
+        let sent = self
+            .request(Api::ResourceController, Method::POST, path)
+            .json(&serde_json::json!({"request_by": "terraform-provider-ibmqr", "comment": comment}))
             .send()
-            .await
-            .map(|_| ())
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() || e.status() == Some(410) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -290,6 +324,28 @@ mod tests {
         assert_eq!(inst.extension_u64("instance_limit_seconds"), Some(600));
         assert_eq!(inst.extension_u64("usage_allocation_seconds"), Some(30));
         assert_eq!(inst.extension_strings("backends"), Some(vec!["ANY".to_string()]));
+    }
+
+    /// A purge reclaims the scheduled reclamation it finds, then only waits while IBM reclaims: it
+    /// never reclaims one that is already reclaiming (IBM's case is UNCERTAIN: lower case here).
+    #[tokio::test]
+    async fn purge_reclaims_once_then_waits_only_while_reclaiming() {
+        let mock = Mock::start(|req, n| match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/v2/resource_instances/g1") => {
+                Reply::json(200, json!({"guid": "g1", "state": if n < 3 { "pending_reclamation" } else { "removed" }}))
+            }
+            ("GET", "/v1/reclamations") => {
+                let state = if n == 0 { "SCHEDULED" } else { "reclaiming" };
+                Reply::json(200, json!({"resources": [{"id": "r1", "resource_instance_id": "g1", "state": state}]}))
+            }
+            ("POST", "/v1/reclamations/r1/actions/reclaim") => Reply::json(200, json!({"id": "r1", "state": "RECLAIMING"})),
+            _ => Reply::text(404, ""),
+        })
+        .await;
+        let cancel = tokio_util::sync::CancellationToken::new();
+        test_client(&mock, 0).purge_instance(&cancel, "g1", "g1", std::time::Duration::from_secs(60), "test").await.unwrap();
+        assert_eq!(mock.count("POST", "/v1/reclamations/r1/actions/reclaim"), 1, "reclaimed once");
+        assert_eq!(mock.count("GET", "/v2/resource_instances/g1"), 4, "waited until removed");
     }
 
     /// A create whose answer is lost must not take an instance that was there before it for the

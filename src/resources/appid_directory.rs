@@ -431,7 +431,7 @@ impl Resource<ProviderState> for AppIdDirectory {
         }
         let Some(guid) = prior.tenant_id.known().cloned() else { return Ok(()) };
         let timeout = prior.timeouts.limit("delete", DEFAULT_TIMEOUT);
-        client.purge_instance(&ctx.cancel, &crn, &guid, timeout).await.context(format_args!("{doing}: purging it"))
+        client.purge_instance(&ctx.cancel, &crn, &guid, timeout, "purge_on_destroy").await.context(format_args!("{doing}: purging it"))
     }
 
     fn import_not_found(&self, id: &str) -> OpError {

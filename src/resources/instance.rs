@@ -493,7 +493,7 @@ impl Resource<ProviderState> for Instance {
             return Ok(());
         }
         let Some(guid) = deleted.map(|i| i.guid).or(prior.guid.known().cloned()) else { return Ok(()) };
-        client.purge_instance(&ctx.cancel, &crn, &guid, timeout).await.context(format_args!("{doing}: purging it"))
+        client.purge_instance(&ctx.cancel, &crn, &guid, timeout, "purge_on_destroy").await.context(format_args!("{doing}: purging it"))
     }
 
     /// The import ID is the instance's CRN or GUID; state's ID is the CRN.

@@ -69,7 +69,8 @@ fn generated_configuration_of_every_type_imports_and_plans_no_changes() {
         let names = attribute_names(block);
         // Computed-only attributes are never written; `id` is computed only in every type.
         assert!(!names.iter().any(|n| n == "id"), "{}: computed `id` written:\n{block}", object.address);
-        assert!(!names.iter().any(|n| n == "purge_on_destroy"), "{}: a default written:\n{block}", object.address);
+        let destroy_settings = ["purge_on_destroy", "purge_reclamations_on_destroy"];
+        assert!(!names.iter().any(|n| destroy_settings.contains(&n.as_str())), "{}: a default written:\n{block}", object.address);
     }
     for instance in made.values().filter(|o| o.kind == "ibmqr_instance") {
         let names = attribute_names(block_of(&generated, &plain_address(&instance.address)));

@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 
 use crate::harness::{
     access_group_resource, assert_imported_matches, ci_group_with_bot, hcl_strings, ml_group, ml_invite, ml_members, ml_members_rule,
-    ml_policy, planned_change, quoted, resource, resource_group_resource, role_resource, rule_resource, state_values, timeouts, Emulator,
-    Workspace, ACCOUNT_ID,
+    ml_policy, planned_change, quoted, resource, role_resource, rule_resource, state_values, timeouts, Emulator, Workspace, ACCOUNT_ID,
 };
 
 /// `timeouts` lives only in the configuration: IBM stores no such thing, so import leaves it null.
@@ -96,6 +95,12 @@ fn premium_instance_in_lab() -> String {
     resource("ibmqr_instance", "qr", &attributes, &[timeouts(&[("create", "5m"), ("update", "6m"), ("delete", "7m")])])
 }
 
+/// The resource group `lab` with every setting configured.
+fn every_group_setting() -> String {
+    let attributes = [("name", quoted("lab")), ("purge_reclamations_on_destroy", "true".to_string())];
+    resource("ibmqr_resource_group", "lab", &attributes, &[timeouts(&[("create", "4m"), ("delete", "15m")])])
+}
+
 /// A resource group and a Premium instance in it with every setting configured. Tags are written
 /// lowercase, as IBM stores them: mixed-case tags would come back lowercase from an import (import
 /// cannot know how the configuration spells them) and plan an in-place tag change.
@@ -103,20 +108,23 @@ fn premium_instance_in_lab() -> String {
 fn resource_group_and_instance() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write(&(resource_group_resource("lab", &[("create", "4m"), ("delete", "15m")]) + &premium_instance_in_lab()));
+    ws.write(&(every_group_setting() + &premium_instance_in_lab()));
     let addresses = ["ibmqr_resource_group.lab", "ibmqr_instance.qr"];
     let [group, instance] = apply_and_read(&ws, addresses);
     let (group_id, crn) = (string(&group, "id"), string(&instance, "crn"));
     let [imported_group, imported_instance] = forget_and_import(&ws, [(addresses[0], &group_id), (addresses[1], &crn)]);
 
-    assert_imported_matches(addresses[0], &group, &imported_group, &[TIMEOUTS_NOT_STORED]);
-    let purge = ("purge_on_destroy", "what destroy does is configuration only; IBM does not store it, so import takes the default, false");
+    let what_destroy_does = "what destroy does is configuration only; IBM does not store it, so import takes the default, false";
+    let purge_reclamations = ("purge_reclamations_on_destroy", what_destroy_does);
+    assert_imported_matches(addresses[0], &group, &imported_group, &[purge_reclamations, TIMEOUTS_NOT_STORED]);
+    let purge = ("purge_on_destroy", what_destroy_does);
     assert_imported_matches(addresses[1], &instance, &imported_instance, &[purge, TIMEOUTS_NOT_STORED]);
 
     // Those configuration-only attributes are all the plan changes, in place; nothing is replaced.
     let plan = ws.plan_json();
     let (actions, changed) = planned_change(&plan, addresses[0]);
-    assert_eq!((actions, changed), (vec!["update".to_string()], BTreeSet::from(["timeouts".to_string()])), "{plan}");
+    let expected = BTreeSet::from(["purge_reclamations_on_destroy".to_string(), "timeouts".to_string()]);
+    assert_eq!((actions, changed), (vec!["update".to_string()], expected), "{plan}");
     let (actions, changed) = planned_change(&plan, addresses[1]);
     let expected = BTreeSet::from(["purge_on_destroy".to_string(), "timeouts".to_string()]);
     assert_eq!((actions, changed), (vec!["update".to_string()], expected), "{plan}");

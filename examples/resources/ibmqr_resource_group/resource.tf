@@ -2,7 +2,11 @@
 resource "ibmqr_resource_group" "ml" {
   name = "quantum-ml"
 
-  # Deleting waits this long for instances being reclaimed to leave the group.
+  # On destroy, reclaim the group's deleted instances still pending reclamation, instead of
+  # failing until someone reclaims them.
+  purge_reclamations_on_destroy = true
+
+  # Deleting waits at most this long while IBM reclaims instances of the group.
   timeouts {
     delete = "20m"
   }
