@@ -494,13 +494,16 @@ fn same_set(a: &[PolicyAttribute], b: &[PolicyAttribute]) -> bool {
 }
 
 /// Replaces the policy with If-Match from a fresh read; a stale ETag is re-read and tried once more.
+/// A replace writes the whole policy, so what this resource does not manage (its `description`)
+/// is carried over from the fresh read: another writer's change to it survives.
 /// None: the policy no longer exists.
 async fn replace_with_fresh_etag(client: &Client, id: &str, body: &PolicyBody) -> Result<Option<()>, ibmcloud::Error> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let Some((_, etag)) = client.get_policy(id).await? else { return Ok(None) };
-        match client.replace_policy(id, &etag.unwrap_or_else(|| "*".to_string()), body).await {
+        let Some((current, etag)) = client.get_policy(id).await? else { return Ok(None) };
+        let body = PolicyBody { description: current.description.filter(|d| !d.is_empty()), ..body.clone() };
+        match client.replace_policy(id, &etag.unwrap_or_else(|| "*".to_string()), &body).await {
             Err(e) if is_stale_etag(&e) && attempts < 2 => continue,
             replaced => return replaced.map(|_| Some(())),
         }
