@@ -83,10 +83,18 @@ fn parse_fault(body: &Map<String, Value>) -> Result<Fault, ApiError> {
         Some(Value::Number(number)) => Some(number.to_string()),
         Some(_) => return Err(ApiError::invalid_body("'retry_after' must be a string or a number.")),
     };
+    let after = match body.get("after") {
+        None | Some(Value::Null) => 0,
+        Some(value) => value
+            .as_u64()
+            .and_then(|after| u32::try_from(after).ok())
+            .ok_or_else(|| ApiError::invalid_body("'after' must be a whole number of requests to serve first."))?,
+    };
     Ok(Fault {
         route: optional_string(body, "route")?,
         status: status as u16,
         remaining: count,
+        after,
         retry_after,
         code: optional_string(body, "code")?,
         message: optional_string(body, "message")?,

@@ -39,6 +39,9 @@ pub struct Fault {
     pub route: Option<String>,
     pub status: u16,
     pub remaining: u32,
+    /// This many matching requests are served first, untouched: "every create after the first".
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub after: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
     /// Error `code` for the body; defaults from the status (e.g. 429 → `too_many_requests`).
@@ -59,6 +62,7 @@ impl Fault {
             route: None,
             status,
             remaining: 0,
+            after: 0,
             retry_after: retry_after_seconds.map(|seconds| seconds.to_string()),
             code: None,
             message: Some(message.to_string()),
@@ -402,9 +406,17 @@ pub async fn count_and_inject_faults(State(state): State<AppState>, mut request:
     response
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn take_matching_fault(queue: &mut VecDeque<Fault>, key: &str) -> Option<Fault> {
     let index = queue.iter().position(|fault| fault.matches(key))?;
     let fault = &mut queue[index];
+    if fault.after > 0 {
+        fault.after -= 1;
+        return None;
+    }
     fault.remaining = fault.remaining.saturating_sub(1);
     let taken = fault.clone();
     if fault.remaining == 0 {
@@ -587,7 +599,7 @@ mod tests {
     use super::*;
 
     fn fault(route: Option<&str>, remaining: u32) -> Fault {
-        Fault { route: route.map(String::from), status: 429, remaining, retry_after: None, code: None, message: None }
+        Fault { route: route.map(String::from), status: 429, remaining, after: 0, retry_after: None, code: None, message: None }
     }
 
     #[test]

@@ -283,7 +283,7 @@ impl Emulator {
 
     /// Queues a fault: the next `fault.count` requests on its route get its status instead.
     pub fn inject_fault(&self, fault: Fault) {
-        let mut body = serde_json::json!({"route": fault.route, "status": fault.status, "count": fault.count});
+        let mut body = serde_json::json!({"route": fault.route, "status": fault.status, "count": fault.count, "after": fault.after});
         if let Some(retry_after) = fault.retry_after {
             body["retry_after"] = retry_after.into();
         }
@@ -407,13 +407,20 @@ pub struct Fault {
     pub route: &'static str,
     pub status: u16,
     pub count: u32,
+    /// Requests served untouched before the fault starts.
+    pub after: u32,
     pub retry_after: Option<&'static str>,
     pub code: Option<&'static str>,
 }
 
 impl Fault {
     pub fn new(route: &'static str, status: u16, count: u32) -> Fault {
-        Fault { route, status, count, retry_after: None, code: None }
+        Fault { route, status, count, after: 0, retry_after: None, code: None }
+    }
+
+    /// The first `requests` matching requests are served; the fault strikes the ones after.
+    pub fn after(self, requests: u32) -> Fault {
+        Fault { after: requests, ..self }
     }
 
     pub fn retry_after(self, seconds: &'static str) -> Fault {

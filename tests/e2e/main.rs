@@ -17,6 +17,7 @@ mod dynamic_rule;
 mod fault_injection;
 mod generate_config;
 mod grpc;
+mod halfway;
 mod identity;
 mod identity_provider;
 mod import_verify;
