@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::errors::{parse_json_object, ApiError};
-use super::faults::{Chaos, ChaosSettings, Fault, FaultCounts};
+use super::faults::{Chaos, ChaosSettings, Fault, FaultCounts, FaultKind};
 use super::state::{AppState, Record};
 
 pub const PREFIX: &str = "/_emulator";
@@ -90,11 +90,13 @@ fn parse_fault(body: &Map<String, Value>) -> Result<Fault, ApiError> {
             .and_then(|after| u32::try_from(after).ok())
             .ok_or_else(|| ApiError::invalid_body("'after' must be a whole number of requests to serve first."))?,
     };
+    let kind = optional_string(body, "kind")?.map(|name| FaultKind::from_name(&name)).transpose().map_err(ApiError::invalid_body)?;
     Ok(Fault {
         route: optional_string(body, "route")?,
         status: status as u16,
         remaining: count,
         after,
+        kind,
         retry_after,
         code: optional_string(body, "code")?,
         message: optional_string(body, "message")?,

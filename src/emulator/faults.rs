@@ -42,6 +42,10 @@ pub struct Fault {
     /// This many matching requests are served first, untouched: "every create after the first".
     #[serde(default, skip_serializing_if = "is_zero")]
     pub after: u32,
+    /// A chaos kind to apply instead of answering `status` (e.g. `reset_after`), with chaos'
+    /// default settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FaultKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
     /// Error `code` for the body; defaults from the status (e.g. 429 → `too_many_requests`).
@@ -63,6 +67,7 @@ impl Fault {
             status,
             remaining: 0,
             after: 0,
+            kind: None,
             retry_after: retry_after_seconds.map(|seconds| seconds.to_string()),
             code: None,
             message: Some(message.to_string()),
@@ -378,6 +383,7 @@ pub async fn count_and_inject_faults(State(state): State<AppState>, mut request:
         *runtime.request_counts.entry(key.clone()).or_insert(0) += 1;
         runtime.fault_counts.requests += 1;
         let injection = match take_matching_fault(&mut runtime.faults, &key) {
+            Some(Fault { kind: Some(kind), .. }) => Some(Injection::Chaos(kind, ChaosSettings::new(0, 0.0))),
             Some(fault) => Some(Injection::Queued(fault)),
             None => runtime.chaos.as_mut().and_then(|chaos| {
                 let kind = chaos.draw(&key, race_target.is_some())?;
@@ -599,7 +605,7 @@ mod tests {
     use super::*;
 
     fn fault(route: Option<&str>, remaining: u32) -> Fault {
-        Fault { route: route.map(String::from), status: 429, remaining, after: 0, retry_after: None, code: None, message: None }
+        Fault { route: route.map(String::from), status: 429, remaining, after: 0, kind: None, retry_after: None, code: None, message: None }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::harness::{
     member_role, planned_actions, planned_before_and_after, role_made_elsewhere, role_resource, state_resource_addresses, terraform_has,
-    Emulator, Fault, Workspace, MEMBER_ACTIONS,
+    Emulator, Fault, FaultKind, Workspace, MEMBER_ACTIONS,
 };
 
 const ROLE: &str = "ibmqr_custom_role.member";
@@ -164,6 +164,48 @@ fn throttling_and_unavailability_are_retried() {
     assert_eq!(emu.request_count("POST /v2/roles"), 4, "three 429s then the create: {}", emu.request_counts());
     assert_eq!(emu.objects("roles").len(), 1, "exactly one role, no duplicate");
     ws.assert_no_changes();
+}
+
+/// The answer to the create is lost after IBM made the role, which reads show 1.5 s late: the
+/// first look finds nothing, the retry meets 409 `role_conflict_error`, and the role this apply
+/// made is adopted, once. A role that was there before still gets "already exists".
+#[test]
+fn a_lost_create_answer_adopts_the_role_it_made() {
+    let emu = Emulator::start();
+    emu.set_lag(1.5);
+    emu.inject_fault(Fault::of_kind("POST /v2/roles", FaultKind::ResetAfter, 1));
+    let ws = Workspace::new(&emu);
+    ws.write(&member_role_config());
+    ws.apply_ok();
+    assert_eq!(emu.request_count("POST /v2/roles"), 2, "the lost create and one retry: {}", emu.request_counts());
+    assert_eq!(emu.stored("roles").len(), 1, "exactly one role");
+    let id = ws.output_json()["id"]["value"].as_str().expect("id").to_string();
+    assert_eq!(role_by_name(&emu, "QiskitRuntimeUser").expect("role")["id"], id.as_str(), "state holds the role the apply made");
+    ws.assert_no_changes();
+
+    // Someone else's role of the same name, made before: an answer lost the same way does not
+    // adopt it.
+    let emu = Emulator::start();
+    let mut theirs = role_by_name_after_apply(&member_role_config());
+    theirs["created_by_id"] = "IBMid-someone-else".into();
+    let id = theirs["id"].as_str().expect("id").to_string();
+    emu.put_object("roles", &id, theirs);
+    emu.inject_fault(Fault::of_kind("POST /v2/roles", FaultKind::ResetBefore, 1));
+    let other = Workspace::new(&emu);
+    other.write(&member_role_config());
+    let out = other.apply();
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("already exists") && out.stderr.contains("terraform import ibmqr_custom_role."), "{}", out.stderr);
+    assert_eq!(emu.stored("roles").len(), 1, "still one role");
+}
+
+/// The stored role a configuration makes on an emulator of its own.
+fn role_by_name_after_apply(config: &str) -> serde_json::Value {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write(config);
+    ws.apply_ok();
+    role_by_name(&emu, "QiskitRuntimeUser").expect("role")
 }
 
 #[test]

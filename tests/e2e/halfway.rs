@@ -76,8 +76,12 @@ fn state_tells_the_truth_after_a_halfway_failure_and_the_next_apply_finishes_wit
     emu.clear_faults();
     ws.apply_ok();
     let groups = groups_at_ibm(&emu);
-    let names: BTreeSet<String> =
-        emu.stored("access_groups").iter().filter(|g| g["id"] != PUBLIC_ACCESS).filter_map(|g| g["name"].as_str().map(String::from)).collect();
+    let names: BTreeSet<String> = emu
+        .stored("access_groups")
+        .iter()
+        .filter(|g| g["id"] != PUBLIC_ACCESS)
+        .filter_map(|g| g["name"].as_str().map(String::from))
+        .collect();
     assert_eq!(groups.len(), 3, "no group twice: {names:?}");
     assert_eq!(names, ["halfway-bio", "halfway-chem", "halfway-ml"].map(String::from).into_iter().collect());
     for group in &groups {

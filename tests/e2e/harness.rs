@@ -284,6 +284,9 @@ impl Emulator {
     /// Queues a fault: the next `fault.count` requests on its route get its status instead.
     pub fn inject_fault(&self, fault: Fault) {
         let mut body = serde_json::json!({"route": fault.route, "status": fault.status, "count": fault.count, "after": fault.after});
+        if let Some(kind) = fault.kind {
+            body["kind"] = kind.name().into();
+        }
         if let Some(retry_after) = fault.retry_after {
             body["retry_after"] = retry_after.into();
         }
@@ -409,13 +412,20 @@ pub struct Fault {
     pub count: u32,
     /// Requests served untouched before the fault starts.
     pub after: u32,
+    /// A chaos kind instead of the status, such as `FaultKind::ResetAfter`.
+    pub kind: Option<FaultKind>,
     pub retry_after: Option<&'static str>,
     pub code: Option<&'static str>,
 }
 
 impl Fault {
     pub fn new(route: &'static str, status: u16, count: u32) -> Fault {
-        Fault { route, status, count, after: 0, retry_after: None, code: None }
+        Fault { route, status, count, after: 0, kind: None, retry_after: None, code: None }
+    }
+
+    /// The next `count` requests on `route` get a chaos `kind` (e.g. a reset after acting).
+    pub fn of_kind(route: &'static str, kind: FaultKind, count: u32) -> Fault {
+        Fault { kind: Some(kind), ..Fault::new(route, 500, count) }
     }
 
     /// The first `requests` matching requests are served; the fault strikes the ones after.
