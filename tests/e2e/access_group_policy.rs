@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::harness::{flat, Emulator, Workspace, ACCOUNT_ID};
+use crate::harness::{flat, Emulator, Fault, FaultKind, Workspace, ACCOUNT_ID};
 
 const POLICY: &str = "ibmqr_access_group_policy.project";
 const GROUP_A: &str = "AccessGroupId-6f1a2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b";
@@ -229,4 +229,30 @@ fn existing_policy_reports_import_command() {
     assert_eq!(out.code, 1);
     let text = flat(&out.stderr);
     assert!(text.contains("already has a policy") && text.contains("terraform import ibmqr_access_group_policy."), "{}", out.stderr);
+}
+
+/// Another writer changes the policy between the provider's read and its write (the emulator's
+/// ETag race): the provider reads again and writes once more, keeping the other writer's
+/// description, which it does not manage; the configured roles win. A race that repeats fails.
+#[test]
+fn an_etag_race_is_read_again_and_written_once_more() {
+    let emu = Emulator::start();
+    seed(&emu);
+    let ws = Workspace::new(&emu);
+    ws.write(&policy(GROUP_A, r#""Viewer""#, ""));
+    ws.apply_ok();
+
+    emu.inject_fault(Fault::of_kind("PUT /v1/policies/{id}", FaultKind::EtagRace, 1));
+    ws.write(&policy(GROUP_A, r#""Viewer", "Reader""#, ""));
+    ws.apply_ok();
+    let stored = &policies(&emu)[0];
+    assert_eq!(role_ids(stored).len(), 2, "the configuration's roles: {stored}");
+    assert_eq!(stored["description"], "Changed by another writer (emulator ETag race)", "the other writer's change survives");
+    assert_eq!(emu.request_count("PUT /v1/policies/{id}"), 2, "one race, one more write");
+    ws.assert_no_changes();
+
+    emu.inject_fault(Fault::of_kind("PUT /v1/policies/{id}", FaultKind::EtagRace, 2));
+    ws.write(&policy(GROUP_A, r#""Viewer""#, ""));
+    let out = ws.apply();
+    assert_eq!(out.code, 1, "a race that repeats is an error:\n{}", out.all());
 }
