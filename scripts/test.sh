@@ -21,8 +21,12 @@ timings+=("unit tests: $((SECONDS - started)) s")
 for version in "${versions[@]}"; do
   started=$SECONDS
   echo "== end-to-end tests on Terraform $version"
+  # The chaos tests write their fault matrix here (a passing test's output is not shown).
+  matrix=target/tmp/chaos-fault-matrix.txt
+  rm -f "$matrix"
   IBMQR_TERRAFORM="$root/.tools/terraform-$version" IBMQR_TERRAFORM_VERSION="$version" \
     cargo test --test e2e -- --test-threads=2
+  cat "$matrix"
   timings+=("end-to-end tests on Terraform $version: $((SECONDS - started)) s")
 done
 timings+=("make test after the build: $((SECONDS - all_started)) s")

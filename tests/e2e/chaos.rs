@@ -18,6 +18,8 @@ const LAG_MS: &str = "2000";
 /// Longer than the provider's request timeout below: a stalled create times out after sending,
 /// and the emulator makes the object anyway.
 const STALL_MS: u64 = 1500;
+/// Where the fault matrices of a pass are collected (under cargo's target/tmp).
+const MATRIX_FILE: &str = "chaos-fault-matrix.txt";
 /// The ETag race's weight against 1 for each other kind (see [`chaos_run`]).
 const ETAG_RACE_WEIGHT: f64 = 30.0;
 
@@ -247,13 +249,22 @@ fn chaos_run(seed: u64, clean: &CleanRun) -> String {
 fn run_seeds(seeds: &[u64]) {
     let clean = clean_run();
     let lines: Vec<String> = seeds.iter().map(|&seed| chaos_run(seed, &clean)).collect();
-    println!(
-        "fault matrix (fraction {FRACTION}, every kind, ETag races weighed {ETAG_RACE_WEIGHT} on If-Match writes; lag {LAG_MS} ms; stalls {STALL_MS} ms > 1 s request timeout; clean run: {} requests):",
+    let mut matrix = format!(
+        "fault matrix on Terraform {} (fraction {FRACTION}, every kind, ETag races weighed {ETAG_RACE_WEIGHT} on If-Match writes; lag {LAG_MS} ms; stalls {STALL_MS} ms > 1 s request timeout; clean run: {} requests):\n",
+        {
+            let (major, minor, patch) = crate::harness::terraform_version();
+            format!("{major}.{minor}.{patch}")
+        },
         clean.requests
     );
     for line in lines {
-        println!("  {line}");
+        matrix.push_str(&format!("  {line}\n"));
     }
+    print!("{matrix}");
+    // Captured output is not shown for a passing test: scripts/test.sh prints this file instead.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(MATRIX_FILE);
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("fault matrix file");
+    std::io::Write::write_all(&mut file, matrix.as_bytes()).expect("fault matrix written");
 }
 
 /// Ten seeds per `make test`, shared between the Terraform versions it runs so that the chaos
