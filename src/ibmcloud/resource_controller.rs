@@ -288,6 +288,9 @@ impl Client {
 
     /// Purges a deleted instance now instead of at the end of its reclamation period. A
     /// reclamation already gone (404, 410) was reclaimed or restored meanwhile: that is success.
+    /// So is a 409 ("already being reclaimed"): typically this client's own earlier reclaim whose
+    /// answer was lost; the caller's wait on the reclamation's state decides what follows. IBM's
+    /// code for it is UNCERTAIN, so any 409 counts.
     pub async fn reclaim(&self, reclamation_id: &str, comment: &str) -> Result<(), Error> {
         let path = format!("/v1/reclamations/{}/actions/reclaim", path_segment(reclamation_id));
         let sent = self
@@ -297,7 +300,7 @@ impl Client {
             .await;
         match sent {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() || e.status() == Some(410) => Ok(()),
+            Err(e) if e.is_not_found() || matches!(e.status(), Some(409 | 410)) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -397,5 +400,20 @@ mod tests {
         let client = test_client(&mock, 0);
         client.delete_resource_instance("g1").await.unwrap();
         client.delete_resource_instance("g1").await.unwrap();
+    }
+
+    /// A reclaim whose answer was lost is sent again and meets "already being reclaimed": done.
+    #[tokio::test]
+    async fn a_reclaim_already_under_way_counts_as_done() {
+        let mock = Mock::start(|_, n| match n {
+            0 => Reply::json(500, json!({"error_code": "RC-Internal", "message": "lost"})),
+            _ => Reply::json(
+                409,
+                json!({"error_code": "RC-ReclamationActionConflict", "message": "already being reclaimed", "status_code": 409}),
+            ),
+        })
+        .await;
+        test_client(&mock, 3).reclaim("r-1", "purge").await.expect("a conflict means it is being reclaimed");
+        assert_eq!(mock.count("POST", "/v1/reclamations/r-1/actions/reclaim"), 2);
     }
 }
