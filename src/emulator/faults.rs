@@ -278,12 +278,16 @@ impl TryFrom<Value> for ChaosSettings {
 pub struct Chaos {
     pub settings: ChaosSettings,
     rng: StdRng,
+    /// The object (`kind/id`) the last If-Match write to which was raced: the other writer
+    /// strikes an object once between two of the client's writes. A writer racing every retry
+    /// is another scenario, tested with queued `etag_race` faults.
+    last_raced: Option<String>,
 }
 
 impl Chaos {
     pub fn new(settings: ChaosSettings) -> Chaos {
         let rng = StdRng::seed_from_u64(settings.seed);
-        Chaos { settings, rng }
+        Chaos { settings, rng, last_raced: None }
     }
 
     /// The fault for the next request, if any. Every request chaos applies to draws the same two
@@ -386,8 +390,13 @@ pub async fn count_and_inject_faults(State(state): State<AppState>, mut request:
             Some(Fault { kind: Some(kind), .. }) => Some(Injection::Chaos(kind, ChaosSettings::new(0, 0.0))),
             Some(fault) => Some(Injection::Queued(fault)),
             None => runtime.chaos.as_mut().and_then(|chaos| {
-                let kind = chaos.draw(&key, race_target.is_some())?;
-                Some(Injection::Chaos(kind, chaos.settings.clone()))
+                let target = race_target.as_ref().map(|(target, id)| format!("{}/{id}", target.kind));
+                let can_race = target.is_some() && target != chaos.last_raced;
+                let kind = chaos.draw(&key, can_race);
+                if target.is_some() {
+                    chaos.last_raced = if kind == Some(FaultKind::EtagRace) { target } else { None };
+                }
+                Some(Injection::Chaos(kind?, chaos.settings.clone()))
             }),
         };
         match &injection {

@@ -529,6 +529,27 @@ async fn chaos_etag_race_fails_a_fresh_if_match_and_leaves_the_other_writers_cha
     assert_eq!((status, body["display_name"].as_str()), (StatusCode::OK, Some("Mine")));
 }
 
+/// The other writer strikes an object once between two of the client's writes: the client's
+/// write again with the re-read ETag goes through, even with every write raced.
+#[tokio::test]
+async fn chaos_never_races_the_same_object_twice_in_a_row() {
+    let h = Harness::start(keyed_config()).await;
+    let (_, role, _) = h.create_role("Raced", &["quantum-computing.job.read"]).await;
+    let path = format!("/v2/roles/{}", role["id"].as_str().unwrap());
+    h.set_chaos(json!({"seed": 3, "fraction": 1.0, "kinds": ["etag_race"]})).await;
+    let update = json!({"display_name": "Mine", "actions": ["quantum-computing.job.read"]});
+    let (_, _, headers) = h.call(Method::GET, &path, None, &[]).await;
+    let (status, _, _) = h.call(Method::PUT, &path, Some(update.clone()), &[("If-Match", &etag_of(&headers))]).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (_, _, headers) = h.call(Method::GET, &path, None, &[]).await;
+    let (status, body, _) = h.call(Method::PUT, &path, Some(update.clone()), &[("If-Match", &etag_of(&headers))]).await;
+    assert_eq!((status, body["display_name"].as_str()), (StatusCode::OK, Some("Mine")), "{body}");
+    // The next write to it may be raced again.
+    let (_, _, headers) = h.call(Method::GET, &path, None, &[]).await;
+    let (status, _, _) = h.call(Method::PUT, &path, Some(update), &[("If-Match", &etag_of(&headers))]).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+}
+
 #[tokio::test]
 async fn chaos_stall_acts_even_when_the_client_gives_up() {
     let h = Harness::start(keyed_config()).await;
