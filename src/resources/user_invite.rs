@@ -49,6 +49,20 @@ impl Model {
     fn email(&self) -> OpResult<&String> {
         self.email.require("email")
     }
+
+    /// A person imported or listed: managed from now on as if this resource had invited them
+    /// (destroy removes them), with the static memberships they have.
+    fn taken_over(user: &UserProfile, groups: &BTreeSet<String>) -> Model {
+        Model {
+            id: Tf::Known(user.iam_id.clone()),
+            email: Tf::Known(user.email.clone()),
+            access_group_ids: if groups.is_empty() { Tf::Null } else { known_set(groups) },
+            iam_id: Tf::Known(user.iam_id.clone()),
+            state: Tf::Known(user.state.clone()),
+            adopted: Tf::Known(false),
+            preexisting_access_group_ids: Tf::Known(BTreeSet::new()),
+        }
+    }
 }
 
 fn known_set(ids: &BTreeSet<String>) -> Tf<Vec<Tf<String>>> {
@@ -338,15 +352,7 @@ impl Resource<ProviderState> for UserInvite {
         let doing = format!("importing user {id}");
         let Some(user) = client.find_user_by_email(id).await.context(&doing)? else { return Ok(None) };
         let groups = groups_of(client, &user.iam_id).await.context(&doing)?;
-        Ok(Some(Model {
-            id: Tf::Known(user.iam_id.clone()),
-            email: Tf::Known(user.email.clone()),
-            access_group_ids: if groups.is_empty() { Tf::Null } else { known_set(&groups) },
-            iam_id: Tf::Known(user.iam_id.clone()),
-            state: Tf::Known(user.state.clone()),
-            adopted: Tf::Known(false),
-            preexisting_access_group_ids: Tf::Known(BTreeSet::new()),
-        }))
+        Ok(Some(Model::taken_over(&user, &groups)))
     }
 
     fn import_not_found(&self, id: &str) -> OpError {
@@ -440,18 +446,7 @@ impl ListResource<ProviderState> for UserInvite {
             .into_iter()
             .map(|user| {
                 let groups = groups_of_person.remove(&user.iam_id).unwrap_or_default();
-                Listed {
-                    display_name: user.email.clone(),
-                    state: Model {
-                        id: Tf::Known(user.iam_id.clone()),
-                        email: Tf::Known(user.email.clone()),
-                        access_group_ids: if groups.is_empty() { Tf::Null } else { known_set(&groups) },
-                        iam_id: Tf::Known(user.iam_id.clone()),
-                        state: Tf::Known(user.state.clone()),
-                        adopted: Tf::Known(false),
-                        preexisting_access_group_ids: Tf::Known(BTreeSet::new()),
-                    },
-                }
+                Listed { display_name: user.email.clone(), state: Model::taken_over(&user, &groups) }
             })
             .collect())
     }
