@@ -442,42 +442,9 @@ impl Fault {
     }
 }
 
-/// A fault kind of the emulator's chaos mode (docs/emulator.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultKind {
-    Throttle,
-    Error500,
-    Error503,
-    ResetBefore,
-    ResetAfter,
-    Stall,
-    EtagRace,
-}
-
-impl FaultKind {
-    pub const ALL: [FaultKind; 7] = [
-        FaultKind::Throttle,
-        FaultKind::Error500,
-        FaultKind::Error503,
-        FaultKind::ResetBefore,
-        FaultKind::ResetAfter,
-        FaultKind::Stall,
-        FaultKind::EtagRace,
-    ];
-
-    /// The name the emulator uses, in settings and counts.
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::Throttle => "throttle",
-            FaultKind::Error500 => "error500",
-            FaultKind::Error503 => "error503",
-            FaultKind::ResetBefore => "reset_before",
-            FaultKind::ResetAfter => "reset_after",
-            FaultKind::Stall => "stall",
-            FaultKind::EtagRace => "etag_race",
-        }
-    }
-}
+/// A fault kind of the emulator's chaos mode (docs/emulator.md): the emulator's own type, so
+/// that the two cannot disagree on names.
+pub use terraform_provider_ibmqr::emulator::faults::FaultKind;
 
 /// Chaos settings for [`Emulator::start_with_chaos`] and [`Emulator::set_chaos`]; `None` and
 /// `false` leave the emulator's defaults (Retry-After 1 s, stalls of 2 s, token route spared).
