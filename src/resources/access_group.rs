@@ -15,7 +15,7 @@ use crate::ibmcloud::access_groups::AccessGroup;
 use crate::ibmcloud::{self, Client};
 use crate::plan_checks::with_access_group_name_checks;
 
-use super::wait_until_visible;
+use super::{wait_until_visible, write_with_fresh_etag};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group";
 /// How long a new or changed group may take to show up in reads.
@@ -126,26 +126,20 @@ impl Resource<ProviderState> for AccessGroupResource {
         let client = &ctx.provider()?.client;
         let doing = format!("updating access group {name}");
         let description = planned.description.as_deref().unwrap_or_default();
-        let mut attempts = 0;
-        let written = loop {
-            attempts += 1;
-            let Some((_, etag)) = client.get_access_group(id).await.context(&doing)? else {
-                return Err(OpError::new(
-                    "Access group is gone",
-                    format!("{doing}: access group {id} no longer exists; run terraform apply again to create it"),
-                ));
-            };
-            let written = client.update_access_group(id, &etag.unwrap_or_else(|| "*".into()), name, description).await;
-            // A stale ETag (UNCERTAIN: 412 or 409) means someone changed it meanwhile: re-read once.
-            let stale = written.as_ref().is_err_and(|e| e.status() == Some(412));
-            if !(stale && attempts < 2) {
-                break written;
-            }
-        };
+        let shows_change = |g: &AccessGroup| g.name == *name && g.description.as_deref().unwrap_or_default() == description;
+        let write = |_current, etag: String| async move { client.update_access_group(id, &etag, name, description).await.map(|_| ()) };
+        // A 409 here is a name another group has (refused below), not a stale tag.
+        let stale = |e: &ibmcloud::Error| e.status() == Some(412);
+        let written = write_with_fresh_etag(|| client.get_access_group(id), shows_change, write, stale).await;
         if let Err(refusal) = &written {
             refuse_duplicate(client, name, refusal, Some(id)).await?;
         }
-        written.context(&doing)?;
+        let Some(()) = written.context(&doing)? else {
+            return Err(OpError::new(
+                "Access group is gone",
+                format!("{doing}: access group {id} no longer exists; run terraform apply again to create it"),
+            ));
+        };
         let group = Model { id: prior.id.clone(), crn: prior.crn.clone(), ..planned.clone() };
         ctx.save(&group);
         wait_for_group(ctx, id, |g| g.name == *name && g.description.as_deref().unwrap_or_default() == description).await?;

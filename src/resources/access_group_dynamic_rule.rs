@@ -19,6 +19,8 @@ use crate::framework::{
 use crate::ibmcloud::access_groups::{Rule, RuleBody, RuleCondition};
 use crate::ibmcloud::{poll_until, Client, Poll};
 
+use super::{is_stale_etag, write_with_fresh_etag};
+
 pub const TYPE_NAME: &str = "ibmqr_access_group_dynamic_rule";
 pub const OPERATORS: [&str; 6] = ["EQUALS", "EQUALS_IGNORE_CASE", "IN", "NOT_EQUALS", "NOT_EQUALS_IGNORE_CASE", "CONTAINS"];
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -247,7 +249,7 @@ impl Resource<ProviderState> for AccessGroupDynamicRule {
             return Err(OpError::new("Dynamic rule has no id", "the state of this rule has no id; import it again"));
         };
         let doing = format!("updating dynamic rule {}", planned.label());
-        replace_with_fresh_etag(&ctx.provider()?.client, &group, &rule_id, &planned.body()?, &doing).await?;
+        replace_with_fresh_etag(&ctx.provider()?.client, &group, &rule_id, &planned, &doing).await?;
         let rule = Model { id: prior.id.clone(), ..planned };
         ctx.save(&rule);
         wait_until_shown(ctx, &rule).await?;
@@ -267,24 +269,16 @@ impl Resource<ProviderState> for AccessGroupDynamicRule {
     }
 }
 
-/// Replaces the rule with If-Match from a fresh read; a stale ETag is re-read and tried once more.
-async fn replace_with_fresh_etag(client: &Client, group: &str, rule_id: &str, body: &RuleBody, doing: &str) -> OpResult<()> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let Some((_, etag)) = client.get_rule(group, rule_id).await.context(doing)? else {
-            return Err(OpError::new(
-                "Dynamic rule is gone",
-                format!("{doing}: rule {rule_id} no longer exists; run terraform apply again to create it"),
-            ));
-        };
-        let replaced = client.replace_rule(group, rule_id, &etag.unwrap_or_else(|| "*".into()), body).await;
-        // A stale ETag (UNCERTAIN: 412 or 409): someone changed the rule meanwhile; re-read once.
-        if matches!(&replaced, Err(e) if matches!(e.status(), Some(412 | 409))) && attempts < 2 {
-            continue;
-        }
-        return replaced.map(|_| ()).context(doing);
-    }
+/// Replaces the rule with If-Match from a fresh read (see [`write_with_fresh_etag`]).
+async fn replace_with_fresh_etag(client: &Client, group: &str, rule_id: &str, planned: &Model, doing: &str) -> OpResult<()> {
+    let body = planned.body()?;
+    let body = &body;
+    let write = |_current, etag: String| async move { client.replace_rule(group, rule_id, &etag, body).await.map(|_| ()) };
+    let shows_change = |rule: &Rule| planned.shown_by(group, rule);
+    let written = write_with_fresh_etag(|| client.get_rule(group, rule_id), shows_change, write, is_stale_etag).await.context(doing)?;
+    written.ok_or_else(|| {
+        OpError::new("Dynamic rule is gone", format!("{doing}: rule {rule_id} no longer exists; run terraform apply again to create it"))
+    })
 }
 
 /// Reads the rule back until IBM shows every attribute of `model`, within the consistency bound.

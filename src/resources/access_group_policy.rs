@@ -19,7 +19,7 @@ use crate::framework::{
 };
 use crate::ibmcloud::{self, poll_until, Client, Policy, PolicyAttribute, PolicyBody, Poll, RoleList};
 
-use super::wait_until_visible;
+use super::{is_stale_etag, wait_until_visible, write_with_fresh_etag};
 
 pub const TYPE_NAME: &str = "ibmqr_access_group_policy";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -493,27 +493,21 @@ fn same_set(a: &[PolicyAttribute], b: &[PolicyAttribute]) -> bool {
     a.iter().map(key).collect::<BTreeSet<_>>() == b.iter().map(key).collect::<BTreeSet<_>>()
 }
 
-/// Replaces the policy with If-Match from a fresh read; a stale ETag is re-read and tried once more.
-/// A replace writes the whole policy, so what this resource does not manage (its `description`)
-/// is carried over from the fresh read: another writer's change to it survives.
-/// None: the policy no longer exists.
+/// Replaces the policy with If-Match from a fresh read (see [`write_with_fresh_etag`]). A replace
+/// writes the whole policy, so what this resource does not manage (its `description`) is carried
+/// over from the fresh read: another writer's change to it survives. None: the policy is gone.
 async fn replace_with_fresh_etag(client: &Client, id: &str, body: &PolicyBody) -> Result<Option<()>, ibmcloud::Error> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let Some((current, etag)) = client.get_policy(id).await? else { return Ok(None) };
+    let expected: BTreeSet<String> = body.roles.iter().map(|r| r.role_id.clone()).collect();
+    let wanted_resource = body.resources.first().map(|r| r.attributes.clone()).unwrap_or_default();
+    let shows_change =
+        |p: &Policy| role_crns(p) == expected && p.resources.first().is_some_and(|r| same_set(&r.attributes, &wanted_resource));
+    let write = |current: Policy, etag: String| async move {
         let body = PolicyBody { description: current.description.filter(|d| !d.is_empty()), ..body.clone() };
-        match client.replace_policy(id, &etag.unwrap_or_else(|| "*".to_string()), &body).await {
-            Err(e) if is_stale_etag(&e) && attempts < 2 => continue,
-            replaced => return replaced.map(|_| Some(())),
-        }
-    }
-}
-
-/// IBM documents neither 412 nor 409 for a stale ETag (UNCERTAIN): both mean re-read, unless
-/// the 409 says another policy already covers the resource.
-fn is_stale_etag(err: &ibmcloud::Error) -> bool {
-    ibmcloud::policy_conflict(err).is_none() && matches!(err, ibmcloud::Error::Api(api) if api.status == 412 || api.status == 409)
+        client.replace_policy(id, &etag, &body).await.map(|_| ())
+    };
+    // A 409 that names a policy already covering the resource is no stale tag.
+    let stale = |e: &ibmcloud::Error| ibmcloud::policy_conflict(e).is_none() && is_stale_etag(e);
+    write_with_fresh_etag(|| client.get_policy(id), shows_change, write, stale).await
 }
 
 /// Reads the policy until it is visible and `ready` holds, within the consistency bound.

@@ -313,26 +313,28 @@ async fn write_alias(client: &Client, account_id: &str, wanted: &Model) -> OpRes
     Ok(())
 }
 
-/// Writes the managed settings that differ from IBM's, with If-Match from a fresh read; a stale
-/// entity tag is re-read and tried once more. Nothing to change → no PUT.
+/// Writes the managed settings that differ from IBM's, with If-Match from a fresh read. Nothing
+/// to change → no PUT. A stale entity tag (another writer, or this client's own write whose
+/// answer was lost) is read again: only a second stale write is an error, unless a last read
+/// shows the change.
 async fn write_settings(client: &Client, account_id: &str, wanted: &Model) -> Result<(), ibmcloud::Error> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
+    let mut stale = None;
+    for attempt in 0..3 {
         let current = client.get_account_settings(account_id).await?;
         let update = changes(wanted, &current);
         if update.is_empty() {
             return Ok(());
         }
-        let tag = if current.entity_tag.is_empty() { "*" } else { current.entity_tag.as_str() };
-        let written = client.update_account_settings(account_id, tag, &update).await;
-        // IBM does not document the status of a stale entity tag (UNCERTAIN; likely 409).
-        let stale = |e: &ibmcloud::Error| matches!(e, ibmcloud::Error::Api(api) if api.status == 409 || api.status == 412);
-        if attempts < 2 && written.as_ref().is_err_and(stale) {
-            continue;
+        if attempt == 2 {
+            break;
         }
-        return written.map(|_| ());
+        let tag = if current.entity_tag.is_empty() { "*" } else { current.entity_tag.as_str() };
+        match client.update_account_settings(account_id, tag, &update).await {
+            Err(e) if super::is_stale_etag(&e) => stale = Some(e),
+            written => return written.map(|_| ()),
+        }
     }
+    Err(stale.unwrap_or_else(|| ibmcloud::Error::Decode("a settings write ended without an answer".into())))
 }
 
 #[cfg(test)]

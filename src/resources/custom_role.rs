@@ -15,7 +15,7 @@ use crate::framework::{
 };
 use crate::ibmcloud::{self, Client, CustomRoleUpdate, NewCustomRole};
 
-use super::wait_until_visible;
+use super::{is_stale_etag, wait_until_visible, write_with_fresh_etag};
 
 pub const TYPE_NAME: &str = "ibmqr_custom_role";
 const DEFAULT_SERVICE: &str = "quantum-computing";
@@ -202,23 +202,17 @@ impl Resource<ProviderState> for CustomRole {
     }
 }
 
-/// Replaces the role with If-Match from a fresh read; a stale ETag is re-read and tried once more.
-/// None: the role no longer exists.
+/// Replaces the role with If-Match from a fresh read (see [`write_with_fresh_etag`]). None: the
+/// role no longer exists.
 async fn replace_with_fresh_etag(client: &Client, id: &str, body: &CustomRoleUpdate) -> Result<Option<()>, ibmcloud::Error> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let Some((_, etag)) = client.get_custom_role(id).await? else { return Ok(None) };
-        match client.replace_custom_role(id, etag.as_deref().unwrap_or("*"), body).await {
-            Err(e) if is_stale_etag(&e) && attempts < 2 => continue,
-            replaced => return replaced.map(|_| Some(())),
-        }
-    }
-}
-
-/// IBM documents neither 409 nor 412 for a stale ETag (UNCERTAIN): both mean re-read.
-fn is_stale_etag(err: &ibmcloud::Error) -> bool {
-    matches!(err, ibmcloud::Error::Api(api) if api.status == 412 || api.status == 409)
+    let wanted: BTreeSet<&String> = body.actions.iter().collect();
+    let shows_change = |role: &ibmcloud::CustomRole| {
+        role.display_name == body.display_name
+            && role.description.as_deref().unwrap_or_default() == body.description.as_deref().unwrap_or_default()
+            && role.actions.iter().collect::<BTreeSet<_>>() == wanted
+    };
+    let write = |_current, etag: String| async move { client.replace_custom_role(id, &etag, body).await.map(|_| ()) };
+    write_with_fresh_etag(|| client.get_custom_role(id), shows_change, write, is_stale_etag).await
 }
 
 /// Reads the role until it is visible and `ready` holds, within the consistency bound.

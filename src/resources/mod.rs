@@ -92,6 +92,45 @@ pub(crate) fn group_contents_list_schema(what: &str) -> crate::framework::Schema
     )
 }
 
+/// Writes an object with `If-Match` from a fresh read. A stale tag means another writer changed
+/// the object, or this client's own write went through while its answer was lost (and the
+/// retry carried the old tag): the object is read again, and if it shows the change already, the
+/// write is done; otherwise it is written once more. Only a second stale write (a race that
+/// repeats) is an error, unless a last read shows the change. `Ok(None)`: the object is gone.
+pub(crate) async fn write_with_fresh_etag<T, Read, ReadFut, Write, WriteFut>(
+    read: Read,
+    shows_change: impl Fn(&T) -> bool,
+    write: Write,
+    is_stale: impl Fn(&ibmcloud::Error) -> bool,
+) -> Result<Option<()>, ibmcloud::Error>
+where
+    Read: Fn() -> ReadFut,
+    ReadFut: Future<Output = Result<Option<(T, Option<String>)>, ibmcloud::Error>>,
+    Write: Fn(T, String) -> WriteFut,
+    WriteFut: Future<Output = Result<(), ibmcloud::Error>>,
+{
+    let mut stale = None;
+    for attempt in 0..3 {
+        let Some((current, etag)) = read().await? else { return Ok(None) };
+        if attempt > 0 && shows_change(&current) {
+            return Ok(Some(()));
+        }
+        if attempt == 2 {
+            break;
+        }
+        match write(current, etag.unwrap_or_else(|| "*".to_string())).await {
+            Err(e) if is_stale(&e) => stale = Some(e),
+            written => return written.map(Some),
+        }
+    }
+    Err(stale.unwrap_or_else(|| ibmcloud::Error::Decode("a write with a fresh ETag ended without an answer".into())))
+}
+
+/// IBM documents neither 409 nor 412 for a stale `If-Match` (UNCERTAIN): both mean re-read.
+pub(crate) fn is_stale_etag(err: &ibmcloud::Error) -> bool {
+    matches!(err.status(), Some(409 | 412))
+}
+
 /// Reads an object with `get` until it is visible and `ready` holds, within `timeout`: IBM's reads
 /// lag behind its writes, so right after create/update a 404 or old data means "not yet".
 /// `what` names the object in messages (`custom role ID`).
@@ -129,6 +168,49 @@ pub(crate) async fn default_group_id(client: &ibmcloud::Client, doing: &str) -> 
         ));
     };
     Ok(group.id)
+}
+
+#[cfg(test)]
+mod fresh_etag_tests {
+    use std::cell::Cell;
+
+    use super::{is_stale_etag, write_with_fresh_etag};
+    use crate::ibmcloud::{ApiError, Error};
+
+    /// Runs a write against an object whose "value" the writes set, where `stale_writes` writes
+    /// fail as stale and `applied_anyway` of those took effect (an answer lost): the outcome and
+    /// the writes sent.
+    fn run(stale_writes: u32, applied_anyway: bool) -> (Result<Option<()>, Error>, u32) {
+        let value = Cell::new(0);
+        let writes = Cell::new(0);
+        let read = || async { Ok(Some((value.get(), Some("\"1\"".to_string())))) };
+        let write = |_current: i32, _etag: String| {
+            writes.set(writes.get() + 1);
+            let stale = writes.get() <= stale_writes;
+            if !stale || applied_anyway {
+                value.set(7);
+            }
+            async move {
+                match stale {
+                    true => Err(Error::Api(ApiError::from_body(412, br#"{"errors":[{"code":"precondition_failed"}]}"#))),
+                    false => Ok(()),
+                }
+            }
+        };
+        let outcome = futures::executor::block_on(write_with_fresh_etag(read, |v: &i32| *v == 7, write, is_stale_etag));
+        (outcome, writes.get())
+    }
+
+    #[test]
+    fn a_race_is_written_once_more_and_a_lost_answer_is_recognised() {
+        assert_eq!(run(0, false).1, 1, "no race: one write");
+        let (outcome, writes) = run(1, false);
+        assert!(matches!(outcome, Ok(Some(()))) && writes == 2, "one race: written once more");
+        let (outcome, writes) = run(1, true);
+        assert!(matches!(outcome, Ok(Some(()))) && writes == 1, "a stale answer to a write that went through: done");
+        let (outcome, writes) = run(2, false);
+        assert!(outcome.is_err_and(|e| e.status() == Some(412)) && writes == 2, "a race that repeats is an error");
+    }
 }
 
 #[cfg(test)]
