@@ -15,11 +15,10 @@ use serde::Serialize;
 
 use super::diag::Diagnostics;
 use super::error::OpResult;
-use super::model::{decode, from_value_with_unknowns};
-use super::registry::{resource_codec, Codec};
+use super::model::decode;
+use super::registry::{resource_codec, validate_config, Codec};
 use super::resource::{Ctx, Resource};
 use super::schema::Schema;
-use super::validate::validate_block;
 use super::value::{Type, Value};
 
 /// One object a list found: a name for people, and its state as a read would return it.
@@ -116,15 +115,11 @@ impl<S: Send + Sync + 'static, R: ListResource<S>> AnyListResource<S> for TypedL
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = validate_block(&self.schema.block, config);
         // A list block without a `config` block sends null: no filter to check.
-        if !config.is_null() {
-            match from_value_with_unknowns::<R::Filter>(config) {
-                Ok(filter) => diags.extend(self.inner.validate_filter(&filter)),
-                Err(e) => diags.extend(Diagnostics::from(e)),
-            }
+        if config.is_null() {
+            return Diagnostics::new();
         }
-        diags
+        validate_config(&self.schema.block, config, |filter: &R::Filter| self.inner.validate_filter(filter))
     }
 
     async fn list(

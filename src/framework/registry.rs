@@ -168,7 +168,7 @@ fn keep_changed(base: &Value, resource_planned: &Value, mut new_object: Value) -
 }
 
 /// The declared constraints, then the type's own checks on its decoded model.
-fn validate_config<M: DeserializeOwned>(block: &Block, config: &Value, own_checks: impl Fn(&M) -> Diagnostics) -> Diagnostics {
+pub(super) fn validate_config<M: DeserializeOwned>(block: &Block, config: &Value, own_checks: impl Fn(&M) -> Diagnostics) -> Diagnostics {
     let mut diags = validate_block(block, config);
     match decode_unknowns::<M>(config) {
         Ok(model) => diags.extend(own_checks(&model)),
