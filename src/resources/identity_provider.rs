@@ -21,7 +21,7 @@ use crate::ibmcloud::appid::Tenant;
 use crate::ibmcloud::iam_idps::{Idp, IdpBody, IdpLoginSetting};
 use crate::ibmcloud::{self, Client};
 
-use super::wait_until_visible;
+use super::{is_stale_etag, wait_until_visible, write_with_fresh_etag};
 
 /// How long a new IdP or login setting may take to show up in reads (IBM is eventually consistent).
 const VISIBILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
@@ -260,19 +260,13 @@ async fn wait_for_setting(
         .map(|_| ())
 }
 
-/// Writes the IdP with If-Match from a fresh read; a stale entity tag is re-read and tried once more.
+/// Writes the IdP with If-Match from a fresh read (see [`write_with_fresh_etag`]). IBM never
+/// returns the secrets, so a read cannot show the change: a stale tag is always written once more.
 async fn update_with_fresh_tag(client: &Client, id: &str, body: &IdpBody, doing: &str) -> OpResult<()> {
-    for attempt in 1..=2 {
-        let Some(current) = client.get_idp(id).await.context(doing)? else {
-            return Err(OpError::new("Identity provider gone", format!("{doing}: it no longer exists; the next plan creates it again.")));
-        };
-        match client.update_idp(id, &current.entity_tag, body).await {
-            // IBM documents neither 409 nor 412 for a stale tag (UNCERTAIN): both mean re-read.
-            Err(ibmcloud::Error::Api(api)) if attempt == 1 && (api.status == 409 || api.status == 412) => continue,
-            result => return result.map(|_| ()).context(doing),
-        }
-    }
-    Ok(())
+    let read = || async { Ok(client.get_idp(id).await?.map(|idp| (idp.clone(), Some(idp.entity_tag)))) };
+    let write = |_current, tag: String| async move { client.update_idp(id, &tag, body).await.map(|_| ()) };
+    let written = write_with_fresh_etag(read, |_: &Idp| false, write, is_stale_etag).await.context(doing)?;
+    written.ok_or_else(|| OpError::new("Identity provider gone", format!("{doing}: it no longer exists; the next plan creates it again.")))
 }
 
 #[async_trait]
