@@ -313,28 +313,23 @@ async fn write_alias(client: &Client, account_id: &str, wanted: &Model) -> OpRes
     Ok(())
 }
 
-/// Writes the managed settings that differ from IBM's, with If-Match from a fresh read. Nothing
-/// to change → no PUT. A stale entity tag (another writer, or this client's own write whose
-/// answer was lost) is read again: only a second stale write is an error, unless a last read
-/// shows the change.
+/// Writes the managed settings that differ from IBM's, with If-Match from a fresh read (see
+/// [`super::write_with_fresh_etag`]). Nothing to change → no PUT.
 async fn write_settings(client: &Client, account_id: &str, wanted: &Model) -> Result<(), ibmcloud::Error> {
-    let mut stale = None;
-    for attempt in 0..3 {
+    let read = || async {
         let current = client.get_account_settings(account_id).await?;
+        let tag = Some(current.entity_tag.clone()).filter(|t| !t.is_empty());
+        Ok(Some((current, tag)))
+    };
+    let shows_change = |current: &AccountSettings| changes(wanted, current).is_empty();
+    let write = |current: AccountSettings, tag: String| async move {
         let update = changes(wanted, &current);
         if update.is_empty() {
             return Ok(());
         }
-        if attempt == 2 {
-            break;
-        }
-        let tag = if current.entity_tag.is_empty() { "*" } else { current.entity_tag.as_str() };
-        match client.update_account_settings(account_id, tag, &update).await {
-            Err(e) if super::is_stale_etag(&e) => stale = Some(e),
-            written => return written.map(|_| ()),
-        }
-    }
-    Err(stale.unwrap_or_else(|| ibmcloud::Error::Decode("a settings write ended without an answer".into())))
+        client.update_account_settings(account_id, &tag, &update).await.map(|_| ())
+    };
+    super::write_with_fresh_etag(read, shows_change, write, super::is_stale_etag).await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -96,7 +96,8 @@ pub(crate) fn group_contents_list_schema(what: &str) -> crate::framework::Schema
 /// the object, or this client's own write went through while its answer was lost (and the
 /// retry carried the old tag): the object is read again, and if it shows the change already, the
 /// write is done; otherwise it is written once more. Only a second stale write (a race that
-/// repeats) is an error, unless a last read shows the change. `Ok(None)`: the object is gone.
+/// repeats) is an error, unless the change shows within IBM's consistency lag (reads may show a
+/// write late). `Ok(None)`: the object is gone.
 pub(crate) async fn write_with_fresh_etag<T, Read, ReadFut, Write, WriteFut>(
     read: Read,
     shows_change: impl Fn(&T) -> bool,
@@ -110,18 +111,28 @@ where
     WriteFut: Future<Output = Result<(), ibmcloud::Error>>,
 {
     let mut stale = None;
-    for attempt in 0..3 {
+    for attempt in 0..2 {
         let Some((current, etag)) = read().await? else { return Ok(None) };
         if attempt > 0 && shows_change(&current) {
             return Ok(Some(()));
-        }
-        if attempt == 2 {
-            break;
         }
         match write(current, etag.unwrap_or_else(|| "*".to_string())).await {
             Err(e) if is_stale(&e) => stale = Some(e),
             written => return written.map(Some),
         }
+    }
+    // Two stale writes: the second may still have gone through, its answer lost and IBM showing
+    // it late. Look for the change within the lag before calling it a race that repeats.
+    let deadline = tokio::time::Instant::now() + ibmcloud::create::CONSISTENCY_WINDOW;
+    for round in 0.. {
+        let Some((current, _)) = read().await? else { return Ok(None) };
+        if shows_change(&current) {
+            return Ok(Some(()));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(ibmcloud::backoff(round)).await;
     }
     Err(stale.unwrap_or_else(|| ibmcloud::Error::Decode("a write with a fresh ETag ended without an answer".into())))
 }
@@ -177,9 +188,9 @@ mod fresh_etag_tests {
     use super::{is_stale_etag, write_with_fresh_etag};
     use crate::ibmcloud::{ApiError, Error};
 
-    /// Runs a write against an object whose "value" the writes set, where `stale_writes` writes
-    /// fail as stale and `applied_anyway` of those took effect (an answer lost): the outcome and
-    /// the writes sent.
+    /// Runs a write against an object whose "value" the writes set, where the first `stale_writes`
+    /// writes fail as stale and, with `applied_anyway`, the last of those took effect (its answer
+    /// lost, a retry answered stale): the outcome and the writes sent.
     fn run(stale_writes: u32, applied_anyway: bool) -> (Result<Option<()>, Error>, u32) {
         let value = Cell::new(0);
         let writes = Cell::new(0);
@@ -187,7 +198,7 @@ mod fresh_etag_tests {
         let write = |_current: i32, _etag: String| {
             writes.set(writes.get() + 1);
             let stale = writes.get() <= stale_writes;
-            if !stale || applied_anyway {
+            if !stale || (applied_anyway && writes.get() == stale_writes) {
                 value.set(7);
             }
             async move {
@@ -197,7 +208,9 @@ mod fresh_etag_tests {
                 }
             }
         };
-        let outcome = futures::executor::block_on(write_with_fresh_etag(read, |v: &i32| *v == 7, write, is_stale_etag));
+        // Paused time: the look for a late-showing change passes at once.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime");
+        let outcome = runtime.block_on(write_with_fresh_etag(read, |v: &i32| *v == 7, write, is_stale_etag));
         (outcome, writes.get())
     }
 
@@ -208,6 +221,8 @@ mod fresh_etag_tests {
         assert!(matches!(outcome, Ok(Some(()))) && writes == 2, "one race: written once more");
         let (outcome, writes) = run(1, true);
         assert!(matches!(outcome, Ok(Some(()))) && writes == 1, "a stale answer to a write that went through: done");
+        let (outcome, writes) = run(2, true);
+        assert!(matches!(outcome, Ok(Some(()))) && writes == 2, "a race, then a stale answer to a write that went through: done");
         let (outcome, writes) = run(2, false);
         assert!(outcome.is_err_and(|e| e.status() == Some(412)) && writes == 2, "a race that repeats is an error");
     }
