@@ -22,11 +22,13 @@ for version in "${versions[@]}"; do
   started=$SECONDS
   echo "== end-to-end tests on Terraform $version"
   # The chaos tests write their fault matrix here (a passing test's output is not shown).
+  # and the secrets test the list of what it searched.
   matrix=target/tmp/chaos-fault-matrix.txt
-  rm -f "$matrix"
+  searched=target/tmp/secrets-searched.txt
+  rm -f "$matrix" "$searched"
   IBMQR_TERRAFORM="$root/.tools/terraform-$version" IBMQR_TERRAFORM_VERSION="$version" \
     cargo test --test e2e -- --test-threads=2
-  cat "$matrix"
+  cat "$matrix" "$searched"
   timings+=("end-to-end tests on Terraform $version: $((SECONDS - started)) s")
 done
 timings+=("make test after the build: $((SECONDS - all_started)) s")

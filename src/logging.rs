@@ -1,5 +1,6 @@
 //! Log lines in hclog's JSON form on stderr, so Terraform keeps their level and
-//! `TF_LOG` / `TF_LOG_PROVIDER` filter them. Never log secrets: callers log paths and statuses only.
+//! `TF_LOG` / `TF_LOG_PROVIDER` filter them. Never log secrets: callers log paths and statuses, and
+//! bodies only at trace level through `ibmcloud::redact`.
 
 use std::io::Write;
 

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_emulator/faults/counts/reset", post(reset_fault_counts))
         .route("/_emulator/chaos", get(get_chaos).put(set_chaos).delete(stop_chaos))
         .route("/_emulator/lag", get(get_lag).put(set_lag))
+        .route("/_emulator/credentials", get(credentials_seen))
         .route("/_emulator/objects", get(list_kinds))
         .route("/_emulator/objects/{kind}", get(list_objects))
         .route("/_emulator/objects/{kind}/{id}", get(get_object).put(put_object).patch(patch_object).delete(delete_object))
@@ -40,6 +41,11 @@ async fn health() -> Json<Value> {
 async fn request_counts(State(state): State<AppState>) -> Json<Value> {
     let runtime = state.runtime();
     Json(json!({"total": runtime.request_total, "counts": runtime.request_counts}))
+}
+
+/// Every API key, token and password seen so far, by kind: what a leak test searches for.
+async fn credentials_seen(State(state): State<AppState>) -> Json<Value> {
+    Json(json!(state.runtime().credentials_seen))
 }
 
 async fn reset_request_counts(State(state): State<AppState>) -> StatusCode {

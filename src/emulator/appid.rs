@@ -3,8 +3,9 @@
 //!
 //! A tenant is an App ID instance of the Resource Controller (its GUID). Its configuration lives
 //! under [`CONFIG`] (id = tenant), with App ID's defaults materialised on first use; users under
-//! [`USERS`] and profiles under [`PROFILES`] (id = `TENANT/ID`). A password is never stored: only
-//! the fact that one was set. Unknown tenants get App ID's plain 404 `Not Found`.
+//! [`USERS`] and profiles under [`PROFILES`] (id = `TENANT/ID`). A password is never stored with its
+//! user, only the fact that one was set (the process remembers it for leak tests, see
+//! `/_emulator/credentials`). Unknown tenants get App ID's plain 404 `Not Found`.
 //!
 //! Choices where App ID's behaviour is uncertain (docs/emulator.md):
 //! * `identityConfirmation.accessMode` accepts `FULL`, `RESTRICTIVE`, `OFF` and `false`, echoed as sent;
@@ -342,6 +343,7 @@ async fn sign_up(
         _ => return Err(bad_request("The query parameter 'shouldCreateProfile' is required (true or false).")),
     };
     let body = parse_json_object(&body).map_err(|_| bad_request("The body must be a JSON object."))?;
+    note_password(&state, &body, "password");
     let user = state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
         let field = identity_field(tx, &tenant);
@@ -421,6 +423,7 @@ async fn update_user(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let body = parse_json_object(&body).map_err(|_| bad_request("The body must be a JSON object."))?;
+    note_password(&state, &body, "password");
     state.with_objects(|tx| {
         check_tenant(tx, &tenant)?;
         let key = user_key(&tenant, &id);
@@ -472,6 +475,7 @@ async fn remove_user(State(state): State<AppState>, Path((tenant, id)): Path<(St
 
 async fn change_password(State(state): State<AppState>, Path(tenant): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let body = parse_json_object(&body).map_err(|_| bad_request("The body must be a JSON object."))?;
+    note_password(&state, &body, "newPassword");
     let (Some(new_password), Some(uuid)) = (body.get("newPassword").and_then(Value::as_str), body.get("uuid").and_then(Value::as_str))
     else {
         return Err(bad_request("'newPassword' and 'uuid' are required."));
@@ -487,6 +491,13 @@ async fn change_password(State(state): State<AppState>, Path(tenant): Path<Strin
         tx.update(USERS, &key, user.clone());
         Ok(Json(presented_user(&user)))
     })
+}
+
+/// A password the client sent is never stored with the user, only remembered for the leak tests.
+fn note_password(state: &AppState, body: &Map<String, Value>, field: &str) {
+    if let Some(password) = body.get(field).and_then(Value::as_str) {
+        state.runtime().saw_credential("password", password);
+    }
 }
 
 async fn userinfo(State(state): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {

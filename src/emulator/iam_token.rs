@@ -77,14 +77,21 @@ async fn issue_token(State(state): State<AppState>, body: Bytes) -> Result<Respo
     let issued_at = time::OffsetDateTime::now_utc().unix_timestamp();
     let expires_at = issued_at.saturating_add(lifetime);
     let access_token = build_jwt(&iam_id, &settings.account_id, issued_at, expires_at);
-    state.runtime().tokens.insert(
+    // Opaque, as IBM's are; the client never uses it, but a test checks that it never shows.
+    let refresh_token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 48]>());
+    let mut runtime = state.runtime();
+    runtime.tokens.insert(
         access_token.clone(),
         IssuedToken { iam_id: iam_id.clone(), account_id: settings.account_id.clone(), expires_at_s: expires_at },
     );
+    runtime.saw_credential("api_key", &api_key);
+    runtime.saw_credential("access_token", &access_token);
+    runtime.saw_credential("refresh_token", &refresh_token);
+    drop(runtime);
     log::info!("issued token for {iam_id}");
     Ok(Json(json!({
         "access_token": access_token,
-        "refresh_token": "not_supported",
+        "refresh_token": refresh_token,
         "token_type": "Bearer",
         "expires_in": lifetime,
         "expiration": expires_at,

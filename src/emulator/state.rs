@@ -6,7 +6,7 @@
 //!
 //! Runtime-only data (issued tokens, faults, counters, lag) is kept apart and never persisted.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -151,6 +151,18 @@ pub struct Runtime {
     pub request_total: u64,
     pub tokens: HashMap<String, IssuedToken>,
     pub traffic: super::traffic::Traffic,
+    /// Every credential a client sent or was issued, by kind (`api_key`, `access_token`,
+    /// `refresh_token`, `password`), so that a test can search its outputs for each of them.
+    pub credentials_seen: BTreeMap<&'static str, BTreeSet<String>>,
+}
+
+impl Runtime {
+    /// Remembers a credential for [`Runtime::credentials_seen`]; empty ones are not credentials.
+    pub fn saw_credential(&mut self, kind: &'static str, value: &str) {
+        if !value.is_empty() {
+            self.credentials_seen.entry(kind).or_default().insert(value.to_string());
+        }
+    }
 }
 
 /// Fixed settings of one emulator process.

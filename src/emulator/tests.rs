@@ -110,7 +110,13 @@ async fn token_success_and_errors() {
     let (status, body, _) = h.token_request(&[("grant_type", APIKEY_GRANT), ("apikey", "good-key"), ("response_type", "cloud_iam")]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["refresh_token"], "not_supported");
+    let refresh_token = body["refresh_token"].as_str().unwrap().to_string();
+    assert!(refresh_token.len() >= 32, "an opaque refresh token: {refresh_token}");
+    let (_, seen) = h.admin(Method::GET, "/_emulator/credentials", None).await;
+    assert_eq!(seen["api_key"], json!(["good-key"]));
+    // The harness took a token of its own when it started.
+    assert!(seen["access_token"].as_array().unwrap().contains(&body["access_token"]), "{seen}");
+    assert!(seen["refresh_token"].as_array().unwrap().contains(&json!(refresh_token)), "{seen}");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "ibm openid");
     assert_eq!(body["access_token"].as_str().unwrap().split('.').count(), 3);

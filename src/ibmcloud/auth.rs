@@ -9,7 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::http::{execute, with_retries};
+use super::http::{execute, trace_response, with_retries};
+use super::redact;
 use super::{ApiError, Client, Error};
 
 /// Current time in Unix seconds; injectable so renewal can be tested without waiting.
@@ -181,6 +182,7 @@ impl Client {
             .append_pair("response_type", "cloud_iam")
             .finish();
         inner.tokens.exchanges.fetch_add(1, Ordering::SeqCst);
+        log::trace!("POST /identity/token request body: {}", redact::form(&form));
         let gate = inner.gates.of(super::Api::Iam, inner.cfg.endpoints.base(super::Api::Iam));
         let raw = with_retries(inner, &gate, "POST /identity/token", false, || {
             let rb = inner
@@ -189,7 +191,11 @@ impl Client {
                 .header(::http::header::ACCEPT, "application/json")
                 .header(::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(form.clone());
-            async move { Ok(execute(rb).await) }
+            async move {
+                let attempt = execute(rb).await;
+                trace_response("POST /identity/token", &attempt);
+                Ok(attempt)
+            }
         })
         .await?;
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::gate::Gate;
+use super::redact;
 use super::wait::sleep_or_cancel;
 use super::{Api, ApiError, Client, Error, Inner};
 
@@ -237,11 +238,22 @@ impl Prepared {
             rb = rb.query(&self.query);
         }
         if let Some(body) = &self.body {
+            log::trace!("{} request body: {}", self.label, redact::json_body(body));
             rb = rb.json(body);
         } else if let Some((content_type, text)) = &self.text {
+            log::trace!("{} request body: {}", self.label, redact::body(text.as_bytes()));
             rb = rb.header(::http::header::CONTENT_TYPE, content_type.as_str()).body(text.clone());
         }
-        execute(rb).await
+        let attempt = execute(rb).await;
+        trace_response(&self.label, &attempt);
+        attempt
+    }
+}
+
+/// The answer's body in the trace log, redacted (bodies may hold tokens and passwords).
+pub(crate) fn trace_response(label: &str, attempt: &Attempt) {
+    if let Attempt::Response(r) = attempt {
+        log::trace!("{label} -> {} body: {}", r.status, redact::body(&r.body));
     }
 }
 

@@ -19,6 +19,7 @@ pub mod iam_identity;
 pub mod iam_idps;
 pub mod iam_policy;
 mod pagination;
+pub mod redact;
 pub mod resource_controller;
 pub mod resource_manager;
 pub mod tagging;

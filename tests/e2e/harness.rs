@@ -238,6 +238,11 @@ impl Emulator {
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
     }
 
+    /// Every API key, token and password the emulator saw, by kind (`GET /_emulator/credentials`).
+    pub fn credentials_seen(&self) -> serde_json::Value {
+        self.admin("GET", "/_emulator/credentials", None)
+    }
+
     /// Stored objects of one kind (e.g. "roles").
     pub fn objects(&self, kind: &str) -> Vec<serde_json::Value> {
         let v = self.admin("GET", &format!("/_emulator/objects/{kind}"), None);

@@ -32,4 +32,5 @@ mod rate_limit;
 mod request_budget;
 mod resource_group;
 mod schema_cache;
+mod secrets;
 mod user_invite;
