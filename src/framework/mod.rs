@@ -15,6 +15,7 @@ pub mod registry;
 pub mod resource;
 pub mod schema;
 pub mod timeouts;
+pub mod unconfirmed;
 pub mod validate;
 pub mod value;
 

@@ -8,11 +8,13 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+use crate::framework::unconfirmed;
 use crate::framework::validate::validate_block;
 use crate::framework::{AnyDataSource, AnyListResource, AnyResource, Ctx, Diagnostics, Provider, Schema, Value};
 
@@ -320,26 +322,32 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 let ty = res.value_type();
                 let state = decode(req.current_state.as_ref(), ty)?;
                 if state.is_null() {
-                    return Ok((encode(&Value::Null, ty), None, Diagnostics::new()));
+                    return Ok((encode(&Value::Null, ty), None, Diagnostics::new(), private.clone()));
                 }
-                let (new_state, d) = match res.read(&self.ctx(), &state).await {
+                let ctx = self.ctx();
+                let found = match (res.read(&ctx, &state).await, unconfirmed::time_left(&private, SystemTime::now())) {
+                    // Made by a create that did not finish, and not shown yet: not deleted.
+                    (Ok(None), Some(left)) => unconfirmed::wait_until_shown(res.as_ref(), &ctx, &state, left).await,
+                    (found, _) => found,
+                };
+                let (new_state, d, private) = match found {
                     Ok(Some(mut new_state)) => {
                         res.schema().block.null_write_only(&mut new_state);
-                        (new_state, Diagnostics::new())
+                        (new_state, Diagnostics::new(), unconfirmed::seen(&private))
                     }
                     // Gone: a null state makes Terraform drop it and plan a create.
-                    Ok(None) => (Value::Null, Diagnostics::new()),
-                    Err(d) => (state, d),
+                    Ok(None) => (Value::Null, Diagnostics::new(), private.clone()),
+                    Err(d) => (state, d, private.clone()),
                 };
                 let identity = encode_identity(res.identity(&new_state), res.identity_type());
-                Ok((encode(&new_state, ty), identity, d))
+                Ok((encode(&new_state, ty), identity, d, private))
             }
             .await;
             match result {
-                Ok((state, identity, d)) => proto::read_resource::Response {
+                Ok((state, identity, d, private)) => proto::read_resource::Response {
                     new_state: Some(state),
                     diagnostics: diags(&d),
-                    private: private.clone(),
+                    private,
                     new_identity: identity,
                     ..Default::default()
                 },
@@ -422,12 +430,19 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 let planned = decode(req.planned_state.as_ref(), ty)?;
                 let config = decode(req.config.as_ref(), ty)?;
                 let ctx = self.ctx();
+                let mut private = req.planned_private.clone();
                 let (new_state, d) = if planned.is_null() {
                     let d = res.delete(&ctx, &prior).await;
                     // A failed delete keeps the object in state.
                     (if d.has_errors() { prior } else { Value::Null }, d)
                 } else if prior.is_null() {
+                    let made_at = SystemTime::now();
                     let (state, d) = res.create(&ctx, &planned, &config).await;
+                    if state.is_some() && d.has_errors() {
+                        // Terraform keeps it, tainted; a refresh must not take "not shown yet"
+                        // for "deleted".
+                        private = unconfirmed::mark(made_at);
+                    }
                     (state.unwrap_or(Value::Null), d)
                 } else {
                     let (state, d) = res.update(&ctx, &prior, &planned, &config).await;
@@ -436,13 +451,13 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 let mut new_state = new_state;
                 res.schema().block.null_write_only(&mut new_state);
                 let identity = encode_identity(res.identity(&new_state), res.identity_type());
-                Ok::<_, Diagnostics>((encode(&new_state, ty), identity, d))
+                Ok::<_, Diagnostics>((encode(&new_state, ty), identity, d, private))
             }
             .await;
             match result {
-                Ok((state, identity, d)) => proto::apply_resource_change::Response {
+                Ok((state, identity, d, private)) => proto::apply_resource_change::Response {
                     new_state: Some(state),
-                    private: req.planned_private.clone(),
+                    private,
                     diagnostics: diags(&d),
                     new_identity: identity,
                     ..Default::default()
