@@ -182,7 +182,10 @@ impl RequestBuilder {
         })
         .await?;
         if !(200..300).contains(&raw.status) {
-            return Err(Error::Api(ApiError::from_body(raw.status, &raw.body)));
+            // An error that echoes the request (a password IBM refused) must not carry its secrets
+            // into Terraform's error text.
+            let secrets = prepared.body.as_ref().map(redact::secret_values).unwrap_or_default();
+            return Err(Error::Api(ApiError::from_body(raw.status, &redact::without(&raw.body, &secrets))));
         }
         Ok(raw)
     }

@@ -48,6 +48,42 @@ pub fn json_body(value: &Value) -> String {
     cut(json(value).to_string())
 }
 
+/// The values of a JSON body's secret fields, at any depth: what an error answer to it must not
+/// repeat.
+pub fn secret_values(value: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    collect_secrets(value, false, &mut found);
+    found
+}
+
+fn collect_secrets(value: &Value, under_secret: bool, found: &mut Vec<String>) {
+    match value {
+        Value::String(text) if under_secret && !text.is_empty() => found.push(text.clone()),
+        Value::Object(fields) => fields.iter().for_each(|(name, v)| collect_secrets(v, under_secret || is_secret_field(name), found)),
+        Value::Array(items) => items.iter().for_each(|v| collect_secrets(v, under_secret, found)),
+        _ => {}
+    }
+}
+
+/// A body with each of `secrets` replaced by [`REDACTED`], as sent and as JSON escapes it.
+pub fn without(body: &[u8], secrets: &[String]) -> Vec<u8> {
+    if secrets.is_empty() {
+        return body.to_vec();
+    }
+    let mut text = String::from_utf8_lossy(body).into_owned();
+    for secret in secrets {
+        let quoted = serde_json::to_string(secret).unwrap_or_default();
+        let escaped = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')).unwrap_or_default();
+        // The escaped form first: it may contain the plain one.
+        for form in [escaped, secret.as_str()] {
+            if !form.is_empty() {
+                text = text.replace(form, REDACTED);
+            }
+        }
+    }
+    text.into_bytes()
+}
+
 /// A form body (`application/x-www-form-urlencoded`) with the secret fields' values replaced.
 pub fn form(body: &str) -> String {
     let pairs = url::form_urlencoded::parse(body.as_bytes());
@@ -152,6 +188,19 @@ mod tests {
         let xml = b"<EntityDescriptor>secret?</EntityDescriptor>";
         assert_eq!(body(xml), format!("({} bytes, not JSON)", xml.len()));
         assert_eq!(body(&[0xff, 0xfe, b'=']), "(3 bytes, not JSON)");
+    }
+
+    #[test]
+    fn an_error_answer_loses_the_secrets_of_its_request() {
+        let request =
+            json!({"emails": [{"value": "ada@example.edu"}], "password": "Tab\there \"quoted\"", "nested": {"secrets": ["MIIC-cert"]}});
+        let secrets = secret_values(&request);
+        assert_eq!(secrets, ["MIIC-cert", "Tab\there \"quoted\""]);
+        let answer =
+            json!({"errors": [{"message": format!("password {} is too weak; MIIC-cert expired", request["password"].as_str().unwrap())}]});
+        let cleaned = String::from_utf8(without(answer.to_string().as_bytes(), &secrets)).unwrap();
+        assert_eq!(cleaned, r#"{"errors":[{"message":"password [redacted] is too weak; [redacted] expired"}]}"#);
+        assert_eq!(without(b"plain Tab\there", &[]), b"plain Tab\there");
     }
 
     #[test]
