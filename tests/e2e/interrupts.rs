@@ -44,6 +44,7 @@ const PROMPTLY: Duration = Duration::from_secs(15);
 /// request that makes the object: the apply fails, promptly, having sent that request once.
 fn interrupt_after_create(emu: &Emulator, ws: &Workspace, create_route: &str) {
     let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_count(create_route) == 1);
+    println!("{create_route}: the apply stopped {took:?} after Ctrl-C");
     assert!(!succeeded, "an interrupted apply reports failure");
     assert!(took < PROMPTLY, "stopped {took:?} after Ctrl-C, not when the wait would have ended");
     assert_eq!(emu.request_count(create_route), 1, "one create: {}", emu.request_counts());
