@@ -1,5 +1,5 @@
 //! Admin API under `/_emulator/*`: health, request counters, fault queue, chaos mode and fault
-//! counts, consistency lag and generic access to stored objects (to seed, inspect, drift or
+//! counts, consistency lag (and its end) and generic access to stored objects (to seed, inspect, drift or
 //! delete behind a client's back).
 //!
 //! Not authenticated, not counted, never subject to faults. Documented in `docs/emulator.md`.
@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_emulator/faults/counts", get(fault_counts))
         .route("/_emulator/faults/counts/reset", post(reset_fault_counts))
         .route("/_emulator/chaos", get(get_chaos).put(set_chaos).delete(stop_chaos))
-        .route("/_emulator/lag", get(get_lag).put(set_lag))
+        .route("/_emulator/lag", get(get_lag).put(set_lag).delete(end_lag))
         .route("/_emulator/credentials", get(credentials_seen))
         .route("/_emulator/objects", get(list_kinds))
         .route("/_emulator/objects/{kind}", get(list_objects))
@@ -177,6 +177,15 @@ async fn set_lag(State(state): State<AppState>, body: Bytes) -> Result<Json<Valu
     state.runtime().lag_ms = lag_ms;
     log::info!("consistency lag set to {lag_ms} ms");
     Ok(lag_body(lag_ms))
+}
+
+/// The lag is over: new objects are visible at once, and so is every object created under the lag
+/// (IBM's replicas have caught up). Answers how many objects this revealed.
+async fn end_lag(State(state): State<AppState>) -> Json<Value> {
+    state.runtime().lag_ms = 0;
+    let revealed = state.with_objects(|tx| tx.reveal_all());
+    log::info!("consistency lag ended; {revealed} objects revealed");
+    Json(json!({"seconds": 0.0, "revealed": revealed}))
 }
 
 fn object_entry(id: &str, record: &Record, now_ms: u64) -> Value {

@@ -110,6 +110,16 @@ impl<'a> Txn<'a> {
         Some(record.clone())
     }
 
+    /// Makes every stored object visible now, as when IBM's read replicas have caught up; the
+    /// number of objects that were still hidden.
+    pub fn reveal_all(&mut self) -> usize {
+        let now_ms = self.now_ms;
+        let hidden = self.objects.kinds.values_mut().flat_map(|records| records.values_mut()).filter(|r| !r.is_visible(now_ms));
+        let revealed = hidden.map(|record| record.visible_at_ms = now_ms).count();
+        self.changed |= revealed > 0;
+        revealed
+    }
+
     pub fn remove(&mut self, kind: &str, id: &str) -> Option<Record> {
         let kind_map = self.objects.kinds.get_mut(kind)?;
         let removed = kind_map.remove(id)?;
@@ -336,6 +346,8 @@ mod tests {
         state.runtime().lag_ms = 0;
         state.with_objects(|tx| tx.create("things", "b", json!({})));
         state.with_objects(|tx| assert_eq!(tx.iter_visible("things").count(), 1));
+        assert_eq!(state.with_objects(|tx| tx.reveal_all()), 1, "a was still hidden");
+        state.with_objects(|tx| assert_eq!(tx.iter_visible("things").count(), 2));
     }
 
     #[test]

@@ -316,6 +316,23 @@ async fn consistency_lag_hides_new_roles() {
 }
 
 #[tokio::test]
+async fn ending_the_lag_reveals_hidden_objects() {
+    let h = Harness::start(keyed_config()).await;
+    h.admin(Method::PUT, "/_emulator/lag", Some(json!({"seconds": 60}))).await;
+    let (_, role, _) = h.create_role("Hidden", &["quantum-computing.job.read"]).await;
+    let path = format!("/v2/roles/{}", role["id"].as_str().unwrap());
+    let (status, _, _) = h.call(Method::GET, &path, None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, ended) = h.admin(Method::DELETE, "/_emulator/lag", None).await;
+    assert_eq!((status, ended), (StatusCode::OK, json!({"seconds": 0.0, "revealed": 1})));
+    let (status, _, _) = h.call(Method::GET, &path, None, &[]).await;
+    assert_eq!(status, StatusCode::OK, "visible long before its minute was up");
+    let (_, lag) = h.admin(Method::GET, "/_emulator/lag", None).await;
+    assert_eq!(lag["seconds"], 0.0);
+}
+
+#[tokio::test]
 async fn admin_objects_drift_and_delete() {
     let h = Harness::start(keyed_config()).await;
     let (_, role, headers) = h.create_role("Drifty", &["quantum-computing.job.read"]).await;

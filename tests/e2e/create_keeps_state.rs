@@ -12,35 +12,15 @@
 
 use std::time::Duration;
 
-use terraform_provider_ibmqr::emulator::{OWNER_IAM_ID, PUBLIC_ACCESS_ID};
-
 use crate::harness::{
-    assert_failed_create_kept_then_converges, ci_group_with_bot, hcl_strings, ml_group, ml_invite, ml_members, ml_members_rule, ml_policy,
-    quoted, resource, resource_group_resource, role_resource, rule_resource, state_resource, timeouts, Emulator, Workspace, BOT_SERVICE_ID,
+    assert_failed_create_kept_then_converges, ci_group_with_bot, group_ids, hcl_strings, ids_of, live_directories, live_instances,
+    made_resource_group_ids, memberships, ml_group, ml_invite, ml_members, ml_members_rule, ml_policy, quoted, resource,
+    resource_group_resource, role_resource, rule_ids, rule_resource, state_resource, timeouts, user_ids, Emulator, Workspace,
+    BOT_SERVICE_ID,
 };
 
 /// A 403 is never retried, so it fails the step it hits at once.
 const FORBIDDEN: u16 = 403;
-
-fn ids(objects: Vec<serde_json::Value>) -> Vec<String> {
-    objects.iter().map(|o| o["id"].as_str().expect("stored id").to_string()).collect()
-}
-
-/// Ids of the access groups made, so not IBM's built-in Public Access group.
-fn group_ids(emu: &Emulator) -> Vec<String> {
-    ids(emu.stored("access_groups")).into_iter().filter(|id| id != PUBLIC_ACCESS_ID).collect()
-}
-
-/// IAM IDs of the account's users but its owner, who is always there.
-fn user_ids(emu: &Emulator) -> Vec<String> {
-    ids(emu.stored("users")).into_iter().filter(|id| id != OWNER_IAM_ID).collect()
-}
-
-/// Static memberships as GROUP_ID/IAM_ID, the form `ibmqr_access_group_member` ids take.
-fn memberships(emu: &Emulator) -> Vec<String> {
-    let stored = emu.stored("access_group_members");
-    stored.iter().map(|m| format!("{}/{}", m["access_group_id"].as_str().expect("group"), m["iam_id"].as_str().expect("iam_id"))).collect()
-}
 
 /// The workspace's configuration applied with the fault or lag already set up: it must fail, and
 /// say it failed at `step` (so in the step after the object was made, not in the create request).
@@ -57,7 +37,7 @@ fn custom_role_whose_visibility_wait_fails() {
     ws.write(&role_resource("QiskitRuntimeUser", "Qiskit Runtime user", &["quantum-computing.job.read"]));
     emu.fail_requests("GET /v2/roles/{id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for custom role");
-    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_custom_role.member", || ids(emu.stored("roles")));
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_custom_role.member", || ids_of(emu.stored("roles")));
 }
 
 #[test]
@@ -77,7 +57,7 @@ fn access_group_policy_whose_visibility_wait_fails() {
     ws.write(&(ml_group() + &ml_policy(&["Viewer", "Reader"], &[])));
     emu.fail_requests("GET /v1/policies/{id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for access group policy");
-    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_policy.ml", || ids(emu.stored("policies")));
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_policy.ml", || ids_of(emu.stored("policies")));
 }
 
 /// The new group stays invisible longer than `timeouts.create` allows.
@@ -91,19 +71,12 @@ fn resource_group_whose_visibility_wait_times_out() {
     // Past the lag, reads see the group, as they would on IBM a while later.
     emu.set_visibility_lag(0.0);
     emu.wait_until_all_visible("resource_groups");
-    let made = || ids(emu.stored("resource_groups").into_iter().filter(|g| g["default"] != true).collect());
-    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_resource_group.lab", made);
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_resource_group.lab", || made_resource_group_ids(&emu));
 }
 
 /// The resource group `lab`, which may wait one second for its visibility.
 fn lab_group() -> String {
     resource_group_resource("lab", &[("create", "1s")])
-}
-
-/// Live instances by CRN, which state holds as the id; purged ones stay stored as `removed`.
-fn live_instances(emu: &Emulator) -> Vec<String> {
-    let live = emu.stored("instances").into_iter().filter(|i| i["state"] == "active" || i["state"] == "provisioning");
-    live.map(|i| i["crn"].as_str().expect("crn").to_string()).collect()
 }
 
 /// The open-plan instance `qr`, with `tags` when given, which may wait one second to be active.
@@ -160,12 +133,7 @@ fn dynamic_rule_whose_wait_fails() {
     ws.write(&(ml_group() + &rule_resource(&ml_members_rule(&[("project", "CONTAINS", "ml")]))));
     emu.fail_requests("GET /v2/groups/{id}/rules/{rule_id}", FORBIDDEN, 1);
     apply_fails_at(&ws, "waiting for dynamic rule project-ml-members");
-    // State's id is GROUP_ID/RULE_ID.
-    let made = || {
-        let rules = emu.stored("access_group_rules");
-        rules.iter().map(|r| format!("{}/{}", r["access_group_id"].as_str().expect("group"), r["id"].as_str().expect("id"))).collect()
-    };
-    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_dynamic_rule.ml", made);
+    assert_failed_create_kept_then_converges(&emu, &ws, "ibmqr_access_group_dynamic_rule.ml", || rule_ids(&emu));
 }
 
 const IN_GROUP: &str = "IBMid-270000AAAA";
@@ -262,8 +230,7 @@ fn resource_group_reapplied_while_still_invisible_stays_in_state() {
     ws.write(&lab_group());
     emu.set_visibility_lag(LONG_LAG_SECONDS);
     apply_fails_at(&ws, "waiting for resource group");
-    let made = || ids(emu.stored("resource_groups").into_iter().filter(|g| g["default"] != true).collect());
-    reapplied_at_once_leaves_one_object(&emu, &ws, "ibmqr_resource_group.lab", made);
+    reapplied_at_once_leaves_one_object(&emu, &ws, "ibmqr_resource_group.lab", || made_resource_group_ids(&emu));
 }
 
 #[test]
@@ -274,16 +241,6 @@ fn instance_reapplied_while_still_invisible_is_not_created_twice() {
     emu.set_visibility_lag(LONG_LAG_SECONDS);
     apply_fails_at(&ws, "waiting for instance");
     reapplied_at_once_leaves_one_object(&emu, &ws, "ibmqr_instance.qr", || live_instances(&emu));
-}
-
-/// App ID instances that are live (not deleted), by CRN.
-fn live_directories(emu: &Emulator) -> Vec<String> {
-    let stored = emu.stored("instances");
-    stored
-        .iter()
-        .filter(|i| i["crn"].as_str().is_some_and(|c| c.contains(":appid:")) && i["state"] == "active")
-        .map(|i| i["crn"].as_str().expect("crn").to_string())
-        .collect()
 }
 
 #[test]

@@ -217,19 +217,3 @@ fn consistency_lag_is_waited_out() {
     ws.apply_ok();
     ws.assert_no_changes();
 }
-
-/// Ctrl-C during an apply: Terraform sends StopProvider, the provider cancels its wait and
-/// returns what it created, and the state records it (no object lost from state).
-#[test]
-fn interrupted_apply_keeps_the_created_role_in_state() {
-    let emu = Emulator::start();
-    // The new role stays invisible for a minute, so the apply is waiting when interrupted.
-    emu.set_lag(60.0);
-    let ws = Workspace::new(&emu);
-    ws.write(&member_role_config());
-    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_count("POST /v2/roles") == 1);
-    assert!(!succeeded, "an interrupted apply reports failure");
-    assert!(took < std::time::Duration::from_secs(40), "stopped promptly, not after the 60 s lag");
-    assert_eq!(state_resource_addresses(&ws.state_json()), [ROLE], "the created role is in state");
-    assert_eq!(emu.objects("roles").len(), 1);
-}

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use terraform_provider_ibmqr::emulator::{OWNER_IAM_ID, PUBLIC_ACCESS_ID};
+
 pub const API_KEY: &str = "e2e-secret-api-key-0123456789";
 pub const ACCOUNT_ID: &str = "0bae863b1df44b9e99f58734da909ab9";
 /// Every Terraform command is killed after this long.
@@ -686,9 +688,10 @@ impl Workspace {
     }
 
     /// Starts `terraform apply`, sends SIGINT to its process group (as a user's Ctrl-C) once
-    /// `ready` holds, and returns whether it succeeded and how long it ran in all. Asserts that
-    /// Terraform itself took the interrupt (it says so), so that a launcher which did not pass
-    /// the signal on to Terraform fails the test.
+    /// `ready` holds, and returns whether it succeeded and how long it ran after the interrupt
+    /// (Terraform's start-up, slow on a busy machine, is not the provider's to answer for).
+    /// Asserts that Terraform itself took the interrupt (it says so), so that a launcher which did
+    /// not pass the signal on to Terraform fails the test.
     pub fn apply_interrupted_when(&self, ready: impl Fn() -> bool) -> (bool, Duration) {
         use std::os::unix::process::CommandExt;
         let mut cmd = self.command(&["apply", "-auto-approve", "-input=false", "-no-color"]);
@@ -707,13 +710,14 @@ impl Workspace {
         unsafe {
             libc::kill(-(child.id() as i32), libc::SIGINT);
         }
+        let interrupted = Instant::now();
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
                 let said =
                     std::fs::read_to_string(&stdout_path).unwrap_or_default() + &std::fs::read_to_string(&stderr_path).unwrap_or_default();
                 assert!(said.contains("Interrupt received"), "Terraform did not take the interrupt:\n{said}");
                 assert_no_development_overrides(&TfOutput { code: 0, stdout: said, stderr: String::new() });
-                return (status.success(), started.elapsed());
+                return (status.success(), interrupted.elapsed());
             }
             if started.elapsed() > COMMAND_TIMEOUT {
                 unsafe {
@@ -1173,6 +1177,11 @@ impl Emulator {
         self.admin("PUT", "/_emulator/lag", Some(serde_json::json!({"seconds": seconds})));
     }
 
+    /// Ends the consistency lag: objects made under it are visible now, and new ones at once.
+    pub fn end_lag(&self) {
+        self.admin("DELETE", "/_emulator/lag", None);
+    }
+
     /// Waits until every stored object of `kind` is visible to reads (a lag set earlier is over).
     pub fn wait_until_all_visible(&self, kind: &str) {
         let started = Instant::now();
@@ -1187,8 +1196,8 @@ impl Emulator {
 /// state at `address` with the id of the one object `made` lists (each as state writes its id),
 /// and tainted, since Terraform marks an object whose create failed so that the next apply
 /// replaces it. Then, with the faults cleared, the next apply leaves exactly one object, the one
-/// state names, and nothing more to change.
-pub fn assert_failed_create_kept_then_converges(emu: &Emulator, ws: &Workspace, address: &str, made: impl Fn() -> Vec<String>) {
+/// state names, and nothing more to change. Returns what that apply said.
+pub fn assert_failed_create_kept_then_converges(emu: &Emulator, ws: &Workspace, address: &str, made: impl Fn() -> Vec<String>) -> TfOutput {
     let state = ws.state_json();
     let kept = state_resource(&state, address).unwrap_or_else(|| panic!("the failed create lost {address} from state: {state}"));
     assert!(kept.tainted, "{address} is kept tainted, to be replaced by the next apply: {state}");
@@ -1196,10 +1205,64 @@ pub fn assert_failed_create_kept_then_converges(emu: &Emulator, ws: &Workspace, 
     assert!(emu.queued_faults().is_empty(), "every injected fault was used: {:?}", emu.queued_faults());
 
     emu.clear_faults();
-    ws.apply_ok();
+    let applied = ws.apply_ok();
     let state = ws.state_json();
     let now = state_resource(&state, address).unwrap_or_else(|| panic!("{address} is not in state after the second apply"));
     assert!(!now.tainted, "{address} is no longer tainted");
     assert_eq!(made(), vec![now.string("id")], "one object, no duplicate, and state names it");
     ws.assert_no_changes();
+    applied
+}
+
+// --- what the emulator holds, each as state writes its id ---
+
+/// The `id` of each stored object.
+pub fn ids_of(objects: Vec<serde_json::Value>) -> Vec<String> {
+    objects.iter().map(|o| o["id"].as_str().unwrap_or_else(|| panic!("no id in {o}")).to_string()).collect()
+}
+
+/// Ids of the access groups made, so not IBM's built-in Public Access group.
+pub fn group_ids(emu: &Emulator) -> Vec<String> {
+    ids_of(emu.stored("access_groups")).into_iter().filter(|id| id != PUBLIC_ACCESS_ID).collect()
+}
+
+/// IAM IDs of the account's users but its owner, who is always there.
+pub fn user_ids(emu: &Emulator) -> Vec<String> {
+    ids_of(emu.stored("users")).into_iter().filter(|id| id != OWNER_IAM_ID).collect()
+}
+
+/// Static memberships as GROUP_ID/IAM_ID, the form `ibmqr_access_group_member` ids take.
+pub fn memberships(emu: &Emulator) -> Vec<String> {
+    let stored = emu.stored("access_group_members");
+    stored.iter().map(|m| format!("{}/{}", m["access_group_id"].as_str().expect("group"), m["iam_id"].as_str().expect("iam_id"))).collect()
+}
+
+/// Dynamic rules as GROUP_ID/RULE_ID, the form `ibmqr_access_group_dynamic_rule` ids take.
+pub fn rule_ids(emu: &Emulator) -> Vec<String> {
+    let rules = emu.stored("access_group_rules");
+    rules.iter().map(|r| format!("{}/{}", r["access_group_id"].as_str().expect("group"), r["id"].as_str().expect("id"))).collect()
+}
+
+/// Ids of the resource groups made, so not the account's default group.
+pub fn made_resource_group_ids(emu: &Emulator) -> Vec<String> {
+    ids_of(emu.stored("resource_groups").into_iter().filter(|g| g["default"] != true).collect())
+}
+
+/// Whether a stored instance is live: provisioning or active (purged ones stay stored as `removed`).
+fn is_live(instance: &serde_json::Value) -> bool {
+    instance["state"] == "active" || instance["state"] == "provisioning"
+}
+
+fn crn(instance: &serde_json::Value) -> String {
+    instance["crn"].as_str().unwrap_or_else(|| panic!("no crn in {instance}")).to_string()
+}
+
+/// Live instances by CRN, which state holds as the id.
+pub fn live_instances(emu: &Emulator) -> Vec<String> {
+    emu.stored("instances").iter().filter(|i| is_live(i)).map(crn).collect()
+}
+
+/// Live App ID instances by CRN.
+pub fn live_directories(emu: &Emulator) -> Vec<String> {
+    live_instances(emu).into_iter().filter(|crn| crn.contains(":appid:")).collect()
 }

@@ -23,6 +23,7 @@ mod identity_provider;
 mod import_verify;
 mod install;
 mod instance;
+mod interrupts;
 mod migration;
 mod modules;
 mod mtls;

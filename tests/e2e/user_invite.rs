@@ -1,7 +1,7 @@
 use serde_json::json;
 use terraform_provider_ibmqr::emulator::OWNER_IAM_ID;
 
-use crate::harness::{state_resource_addresses, Emulator, InviteSettings, Workspace, ACCOUNT_ID, TWO_ACCESS_GROUPS};
+use crate::harness::{Emulator, InviteSettings, Workspace, ACCOUNT_ID, TWO_ACCESS_GROUPS};
 
 const INVITE: &str = "ibmqr_user_invite.p";
 const INVITATIONS_ROUTE: &str = "POST /v2/accounts/{account_id}/users";
@@ -184,21 +184,4 @@ fn bad_email_fails_at_plan() {
     assert_eq!(plan.code, 1);
     assert!(plan.stderr.contains("Invalid email") && plan.stderr.contains("email"), "{}", plan.stderr);
     assert!(users(&emu).is_empty());
-}
-
-/// Ctrl-C while IBM is still processing an invitation: the person stays in state (found by email
-/// later), so destroy removes them instead of leaving an untracked invitation behind.
-#[test]
-fn interrupted_invite_stays_in_state_and_destroy_removes_the_person() {
-    let emu = Emulator::start();
-    emu.set_invite_settings(InviteSettings { processing_ms: Some(60_000), ..InviteSettings::default() });
-    let ws = Workspace::new(&emu);
-    ws.write(r#"resource "ibmqr_user_invite" "slow" { email = "slow@example.edu" }"#);
-    let (succeeded, took) = ws.apply_interrupted_when(|| emu.request_count(INVITATIONS_ROUTE) == 1);
-    assert!(!succeeded);
-    assert!(took < std::time::Duration::from_secs(40), "stopped promptly");
-    assert_eq!(state_resource_addresses(&ws.state_json()), ["ibmqr_user_invite.slow"], "the invitation is in state");
-    assert_eq!(users(&emu).len(), 1);
-    ws.destroy_ok();
-    assert!(users(&emu).is_empty(), "destroy removed the invited person");
 }
