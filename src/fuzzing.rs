@@ -466,3 +466,313 @@ impl Ids {
         filled
     }
 }
+
+// ----- seeds -----
+
+/// The hand-written seed inputs of each target, as `(target, file name, bytes)`: written to
+/// `fuzz/corpus/<target>/seed-<name>` by the ignored test `write_seeds` in tests/fuzz_corpus.rs.
+pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let mut seeds = Vec::new();
+    protocol_value_seeds(&mut seeds);
+    ibm_response_seeds(&mut seeds);
+    emulator_request_seeds(&mut seeds);
+    seeds
+}
+
+/// A value of `ty` with every part present; `unknown_every` > 0 makes every n-th attribute unknown
+/// and the one after it null, as in a plan.
+fn sample(ty: &Type, unknown_every: usize, counter: &mut usize) -> Value {
+    match ty {
+        Type::String => Value::string(format!("s{counter}")),
+        Type::Number => Value::Number((*counter as u64).into()),
+        Type::Bool => Value::Bool(*counter % 2 == 0),
+        Type::List(elem) => Value::List(vec![sample(elem, unknown_every, counter)]),
+        Type::Set(elem) => Value::Set(vec![sample(elem, unknown_every, counter)]),
+        Type::Map(elem) => Value::Map([("key".to_string(), sample(elem, unknown_every, counter))].into()),
+        Type::Object(attrs) => Value::Object(
+            attrs
+                .iter()
+                .map(|(name, t)| {
+                    *counter += 1;
+                    let value = match unknown_every {
+                        0 => sample(t, 0, counter),
+                        n if *counter % n == 0 => Value::Unknown,
+                        n if *counter % n == 1 => Value::Null,
+                        _ => sample(t, unknown_every, counter),
+                    };
+                    (name.clone(), value)
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn protocol_value_seeds(seeds: &mut Vec<(&'static str, String, Vec<u8>)>) {
+    let schemas = schemas();
+    let selector = |index: usize| u8::try_from(index).expect("fewer than 256 types and resources");
+    for (index, resource) in schemas.resources.iter().enumerate() {
+        let name = resource.type_name();
+        let type_index = schemas.types.iter().position(|t| t == resource.value_type()).expect("every resource type is listed");
+        let mut counter = 0;
+        let known = sample(resource.value_type(), 0, &mut counter);
+        let planned = sample(resource.value_type(), 3, &mut counter);
+        let with = |mode: u8, selector: u8, payload: Vec<u8>| [vec![mode, selector, 0], payload].concat();
+        seeds.push(("protocol_values", format!("msgpack-{name}"), with(0, selector(type_index), known.to_msgpack(resource.value_type()))));
+        seeds.push((
+            "protocol_values",
+            format!("msgpack-unknowns-{name}"),
+            with(0, selector(type_index), planned.to_msgpack(resource.value_type())),
+        ));
+        seeds.push(("protocol_values", format!("json-{name}"), with(1, selector(type_index), known.to_json().to_string().into_bytes())));
+        let mut stored = known.to_json();
+        // A state of an older schema: an attribute since removed.
+        stored["removed_attribute"] = Json::String("old".into());
+        seeds.push(("protocol_values", format!("raw-state-{name}"), with(2, selector(index), stored.to_string().into_bytes())));
+        let mut older = with(2, selector(index), stored.to_string().into_bytes());
+        older[2] = (-1i8) as u8;
+        seeds.push(("protocol_values", format!("raw-state-older-{name}"), older));
+        let identity = sample(resource.identity_type(), 0, &mut counter);
+        seeds.push(("protocol_values", format!("identity-{name}"), with(3, selector(index), identity.to_json().to_string().into_bytes())));
+    }
+    let string_type = schemas.types.iter().position(|t| *t == Type::String).map_or(0, selector);
+    // Terraform ≥ 1.6 sends refined unknowns as extension 12.
+    seeds.push(("protocol_values", "msgpack-refined-unknown".into(), vec![0, string_type, 0, 0xc7, 0x01, 0x0c, 0x80]));
+    seeds.push(("protocol_values", "msgpack-unknown".into(), vec![0, string_type, 0, 0xd4, 0x00, 0x00]));
+    seeds.push(("protocol_values", "msgpack-null".into(), vec![0, string_type, 0, 0xc0]));
+}
+
+fn ibm_response_seeds(seeds: &mut Vec<(&'static str, String, Vec<u8>)>) {
+    let group = r#"{"id":"AccessGroupId-1f0e","name":"qiskit-users","description":"Users of Qiskit Runtime","account_id":"a1b2","created_at":"2024-05-01T12:00:00.123Z","href":"https://iam.cloud.ibm.com/v2/groups/AccessGroupId-1f0e","is_federated":false,"crn":"crn:v1:bluemix:public:iam-groups::a/a1b2::access-group:AccessGroupId-1f0e"}"#;
+    let rule = r#"{"id":"ClaimRule-9a","name":"from-idp","expiration":12,"realm_name":"https://idp.example/realm","conditions":[{"claim":"groups","operator":"CONTAINS","value":"\"qiskit\""}],"access_group_id":"AccessGroupId-1f0e","account_id":"a1b2"}"#;
+    let role = r#"{"id":"3f2a","name":"QiskitJobRunner","display_name":"Qiskit job runner","description":"Runs jobs","actions":["quantum-computing.job.read","quantum-computing.job.create"],"crn":"crn:v1:bluemix:public:iam-access-management::a/a1b2::customRole:QiskitJobRunner","account_id":"a1b2","service_name":"quantum-computing","href":"https://iam.cloud.ibm.com/v2/roles/3f2a","created_at":"2024-05-01T12:00:00.123Z","created_by_id":"IBMid-1","last_modified_at":"2024-05-01T12:00:00.123Z","last_modified_by_id":"IBMid-1"}"#;
+    let policy = r#"{"id":"pol-1","type":"access","description":"runners","subjects":[{"attributes":[{"name":"access_group_id","value":"AccessGroupId-1f0e"}]}],"roles":[{"role_id":"crn:v1:bluemix:public:iam::::serviceRole:Reader","display_name":"Reader"}],"resources":[{"attributes":[{"name":"accountId","value":"a1b2"},{"name":"serviceName","value":"quantum-computing","operator":"stringEquals"}]}],"href":"https://iam.cloud.ibm.com/v1/policies/pol-1","created_at":"2024-05-01T12:00:00.123Z","last_modified_at":"2024-05-01T12:00:00.123Z"}"#;
+    let idp = r#"{"idp_id":"IdP-7c","entity_tag":"1-abc","account_id":"a1b2","name":"corp","type":"saml","active":true,"properties":{"realm_id":"https://idp.example/realm","sso_url":"https://idp.example/sso"}}"#;
+    let instance = r#"{"id":"crn:v1:bluemix:public:appid:us-south:a/a1b2:5e1d::","guid":"5e1d","crn":"crn:v1:bluemix:public:appid:us-south:a/a1b2:5e1d::","name":"login","region_id":"us-south","account_id":"a1b2","resource_group_id":"rg-1","resource_plan_id":"plan-1","resource_id":"appid","state":"active","type":"service_instance","parameters":{},"last_operation":{"type":"create","state":"succeeded","async":false,"description":"done"},"tags":["env:dev"]}"#;
+    let resource_group = r#"{"id":"rg-1","name":"Default","account_id":"a1b2","state":"ACTIVE","default":true,"crn":"crn:v1:bluemix:public:resource-controller::a/a1b2::resource-group:rg-1","created_at":"2024-05-01T12:00:00.123Z"}"#;
+    let user = r#"{"id":"u-1","iam_id":"IBMid-270000ABCD","realm":"IBMid","user_id":"ada@example.com","firstname":"Ada","lastname":"Lovelace","state":"ACTIVE","email":"ada@example.com","account_id":"a1b2","invitedOn":"2024-05-01T12:00:00Z"}"#;
+    let cd_user = r#"{"id":"cd-1","userName":"ada","displayName":"Ada","active":true,"status":"CONFIRMED","emails":[{"value":"ada@example.com","primary":true}],"name":{"givenName":"Ada","familyName":"Lovelace"}}"#;
+    let jwt_payload =
+        "eyJpYW1faWQiOiJJQk1pZC0yNzAwMDBBQkNEIiwiaWQiOiJJQk1pZC0yNzAwMDBBQkNEIiwiYWNjb3VudCI6eyJic3MiOiJhMWIyIn0sImV4cCI6MTc1MDAwMzYwMH0";
+    let jwt = format!("eyJhbGciOiJSUzI1NiJ9.{jwt_payload}.c2ln");
+    let bodies: Vec<(&str, String)> = vec![
+        ("token", format!(r#"{{"access_token":"{jwt}","refresh_token":"not_supported","token_type":"Bearer","expires_in":3600,"expiration":1750003600,"scope":"ibm openid"}}"#)),
+        ("jwt_claims", jwt.clone()),
+        ("access_group", group.into()),
+        ("access_group_pages", format!(r#"{{"limit":1,"offset":0,"total_count":2,"first":{{"href":"https://iam.cloud.ibm.com/v2/groups?limit=1"}},"next":{{"href":"https://iam.cloud.ibm.com/v2/groups?account_id=a1b2&limit=1&offset=1"}},"groups":[{group}]}}"#)),
+        ("group_member_pages", r#"{"limit":100,"offset":0,"total_count":1,"members":[{"iam_id":"IBMid-270000ABCD","type":"user","name":"Ada","email":"ada@example.com","created_at":"2024-05-01T12:00:00Z"}]}"#.into()),
+        ("member_results", r#"{"members":[{"iam_id":"IBMid-1","type":"user","status_code":200},{"iam_id":"IBMid-2","status_code":404,"errors":[{"code":"user_not_found","message":"User not found"}]}]}"#.into()),
+        ("rule", rule.into()),
+        ("rules", format!(r#"{{"rules":[{rule}]}}"#)),
+        ("custom_role", role.into()),
+        ("role_list", format!(r#"{{"custom_roles":[{role}],"service_roles":[{{"display_name":"Reader","description":"reads","actions":["quantum-computing.job.read"],"crn":"crn:v1:bluemix:public:iam::::serviceRole:Reader"}}],"system_roles":[]}}"#)),
+        ("policy", policy.into()),
+        ("policy_pages", format!(r#"{{"policies":[{policy}],"next":{{"start":"tok-2"}}}}"#)),
+        ("account_settings", r#"{"account_id":"a1b2","entity_tag":"3-x","restrict_create_service_id":"NOT_SET","restrict_create_platform_apikey":"NOT_SET","mfa":"NONE","session_expiration_in_seconds":"86400","session_invalidation_in_seconds":"7200","max_sessions_per_identity":"NOT_SET","system_access_token_expiration_in_seconds":"3600","system_refresh_token_expiration_in_seconds":"259200","allowed_ip_addresses":"","user_mfa":[],"restrict_user_domains":{"account_sufficient":true,"restrictions":[{"realm_id":"IBMid","invitation_email_allow_patterns":["*.example.com"],"restrict_invitation":true}]},"history":[]}"#.into()),
+        ("account_owner", r#"{"metadata":{"guid":"a1b2"},"entity":{"name":"lab","owner_iam_id":"IBMid-270000ABCD","state":"ACTIVE"}}"#.into()),
+        ("idp", idp.into()),
+        ("idps", format!(r#"{{"idps":[{idp}]}}"#)),
+        ("idp_login_setting", r#"{"idp_id":"IdP-7c","enabled":true,"onboarding_strategy":"ALWAYS","default_group_ids":["AccessGroupId-1f0e"]}"#.into()),
+        ("idp_limit", r#"{"idps":{"limit":5,"count":1}}"#.into()),
+        ("login_alias", r#"{"alias":"lab","idps":[]}"#.into()),
+        ("resource_instance", instance.into()),
+        ("resource_instance_pages", format!(r#"{{"rows_count":1,"next_url":"/v2/resource_instances?limit=1&start=g2","resources":[{instance}]}}"#)),
+        ("reclamations", r#"{"resources":[{"id":"rec-1","resource_instance_id":"5e1d","state":"SCHEDULED","account_id":"a1b2","resource_group_id":"rg-1"}]}"#.into()),
+        ("resource_group", resource_group.into()),
+        ("resource_group_list", format!(r#"{{"resources":[{resource_group}]}}"#)),
+        ("user_profile", user.into()),
+        ("user_profile_pages", format!(r#"{{"total_results":1,"limit":100,"next_url":null,"resources":[{user}]}}"#)),
+        ("tag_pages", r#"{"total_count":3,"offset":0,"limit":2,"items":[{"name":"env:dev"},{"name":"team:qc"}]}"#.into()),
+        ("tag_results", r#"{"results":[{"resource_id":"crn:x","is_error":true,"message":"resource not found"}]}"#.into()),
+        ("catalog_pages", r#"{"offset":0,"limit":200,"count":2,"resource_count":2,"next":"https://globalcatalog.cloud.ibm.com/api/v1/s/plan?_offset=1&_limit=1","resources":[{"id":"plan-1","name":"lite","kind":"plan","active":true,"disabled":false}]}"#.into()),
+        ("cloud_directory_user", cd_user.into()),
+        ("cloud_directory_users", format!(r#"{{"totalResults":1,"itemsPerPage":1,"Resources":[{cd_user}]}}"#)),
+        ("user_info", r#"{"sub":"profile-1","attributes":{"team":"qc"}}"#.into()),
+        ("profile_attributes", r#"{"id":"profile-1","attributes":{"team":"qc","level":3}}"#.into()),
+    ];
+    let index = |name: &str| IBM_RESPONSE_PARSERS.iter().position(|(n, _)| *n == name).expect("a parser of that name") as u8;
+    for (name, body) in bodies {
+        seeds.push(("ibm_responses", name.to_string(), [vec![index(name)], body.into_bytes()].concat()));
+    }
+    let error_bodies = [
+        (
+            409,
+            r#"{"errors":[{"code":"role_conflict_error","message":"A role with the same name exists","details":{"conflicts_with":{"etag":"1-x","role":{"id":"3f2a","name":"QiskitJobRunner","display_name":"Qiskit job runner","actions":[],"crn":"crn:x","account_id":"a1b2","service_name":"quantum-computing"}}}}],"trace":"t-1","status_code":409}"#,
+        ),
+        (400, r#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found","context":{"requestId":"r-1"}}"#),
+        (400, r#"{"error_code":"RC-BadRequest","message":"bad plan","transaction_id":"tx-1","details":{}}"#),
+        (502, "<html><body>Bad Gateway</body></html>"),
+    ];
+    for (n, (status, body)) in error_bodies.iter().enumerate() {
+        let status: u16 = *status;
+        seeds.push((
+            "ibm_responses",
+            format!("error_body-{n}"),
+            [vec![index("error_body")], status.to_be_bytes().to_vec(), body.as_bytes().to_vec()].concat(),
+        ));
+    }
+    for (n, (etag, retry_after)) in [("\"2-abc\"", "7"), ("W/\"3\"", "Sun, 15 Jun 2025 15:06:40 GMT")].iter().enumerate() {
+        let bytes = [vec![index("headers")], etag.as_bytes().to_vec(), vec![PART_SEPARATOR], retry_after.as_bytes().to_vec()].concat();
+        seeds.push(("ibm_responses", format!("headers-{n}"), bytes));
+    }
+    for (name, page_key) in [("access_group_pages", "groups"), ("catalog_pages", "resources"), ("tag_pages", "items")] {
+        let first = seeds.iter().find(|(t, n, _)| *t == "ibm_responses" && n == name).map(|(_, _, b)| b.clone()).expect("the first page");
+        let mut two = first;
+        two.push(PART_SEPARATOR);
+        two.extend(format!(r#"{{"{page_key}":[{{"id":"2","name":"two"}}]}}"#).bytes());
+        seeds.push(("ibm_responses", format!("{name}-two"), two));
+    }
+}
+
+fn emulator_request_seeds(seeds: &mut Vec<(&'static str, String, Vec<u8>)>) {
+    let route = |method: &str, path: &str| {
+        EMULATOR_ROUTES.iter().position(|(m, p, _)| *m == method && *p == path).expect("a route of the table") as u8
+    };
+    let sequences: Vec<(&str, Vec<(&str, &str, &str)>)> = vec![
+        (
+            "token",
+            vec![(
+                "POST",
+                "/identity/token",
+                "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=k&response_type=cloud_iam",
+            )],
+        ),
+        (
+            "access-group",
+            vec![
+                ("POST", "/v2/groups?account_id={account}", r#"{"name":"qiskit-users","description":"Users"}"#),
+                ("PATCH", "/v2/groups/{group}", r#"{"name":"qiskit-users-2","description":"Renamed"}"#),
+                (
+                    "PUT",
+                    "/v2/groups/{group}/members",
+                    r#"{"members":[{"iam_id":"IBMid-270000ABCD","type":"user"},{"iam_id":"iam-ServiceId-1","type":"service"}]}"#,
+                ),
+                ("POST", "/v2/groups/{group}/members/delete", r#"{"members":["IBMid-270000ABCD"]}"#),
+            ],
+        ),
+        (
+            "rule",
+            vec![
+                ("POST", "/v2/groups?account_id={account}", r#"{"name":"ruled"}"#),
+                (
+                    "POST",
+                    "/v2/groups/{group}/rules",
+                    r#"{"name":"from-idp","expiration":12,"realm_name":"https://idp.example/realm","conditions":[{"claim":"groups","operator":"CONTAINS","value":"\"qiskit\""}]}"#,
+                ),
+                (
+                    "PUT",
+                    "/v2/groups/{group}/rules/{rule}",
+                    r#"{"name":"from-idp","expiration":24,"realm_name":"https://idp.example/realm","conditions":[{"claim":"groups","operator":"EQUALS","value":"qc"}]}"#,
+                ),
+            ],
+        ),
+        (
+            "role",
+            vec![
+                (
+                    "POST",
+                    "/v2/roles",
+                    r#"{"name":"QiskitJobRunner","display_name":"Qiskit job runner","description":"Runs jobs","actions":["quantum-computing.job.read"],"account_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90","service_name":"quantum-computing"}"#,
+                ),
+                (
+                    "PUT",
+                    "/v2/roles/{role}",
+                    r#"{"display_name":"Renamed","actions":["quantum-computing.job.read","quantum-computing.job.create"]}"#,
+                ),
+            ],
+        ),
+        (
+            "policy",
+            vec![
+                (
+                    "POST",
+                    "/v1/policies",
+                    r#"{"type":"access","subjects":[{"attributes":[{"name":"access_group_id","value":"AccessGroupId-fuzz"}]}],"roles":[{"role_id":"crn:v1:bluemix:public:iam::::serviceRole:Reader"}],"resources":[{"attributes":[{"name":"accountId","value":"a1b2c3d4e5f60718293a4b5c6d7e8f90"},{"name":"serviceName","value":"quantum-computing"}]}]}"#,
+                ),
+                (
+                    "PUT",
+                    "/v1/policies/{policy}",
+                    r#"{"type":"access","subjects":[{"attributes":[{"name":"access_group_id","value":"AccessGroupId-fuzz"}]}],"roles":[{"role_id":"crn:v1:bluemix:public:iam::::serviceRole:Writer"}],"resources":[{"attributes":[{"name":"accountId","value":"a1b2c3d4e5f60718293a4b5c6d7e8f90"}]}]}"#,
+                ),
+            ],
+        ),
+        (
+            "resource-group",
+            vec![
+                ("POST", "/v2/resource_groups", r#"{"name":"quantum","account_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90"}"#),
+                ("PATCH", "/v2/resource_groups/{resource_group}", r#"{"name":"quantum-2"}"#),
+            ],
+        ),
+        (
+            "instance",
+            vec![
+                (
+                    "POST",
+                    "/v2/resource_instances",
+                    r#"{"name":"login","target":"us-south","resource_group":"fuzz-group","resource_plan_id":"appid-graduated-tier","tags":["env:dev"],"parameters":{}}"#,
+                ),
+                ("PATCH", "/v2/resource_instances/{instance}", r#"{"name":"login-2","parameters":{}}"#),
+                (
+                    "PUT",
+                    "/management/v4/{tenant}/config/idps/cloud_directory",
+                    r#"{"isActive":true,"config":{"selfServiceEnabled":false,"signupEnabled":false,"interactions":{"identityConfirmation":{"accessMode":"OFF"},"welcomeEnabled":false,"resetPasswordEnabled":true,"resetPasswordNotificationEnable":true},"identityField":"email"}}"#,
+                ),
+                (
+                    "POST",
+                    "/management/v4/{tenant}/cloud_directory/sign_up",
+                    r#"{"active":true,"emails":[{"value":"ada@example.com","primary":true}],"password":"S3cret-pass-Aa1","userName":"ada"}"#,
+                ),
+                (
+                    "PUT",
+                    "/management/v4/{tenant}/cloud_directory/Users/{appid_user}",
+                    r#"{"active":true,"emails":[{"value":"ada@example.com","primary":true}],"displayName":"Ada"}"#,
+                ),
+            ],
+        ),
+        ("tags", vec![("POST", "/v3/tags/attach?tag_type=user", r#"{"tag_names":["env:dev"],"resources":[{"resource_id":"crn:v1:x"}]}"#)]),
+        (
+            "account-settings",
+            vec![("PUT", "/v1/accounts/{account}/settings/identity", r#"{"mfa":"TOTP","session_expiration_in_seconds":"3600"}"#)],
+        ),
+        (
+            "idp",
+            vec![
+                (
+                    "POST",
+                    "/v1/idps/",
+                    r#"{"account_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90","name":"corp","type":"saml","active":true,"properties":{"realm_id":"https://idp.example/realm"}}"#,
+                ),
+                ("PUT", "/v1/idps/{idp}", r#"{"name":"corp-2","active":false}"#),
+                ("PUT", "/v1/idps/{idp}/saml/metadata", r#"<EntityDescriptor entityID="https://idp.example/realm"/>"#),
+                ("POST", "/v2/loginsettings/{account}/idps/{idp}", r#"{"enabled":true,"onboarding_strategy":"ALWAYS"}"#),
+                ("PUT", "/v2/loginsettings/{account}", r#"{"alias":"lab"}"#),
+            ],
+        ),
+        (
+            "invite",
+            vec![(
+                "POST",
+                "/v2/accounts/{account}/users",
+                r#"{"users":[{"email":"ada@example.com","account_role":"Member"}],"access_groups":["AccessGroupId-fuzz"]}"#,
+            )],
+        ),
+        (
+            "admin",
+            vec![
+                ("POST", "/_emulator/faults", r#"{"route":"POST /v2/roles","status":429,"count":1,"retry_after":"0"}"#),
+                ("PUT", "/_emulator/lag", r#"{"seconds":0}"#),
+                ("PUT", "/_emulator/chaos", r#"{"seed":1,"fraction":0.0}"#),
+            ],
+        ),
+    ];
+    for (name, requests) in sequences {
+        let mut bytes = Vec::new();
+        for (method, path, body) in requests {
+            if !bytes.is_empty() {
+                bytes.push(PART_SEPARATOR);
+            }
+            bytes.push(route(method, path));
+            bytes.extend(body.bytes());
+        }
+        seeds.push(("emulator_requests", name.to_string(), bytes));
+    }
+}
