@@ -349,7 +349,7 @@ pub const EMULATOR_ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/v2/accounts/{account}/users", None),
     ("PUT", "/management/v4/{tenant}/config/idps/cloud_directory", None),
     ("PUT", "/management/v4/{tenant}/config/tokens", None),
-    ("POST", "/management/v4/{tenant}/cloud_directory/sign_up", Some("appid_user")),
+    ("POST", "/management/v4/{tenant}/cloud_directory/sign_up?shouldCreateProfile=true", Some("appid_user")),
     ("PUT", "/management/v4/{tenant}/cloud_directory/Users/{appid_user}", None),
     ("POST", "/management/v4/{tenant}/cloud_directory/change_password", None),
     ("PUT", "/management/v4/{tenant}/users/{profile}/profile", None),
@@ -388,10 +388,13 @@ pub fn emulator_requests(data: &[u8]) {
     let router = crate::emulator::router(state);
     RUNTIME.with(|runtime| {
         runtime.block_on(async {
-            let send = |method: &str, uri: &str, bearer: Option<&str>, body: Vec<u8>| {
+            let send = |method: &str, uri: &str, bearer: Option<&str>, if_match: Option<&str>, body: Vec<u8>| {
                 let mut request = http::Request::builder().method(method).uri(uri);
                 if let Some(token) = bearer {
                     request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+                }
+                if let Some(etag) = if_match {
+                    request = request.header(http::header::IF_MATCH, etag);
                 }
                 let content_type = if uri.starts_with("/identity/") { "application/x-www-form-urlencoded" } else { "application/json" };
                 let request = request.header(http::header::CONTENT_TYPE, content_type).body(axum::body::Body::from(body));
@@ -400,13 +403,14 @@ pub fn emulator_requests(data: &[u8]) {
                     let response =
                         router.oneshot(request.expect("a request from a route of the table")).await.expect("the router never fails");
                     let status = response.status();
+                    let etag = response.headers().get(http::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
                     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("an in-memory body");
                     assert!(status.as_u16() < 500, "{uri} answered {status}: {}", String::from_utf8_lossy(&body));
-                    (status, body)
+                    (status, etag, body)
                 }
             };
             let form = "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=fuzz-key";
-            let (_, token) = send("POST", "/identity/token", None, form.into()).await;
+            let (_, _, token) = send("POST", "/identity/token", None, None, form.into()).await;
             let token: Json = serde_json::from_slice(&token).expect("a token answer");
             let token = token["access_token"].as_str().expect("an access token").to_string();
             let mut ids = Ids::default();
@@ -414,7 +418,13 @@ pub fn emulator_requests(data: &[u8]) {
                 let [route, body @ ..] = part else { continue };
                 let (method, path, creates) = EMULATOR_ROUTES[usize::from(*route) % EMULATOR_ROUTES.len()];
                 let bearer = (!path.starts_with("/identity/")).then_some(token.as_str());
-                let (status, answer) = send(method, &ids.fill(path), bearer, body.to_vec()).await;
+                let body = match std::str::from_utf8(body) {
+                    Ok(text) => ids.fill(text, false).into_bytes(),
+                    Err(_) => body.to_vec(),
+                };
+                let if_match = matches!(method, "PUT" | "PATCH").then(|| ids.etag.as_deref().unwrap_or("*"));
+                let (status, etag, answer) = send(method, &ids.fill(path, true), bearer, if_match, body).await;
+                ids.etag = etag.or(ids.etag.take());
                 if let (Some(slot), true) = (creates, status.is_success()) {
                     ids.record(slot, &answer);
                 }
@@ -423,25 +433,30 @@ pub fn emulator_requests(data: &[u8]) {
     });
 }
 
-/// The ids earlier requests of one input created, by placeholder.
+/// The ids earlier requests of one input created, by placeholder, and the last ETag answered
+/// (sent back as `If-Match` on updates, `*` before there is one).
 #[derive(Default)]
-struct Ids(std::collections::HashMap<&'static str, String>);
+struct Ids {
+    created: std::collections::HashMap<&'static str, String>,
+    etag: Option<String>,
+}
 
 impl Ids {
     fn record(&mut self, slot: &'static str, answer: &[u8]) {
         let Ok(json) = serde_json::from_slice::<Json>(answer) else { return };
         let id = json.get("id").or_else(|| json.get("idp_id")).and_then(Json::as_str);
         if let Some(id) = id {
-            self.0.insert(slot, id.to_string());
+            self.created.insert(slot, id.to_string());
         }
         // An App ID instance's GUID names its tenant.
         if let Some(guid) = json.get("guid").and_then(Json::as_str) {
-            self.0.insert("tenant", guid.to_string());
+            self.created.insert("tenant", guid.to_string());
         }
     }
 
-    /// `path` with each placeholder replaced by the id recorded for it, or a fixed one.
-    fn fill(&self, path: &str) -> String {
+    /// `text` (a path, or a body) with each placeholder replaced by the id recorded for it, or a
+    /// fixed one; encoded as a path segment in a path.
+    fn fill(&self, text: &str, in_path: bool) -> String {
         let fixed = [
             ("account", crate::emulator::DEFAULT_ACCOUNT_ID),
             ("group", "AccessGroupId-fuzz"),
@@ -458,10 +473,11 @@ impl Ids {
             ("kind", "access_groups"),
             ("object", "AccessGroupId-fuzz"),
         ];
-        let mut filled = path.to_string();
+        let mut filled = text.to_string();
         for (slot, default) in fixed {
-            let id = self.0.get(slot).map_or(default, String::as_str);
-            filled = filled.replace(&format!("{{{slot}}}"), &ibmcloud::path_segment(id));
+            let id = self.created.get(slot).map_or(default, String::as_str);
+            let id = if in_path { ibmcloud::path_segment(id) } else { id.to_string() };
+            filled = filled.replace(&format!("{{{slot}}}"), &id);
         }
         filled
     }
@@ -691,7 +707,7 @@ fn emulator_request_seeds(seeds: &mut Vec<(&'static str, String, Vec<u8>)>) {
                 (
                     "PUT",
                     "/v1/policies/{policy}",
-                    r#"{"type":"access","subjects":[{"attributes":[{"name":"access_group_id","value":"AccessGroupId-fuzz"}]}],"roles":[{"role_id":"crn:v1:bluemix:public:iam::::serviceRole:Writer"}],"resources":[{"attributes":[{"name":"accountId","value":"a1b2c3d4e5f60718293a4b5c6d7e8f90"}]}]}"#,
+                    r#"{"type":"access","subjects":[{"attributes":[{"name":"access_group_id","value":"AccessGroupId-fuzz"}]}],"roles":[{"role_id":"crn:v1:bluemix:public:iam::::serviceRole:Writer"}],"resources":[{"attributes":[{"name":"accountId","value":"a1b2c3d4e5f60718293a4b5c6d7e8f90"},{"name":"serviceName","value":"quantum-computing"}]}]}"#,
                 ),
             ],
         ),
@@ -705,10 +721,11 @@ fn emulator_request_seeds(seeds: &mut Vec<(&'static str, String, Vec<u8>)>) {
         (
             "instance",
             vec![
+                ("POST", "/v2/resource_groups", r#"{"name":"apps","account_id":"{account}"}"#),
                 (
                     "POST",
                     "/v2/resource_instances",
-                    r#"{"name":"login","target":"us-south","resource_group":"fuzz-group","resource_plan_id":"appid-graduated-tier","tags":["env:dev"],"parameters":{}}"#,
+                    r#"{"name":"login","target":"us-south","resource_group":"{resource_group}","resource_plan_id":"appid-graduated-tier-3f0b7d51-6c2a-4e5f-9b1d-2c7e8a4f6b02","tags":["env:dev"],"parameters":{}}"#,
                 ),
                 ("PATCH", "/v2/resource_instances/{instance}", r#"{"name":"login-2","parameters":{}}"#),
                 (
@@ -718,7 +735,7 @@ fn emulator_request_seeds(seeds: &mut Vec<(&'static str, String, Vec<u8>)>) {
                 ),
                 (
                     "POST",
-                    "/management/v4/{tenant}/cloud_directory/sign_up",
+                    "/management/v4/{tenant}/cloud_directory/sign_up?shouldCreateProfile=true",
                     r#"{"active":true,"emails":[{"value":"ada@example.com","primary":true}],"password":"S3cret-pass-Aa1","userName":"ada"}"#,
                 ),
                 (
@@ -739,21 +756,32 @@ fn emulator_request_seeds(seeds: &mut Vec<(&'static str, String, Vec<u8>)>) {
                 (
                     "POST",
                     "/v1/idps/",
-                    r#"{"account_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90","name":"corp","type":"saml","active":true,"properties":{"realm_id":"https://idp.example/realm"}}"#,
+                    r#"{"account_id":"{account}","name":"corp","type":"saml","active":true,"properties":{"idp":{"entity_id":"https://idp.example/realm","redirect_binding_url":"https://idp.example/sso"}},"secrets":{"idp":{"signing":[{"certificate":"MIIBfake"}]}}}"#,
                 ),
                 ("PUT", "/v1/idps/{idp}", r#"{"name":"corp-2","active":false}"#),
-                ("PUT", "/v1/idps/{idp}/saml/metadata", r#"<EntityDescriptor entityID="https://idp.example/realm"/>"#),
-                ("POST", "/v2/loginsettings/{account}/idps/{idp}", r#"{"enabled":true,"onboarding_strategy":"ALWAYS"}"#),
+                (
+                    "PUT",
+                    "/v1/idps/{idp}/saml/metadata",
+                    r#"<EntityDescriptor entityID="https://idp.example/realm"><IDPSSODescriptor><KeyDescriptor use="signing"><X509Certificate>MIIBfake</X509Certificate></KeyDescriptor><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso"/></IDPSSODescriptor></EntityDescriptor>"#,
+                ),
+                (
+                    "POST",
+                    "/v2/loginsettings/{account}/idps/{idp}",
+                    r#"{"active":true,"ui_default":false,"cloud_user_strategy":"STATIC","default_group_ids":[]}"#,
+                ),
                 ("PUT", "/v2/loginsettings/{account}", r#"{"alias":"lab"}"#),
             ],
         ),
         (
             "invite",
-            vec![(
-                "POST",
-                "/v2/accounts/{account}/users",
-                r#"{"users":[{"email":"ada@example.com","account_role":"Member"}],"access_groups":["AccessGroupId-fuzz"]}"#,
-            )],
+            vec![
+                ("POST", "/v2/groups?account_id={account}", r#"{"name":"invited"}"#),
+                (
+                    "POST",
+                    "/v2/accounts/{account}/users",
+                    r#"{"users":[{"email":"ada@example.com","account_role":"Member"}],"access_groups":["{group}"]}"#,
+                ),
+            ],
         ),
         (
             "admin",
