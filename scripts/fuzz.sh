@@ -33,22 +33,23 @@ for target in $targets; do
   mkdir -p "work/$target" "artifacts/$target"
   log="work/$target.log"
   before=$(ls "artifacts/$target" | wc -l)
+  working_before=$(ls "work/$target" | wc -l)
   echo "== $target: ${seconds} s"
   status=0
   "${fuzz[@]}" run "${sanitizer[@]}" "$target" "work/$target" "corpus/$target" -- \
     -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1 || status=$?
-  grep -E "^(#[0-9]+ +(INITED|DONE)|Done [0-9]+ runs|==[0-9]+== ERROR|SUMMARY|thread '.*' panicked)" "$log" || true
-  runs=$(grep -oE '^stat::number_of_executed_units: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
-  rate=$(grep -oE '^stat::average_exec_per_sec: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+  grep -E "^(#[0-9]+\s+(INITED|DONE)|Done [0-9]+ runs|==[0-9]+== ERROR|SUMMARY|thread '.*' panicked)" "$log" || true
+  runs=$(grep -oE '^stat::number_of_executed_units:\s+[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+  rate=$(grep -oE '^stat::average_exec_per_sec:\s+[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
   after=$(ls "artifacts/$target" | wc -l)
   found=$((after - before))
   working=$(ls "work/$target" | wc -l)
   if [ "$status" -ne 0 ] || [ "$found" -gt 0 ]; then
     failed=1
     new=$(ls -t "artifacts/$target" | head -n "$((found > 0 ? found : 1))" | sed "s|^|fuzz/artifacts/$target/|" | tr '\n' ' ')
-    summary+=("$target: $runs executions ($rate exec/s) in ${seconds} s; working corpus $working; FOUND: $new(exit $status)")
+    summary+=("$target: $runs executions ($rate exec/s) in ${seconds} s; working corpus $working_before -> $working files; FOUND: $new(exit $status)")
   else
-    summary+=("$target: $runs executions ($rate exec/s) in ${seconds} s; working corpus $working; nothing found")
+    summary+=("$target: $runs executions ($rate exec/s) in ${seconds} s; working corpus $working_before -> $working files; nothing found")
   fi
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
     "${fuzz[@]}" run "${sanitizer[@]}" "$target" "corpus/$target" "work/$target" -- -merge=1 >"work/$target.merge.log" 2>&1
