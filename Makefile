@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`.
 SHELL := /bin/bash
-.PHONY: demo test build release release-build terraform clean bench docs
+.PHONY: demo test build release release-build terraform clean bench docs fuzz
 
 terraform:
 	bash scripts/install-terraform.sh
@@ -31,6 +31,13 @@ release: release-build
 test: terraform
 	bash scripts/test.sh
 
+# Each fuzz target for FUZZ_SECONDS (default 60) with cargo-fuzz, from its checked-in corpus in
+# fuzz/corpus/; crashes land in fuzz/artifacts/. Not part of `make test`, which only replays the
+# corpus (scripts/fuzz.sh, CONTRIBUTING.md).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+
 # Writes docs/ from the provider's schemas and examples/ (tests/e2e/docs.rs checks it is current).
 docs:
 	cargo run --quiet --bin ibmqr-docs
@@ -40,4 +47,4 @@ bench: terraform release-build
 	bash scripts/bench.sh
 
 clean:
-	rm -rf .demo dist target
+	rm -rf .demo dist target fuzz/target fuzz/work

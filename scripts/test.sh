@@ -18,6 +18,10 @@ all_started=$SECONDS
 started=$SECONDS
 cargo test --lib --bins -- --test-threads=2
 timings+=("unit tests: $((SECONDS - started)) s")
+started=$SECONDS
+# Every checked-in fuzz input (fuzz/corpus/<target>/) once, with the count per target.
+cargo test --test fuzz_corpus -- --nocapture
+timings+=("fuzz corpus replay: $((SECONDS - started)) s")
 for version in "${versions[@]}"; do
   started=$SECONDS
   echo "== end-to-end tests on Terraform $version"

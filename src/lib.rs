@@ -11,6 +11,10 @@ pub mod configured;
 pub mod data_sources;
 pub mod emulator;
 pub mod framework;
+/// Public for the fuzz crate (`fuzz/`) and the corpus replay test (`tests/fuzz_corpus.rs`),
+/// which call its targets from outside the crate; not part of the provider's API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ibmcloud;
 pub mod logging;
 pub mod plan_checks;

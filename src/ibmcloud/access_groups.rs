@@ -154,7 +154,7 @@ fn with_etag<T: serde::de::DeserializeOwned>(resp: &ApiResponse) -> Result<(T, O
 }
 
 /// Failures among the per-member results of a 207 answer (`members[].status_code`).
-fn member_failures(body: &Value, ok_statuses: &[u16]) -> Vec<MemberFailure> {
+pub(crate) fn member_failures(body: &Value, ok_statuses: &[u16]) -> Vec<MemberFailure> {
     let Some(members) = body.get("members").and_then(Value::as_array) else { return Vec::new() };
     members
         .iter()

@@ -8,7 +8,7 @@ use super::{path_segment, Api, Client, Error, Method};
 /// The owner's IAM ID in an account answer: `entity.owner_iam_id`, or `owner_iam_id` at the top.
 /// UNCERTAIN: IBM publishes no reference for this API; SDKs read the `{metadata, entity}` form,
 /// and the flat form is accepted in case a version answers without the envelope.
-fn owner_iam_id(account: &Value) -> Result<String, Error> {
+pub(crate) fn owner_iam_id(account: &Value) -> Result<String, Error> {
     account
         .pointer("/entity/owner_iam_id")
         .or_else(|| account.get("owner_iam_id"))

@@ -213,15 +213,20 @@ impl Client {
             e.message = scrub(&format!("IAM token exchange: {}", e.message), key);
             return Err(Error::Api(e));
         }
-        let resp: TokenResponse = serde_json::from_slice(&raw.body).map_err(|e| Error::Decode(format!("IAM token response: {e}")))?;
-        let access_token =
-            resp.access_token.filter(|t| !t.is_empty()).ok_or_else(|| Error::Decode("IAM token response has no access_token".into()))?;
-        let claims = decode_claims(&access_token);
-        let now = (inner.tokens.clock)();
-        let (refresh_at, expires_at) = renewal_times(now, resp.expires_in, resp.expiration, claims.as_ref().and_then(|c| c.exp));
-        log::debug!("IAM token obtained; renewing after {refresh_at}, expires at {expires_at}");
-        Ok(Token { access_token, refresh_at, expires_at, claims })
+        let token = token_from_response(&raw.body, (inner.tokens.clock)())?;
+        log::debug!("IAM token obtained; renewing after {}, expires at {}", token.refresh_at, token.expires_at);
+        Ok(token)
     }
+}
+
+/// The token in a 2xx answer of IAM's token endpoint, received at `now`.
+pub(crate) fn token_from_response(body: &[u8], now: i64) -> Result<Token, Error> {
+    let resp: TokenResponse = serde_json::from_slice(body).map_err(|e| Error::Decode(format!("IAM token response: {e}")))?;
+    let access_token =
+        resp.access_token.filter(|t| !t.is_empty()).ok_or_else(|| Error::Decode("IAM token response has no access_token".into()))?;
+    let claims = decode_claims(&access_token);
+    let (refresh_at, expires_at) = renewal_times(now, resp.expires_in, resp.expiration, claims.as_ref().and_then(|c| c.exp));
+    Ok(Token { access_token, refresh_at, expires_at, claims })
 }
 
 /// Removes the key from a message, in case a server echoes it back.

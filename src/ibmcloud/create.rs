@@ -74,7 +74,7 @@ impl CreateAttempt {
 }
 
 /// Whether an error says the object exists already: a 409, or a create-specific code.
-fn is_already_exists(err: &Error) -> bool {
+pub(crate) fn is_already_exists(err: &Error) -> bool {
     const TAKEN_CODES: [&str; 1] = [super::resource_manager::GROUP_NAME_TAKEN];
     err.status() == Some(409) || err.api_code().is_some_and(|c| TAKEN_CODES.contains(&c))
 }

@@ -61,33 +61,49 @@ fn next_offset(body: &Value, offset: usize, items_on_page: usize) -> Result<Opti
     }
 }
 
+/// Where a catalog list is: the offset of the next page, and the offsets already fetched.
+#[derive(Default)]
+pub(crate) struct CatalogPager {
+    pub(crate) offset: usize,
+    seen: HashSet<usize>,
+}
+
+impl CatalogPager {
+    /// Adds the entries of a page to `all`; true when another page follows (at `self.offset`).
+    pub(crate) fn take_page(&mut self, path: &str, body: &Value, all: &mut Vec<Value>) -> Result<bool, Error> {
+        let items = match body.get("resources") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.clone(),
+            Some(other) => return Err(Error::Decode(format!("GET {path}: resources is not a list: {other}"))),
+        };
+        let n = items.len();
+        all.extend(items);
+        let Some(next) = next_offset(body, self.offset, n)? else { return Ok(false) };
+        if !self.seen.insert(next) || next == self.offset {
+            return Err(Error::Decode(format!("GET {path}: the catalog repeated a page (offset {next})")));
+        }
+        self.offset = next;
+        Ok(true)
+    }
+}
+
 impl Client {
     /// Every entry of a catalog list at `path`, all pages.
     async fn catalog_entries(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<Value>, Error> {
         let mut all = Vec::new();
-        let mut offset = 0usize;
-        let mut seen = HashSet::new();
+        let mut pager = CatalogPager::default();
         for _ in 0..MAX_PAGES {
             let body = self
                 .request(Api::GlobalCatalog, Method::GET, path)
                 .query_all(query)
-                .query("_offset", offset.to_string())
+                .query("_offset", pager.offset.to_string())
                 .query("_limit", PAGE_LIMIT.to_string())
                 .send()
                 .await?
                 .body;
-            let items = match body.get("resources") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(a)) => a.clone(),
-                Some(other) => return Err(Error::Decode(format!("GET {path}: resources is not a list: {other}"))),
-            };
-            let n = items.len();
-            all.extend(items);
-            let Some(next) = next_offset(&body, offset, n)? else { return Ok(all) };
-            if !seen.insert(next) || next == offset {
-                return Err(Error::Decode(format!("GET {path}: the catalog repeated a page (offset {next})")));
+            if !pager.take_page(path, &body, &mut all)? {
+                return Ok(all);
             }
-            offset = next;
         }
         Err(Error::Decode(format!("GET {path}: more than {MAX_PAGES} pages")))
     }

@@ -36,6 +36,17 @@ pub struct ApiResponse {
 }
 
 impl ApiResponse {
+    /// A 2xx answer as the client reads it: the JSON body (null when blank) and the ETag.
+    pub(crate) fn from_raw(label: &str, raw: RawResponse) -> Result<ApiResponse, Error> {
+        let body = if raw.body.iter().all(u8::is_ascii_whitespace) {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw.body).map_err(|e| Error::Decode(format!("{label}: body is not JSON ({e})")))?
+        };
+        let etag = raw.headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(ApiResponse { status: raw.status, etag, body, headers: raw.headers })
+    }
+
     /// Deserializes the body into `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         T::deserialize(&self.body).map_err(|e| Error::Decode(format!("response body: {e}")))
@@ -147,14 +158,7 @@ impl RequestBuilder {
     /// Sends the request with retries. Non-2xx answers become [`Error::Api`].
     pub async fn send(self) -> Result<ApiResponse, Error> {
         let label = format!("{} {}", self.method, self.path);
-        let raw = self.send_raw().await?;
-        let body = if raw.body.iter().all(u8::is_ascii_whitespace) {
-            Value::Null
-        } else {
-            serde_json::from_slice(&raw.body).map_err(|e| Error::Decode(format!("{label}: body is not JSON ({e})")))?
-        };
-        let etag = raw.headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(ApiResponse { status: raw.status, etag, body, headers: raw.headers })
+        ApiResponse::from_raw(&label, self.send_raw().await?)
     }
 
     /// Sends with retries; a non-2xx answer is [`Error::Api`], a 2xx one is returned raw.

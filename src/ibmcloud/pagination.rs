@@ -84,11 +84,55 @@ fn url_params(link: &str) -> Result<Vec<(String, String)>, Error> {
 }
 
 /// The array under `items_key`; a missing or null key counts as an empty page.
-fn page_items(body: &Value, items_key: &str) -> Result<Vec<Value>, Error> {
+pub(crate) fn page_items(body: &Value, items_key: &str) -> Result<Vec<Value>, Error> {
     match body.get(items_key) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => Ok(a.clone()),
         Some(other) => Err(Error::Decode(format!("{items_key} is not a list: {other}"))),
+    }
+}
+
+/// Where a paged list call is: the query of the next page to fetch, and the links already
+/// followed. [`Client::collect_pages`] drives it with each page it receives.
+pub(crate) struct Pager<'a> {
+    path: &'a str,
+    items_key: &'a str,
+    style: PageStyle,
+    query: Vec<(String, String)>,
+    offset: u64,
+    seen: HashSet<Vec<(String, String)>>,
+}
+
+impl<'a> Pager<'a> {
+    pub(crate) fn new(path: &'a str, base_query: &[(&str, &str)], items_key: &'a str, style: PageStyle) -> Pager<'a> {
+        let query: Vec<(String, String)> = base_query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let offset = query.iter().find(|(k, _)| k == "offset").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        Pager { path, items_key, style, query, offset, seen: HashSet::new() }
+    }
+
+    /// The query that fetches the next page.
+    pub(crate) fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+
+    /// Adds the items of a page to `all`; true when another page follows (then [`Pager::query`]
+    /// fetches it).
+    pub(crate) fn take_page(&mut self, body: &Value, all: &mut Vec<Value>) -> Result<bool, Error> {
+        let items = page_items(body, self.items_key)?;
+        let n = items.len();
+        all.extend(items);
+        let Some(next) = next_page_params(self.style, body, self.offset, n)? else { return Ok(false) };
+        if !self.seen.insert(next.clone()) {
+            return Err(Error::Decode(format!("GET {}: the server repeated a page link ({next:?})", self.path)));
+        }
+        for (k, v) in next {
+            if k == "offset" {
+                self.offset = v.parse().unwrap_or(self.offset);
+            }
+            self.query.retain(|(qk, _)| *qk != k);
+            self.query.push((k, v));
+        }
+        Ok(true)
     }
 }
 
@@ -102,25 +146,12 @@ impl Client {
         items_key: &str,
         style: PageStyle,
     ) -> Result<Vec<Value>, Error> {
-        let mut query: Vec<(String, String)> = base_query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut offset: u64 = query.iter().find(|(k, _)| k == "offset").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+        let mut pager = Pager::new(path, base_query, items_key, style);
         let mut all = Vec::new();
-        let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
-            let resp = self.request(api, Method::GET, path).query_all(&query).send().await?;
-            let items = page_items(&resp.body, items_key)?;
-            let n = items.len();
-            all.extend(items);
-            let Some(next) = next_page_params(style, &resp.body, offset, n)? else { return Ok(all) };
-            if !seen.insert(next.clone()) {
-                return Err(Error::Decode(format!("GET {path}: the server repeated a page link ({next:?})")));
-            }
-            for (k, v) in next {
-                if k == "offset" {
-                    offset = v.parse().unwrap_or(offset);
-                }
-                query.retain(|(qk, _)| *qk != k);
-                query.push((k, v));
+            let resp = self.request(api, Method::GET, path).query_all(pager.query()).send().await?;
+            if !pager.take_page(&resp.body, &mut all)? {
+                return Ok(all);
             }
         }
         Err(Error::Decode(format!("GET {path}: more than {MAX_PAGES} pages")))

@@ -34,9 +34,9 @@ impl ResourceGroup {
 pub const GROUP_NAME_TAKEN: &str = "RESOURCE_GROUP_NAME_UNIQUENESS";
 
 #[derive(Deserialize)]
-struct GroupList {
+pub(crate) struct GroupList {
     #[serde(default)]
-    resources: Vec<ResourceGroup>,
+    pub(crate) resources: Vec<ResourceGroup>,
 }
 
 impl Client {

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::{Api, ApiError, Client, Error, Method, PageStyle};
 
 /// The per-item failures of an attach or detach answer, as an error.
-fn item_errors(doing: &str, body: &Value) -> Result<(), Error> {
+pub(crate) fn item_errors(doing: &str, body: &Value) -> Result<(), Error> {
     let failed: Vec<String> = body
         .get("results")
         .and_then(Value::as_array)

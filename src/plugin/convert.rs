@@ -1,6 +1,6 @@
 //! Conversions between the framework's types and the protocol's messages.
 
-use crate::framework::{AttributePath, Diagnostics, IdentitySchema, Nesting, PathStep, Schema, Severity, Type, Value};
+use crate::framework::{AnyResource, AttributePath, Diagnostics, IdentitySchema, Nesting, PathStep, Schema, Severity, Type, Value};
 
 use super::proto;
 
@@ -93,6 +93,26 @@ pub fn decode(dv: Option<&proto::DynamicValue>, ty: &Type) -> Result<Value, Diag
         return Ok(Value::from_json(&json, ty)?);
     }
     Ok(Value::Null)
+}
+
+/// A stored state (`UpgradeResourceState`'s raw JSON) as a value of the resource's current
+/// schema: an older schema version goes through the resource's `upgrade_state` first.
+pub fn upgrade_raw_state<S>(res: &dyn AnyResource<S>, version: i64, raw: &proto::RawState) -> Result<proto::DynamicValue, Diagnostics> {
+    let ty = res.value_type();
+    if raw.json.is_empty() {
+        if raw.flatmap.is_empty() {
+            return Ok(encode(&Value::Null, ty));
+        }
+        return Err(Diagnostics::error(
+            "Unsupported state format",
+            "this state was written in Terraform 0.11's flatmap format, which ibmqr never wrote; remove the resource from state and import it",
+        ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&raw.json)
+        .map_err(|e| Diagnostics::error("Unreadable state", format!("stored state is not valid JSON: {e}")))?;
+    let json = if version < res.schema().version { res.upgrade_state(version, json)? } else { json };
+    let value = Value::from_json(&json, ty)?;
+    Ok(encode(&value, ty))
 }
 
 pub fn encode(value: &Value, ty: &Type) -> proto::DynamicValue {

@@ -20,6 +20,7 @@ use crate::framework::{AnyDataSource, AnyListResource, AnyResource, Ctx, Diagnos
 
 use super::convert::{
     decode, decode_identity, diagnostics_to_proto, encode, encode_identity, identity_schema_to_proto, path_to_proto, schema_to_proto,
+    upgrade_raw_state,
 };
 use super::proto;
 use super::proto::provider_server::Provider as ProviderRpc;
@@ -213,26 +214,9 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Result<Response<proto::upgrade_resource_state::Response>, Status> {
         let req = r.into_inner();
         let work = async {
-            let result = (|| {
-                let res = self.resource(&req.type_name)?;
-                let schema = res.schema();
-                let ty = res.value_type();
-                let raw = req.raw_state.unwrap_or_default();
-                if raw.json.is_empty() {
-                    if raw.flatmap.is_empty() {
-                        return Ok(encode(&Value::Null, ty));
-                    }
-                    return Err(Diagnostics::error(
-                        "Unsupported state format",
-                        "this state was written in Terraform 0.11's flatmap format, which ibmqr never wrote; remove the resource from state and import it",
-                    ));
-                }
-                let json: serde_json::Value = serde_json::from_slice(&raw.json)
-                    .map_err(|e| Diagnostics::error("Unreadable state", format!("stored state is not valid JSON: {e}")))?;
-                let json = if req.version < schema.version { res.upgrade_state(req.version, json)? } else { json };
-                let value = Value::from_json(&json, ty)?;
-                Ok(encode(&value, ty))
-            })();
+            let result = self
+                .resource(&req.type_name)
+                .and_then(|res| upgrade_raw_state(res.as_ref(), req.version, &req.raw_state.unwrap_or_default()));
             match result {
                 Ok(state) => proto::upgrade_resource_state::Response { upgraded_state: Some(state), diagnostics: vec![] },
                 Err(d) => proto::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diags(&d) },
