@@ -25,8 +25,8 @@ timings+=("fuzz corpus replay: $((SECONDS - started)) s")
 for version in "${versions[@]}"; do
   started=$SECONDS
   echo "== end-to-end tests on Terraform $version"
-  # The chaos tests write their fault matrix here (a passing test's output is not shown).
-  # and the secrets test the list of what it searched.
+  # The chaos tests write their fault matrix here, and the secrets test the list of what it
+  # searched (a passing test's output is not shown).
   matrix=target/tmp/chaos-fault-matrix.txt
   searched=target/tmp/secrets-searched.txt
   rm -f "$matrix" "$searched"
