@@ -422,11 +422,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 } else if prior.is_null() {
                     let made_at = SystemTime::now();
                     let (state, d) = res.create(&ctx, &planned, &config).await;
-                    if state.is_some() && d.has_errors() {
+                    private = if state.is_some() && d.has_errors() {
                         // Terraform keeps it, tainted; a refresh must not take "not shown yet"
                         // for "deleted".
-                        private = unconfirmed::mark(made_at);
-                    }
+                        unconfirmed::mark(made_at)
+                    } else {
+                        // Made and seen (or nothing made): no mark may carry over from the plan.
+                        unconfirmed::seen(&private)
+                    };
                     (state.unwrap_or(Value::Null), d)
                 } else {
                     let (state, d) = res.update(&ctx, &prior, &planned, &config).await;
