@@ -235,17 +235,14 @@ fn assert_secret_free(ws: &Workspace, what: &str, text: &str, secrets: &[&str]) 
 fn saved_plan_text(ws: &Workspace) -> String {
     let out = ws.terraform(&["plan", "-out=secret.tfplan", "-input=false", "-no-color"]);
     assert!(out.code == 0, "plan failed:\n{}", out.all());
-    let unzip = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); sys.stdout.buffer.write(b''.join(z.read(n) for n in z.namelist()))",
-        ])
-        .arg(ws.path().join("secret.tfplan"))
-        .output()
-        .expect("python3 reads the saved plan");
-    assert!(unzip.status.success());
+    let unpacked = ws.path().join("secret.tfplan.unpacked");
+    crate::harness::unpack_saved_plan(&ws.path().join("secret.tfplan"), &unpacked);
+    let members: String = crate::harness::files_under(&unpacked)
+        .iter()
+        .map(|member| String::from_utf8_lossy(&std::fs::read(member).expect("a member of the saved plan")).into_owned())
+        .collect();
     let shown = ws.terraform(&["show", "-json", "-no-color", "secret.tfplan"]);
-    format!("{}{}", String::from_utf8_lossy(&unzip.stdout), shown.stdout)
+    format!("{members}{}", shown.stdout)
 }
 
 #[test]

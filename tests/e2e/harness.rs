@@ -1266,3 +1266,35 @@ pub fn live_instances(emu: &Emulator) -> Vec<String> {
 pub fn live_directories(emu: &Emulator) -> Vec<String> {
     live_instances(emu).into_iter().filter(|crn| crn.contains(":appid:")).collect()
 }
+
+// --- files a run leaves ---
+
+/// Every regular file under `dir`, but the installed provider packages (which no run writes to).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).expect("readable directory").flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().expect("file type");
+            if kind.is_dir() && !path.ends_with(".terraform/providers") {
+                pending.push(path);
+            } else if kind.is_file() {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Unpacks a saved plan (a zip archive) into `into`, so that its members are searched unpacked.
+pub fn unpack_saved_plan(plan: &Path, into: &Path) {
+    let unpacked = Command::new("python3")
+        .args(["-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])"])
+        .arg(plan)
+        .arg(into)
+        .status()
+        .expect("python3 unpacks the saved plan");
+    assert!(unpacked.success(), "the saved plan is not a zip archive");
+}

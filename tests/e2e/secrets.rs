@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
-use crate::harness::{terraform_has, terraform_version, Emulator, Workspace, API_KEY};
+use crate::harness::{files_under, terraform_has, terraform_version, unpack_saved_plan, Emulator, Workspace, API_KEY};
 
 /// The written password: characters that URL-encoding changes, so that form is searched for too.
 const WRITE_ONLY_PASSWORD: &str = "Grace wr1te-only p@ss/wd+=&?!";
@@ -46,36 +46,6 @@ fn disguises(secret: &str) -> Vec<(&'static str, String)> {
     let mut seen = std::collections::BTreeSet::new();
     forms.retain(|(_, text)| seen.insert(text.clone()));
     forms
-}
-
-/// Every regular file under `dir`, but the installed provider packages (which no run writes to).
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(next) = pending.pop() {
-        for entry in std::fs::read_dir(&next).expect("readable directory").flatten() {
-            let path = entry.path();
-            let kind = entry.file_type().expect("file type");
-            if kind.is_dir() && !path.ends_with(".terraform/providers") {
-                pending.push(path);
-            } else if kind.is_file() {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-/// Unpacks a saved plan (a zip archive) into `into`, so that its members are searched unpacked.
-fn unpack_saved_plan(plan: &Path, into: &Path) {
-    let unpacked = std::process::Command::new("python3")
-        .args(["-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])"])
-        .arg(plan)
-        .arg(into)
-        .status()
-        .expect("python3 unpacks the saved plan");
-    assert!(unpacked.success(), "the saved plan is not a zip archive");
 }
 
 fn search(outputs: &[(String, Vec<u8>)], credentials: &BTreeMap<String, Vec<String>>) -> Vec<String> {
